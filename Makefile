@@ -1,0 +1,53 @@
+# Tether build, test, run and bench. Every target that needs system packages calls `deps` first,
+# so `make run` and `make test` work on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+export PATH := /opt/swift/usr/bin:$(PATH)
+
+SWIFT ?= swift
+PREFIX ?= /usr/local
+ROOTFS ?= $(CURDIR)/.rootfs/busybox
+DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
+RELEASE_FLAGS = -c release --static-swift-stdlib
+RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)
+EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
+
+DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon hyperfine \
+       protobuf-compiler jq time tmux file procps iproute2
+
+.PHONY: all deps build release rootfs test unit-test integration-test run bench install clean proto fuzz
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEPS); do dpkg -s $$p 2>/dev/null | grep -q '^Status: install ok' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build --build-tests
+
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+rootfs: deps
+	@scripts/mkrootfs.sh $(ROOTFS)
+
+# Unit tests run as any user; integration tests need root and drive the built executables on the busybox rootfs.
+test: build rootfs
+	TETHER_BIN_DIR=$(DEBUG_BIN) TETHER_TEST_ROOTFS=$(ROOTFS) $(SWIFT) test --skip-build
+
+run: release rootfs
+	@scripts/run-demo.sh $(RELEASE_BIN) $(ROOTFS)
+
+bench: release rootfs
+	@scripts/bench.sh $(RELEASE_BIN) $(ROOTFS)
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for e in $(EXECUTABLES); do install -m 0755 $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e; done
+	ln -sf tether-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-tether-v2
+
+clean:
+	rm -rf .build .rootfs bench-results

@@ -1,0 +1,99 @@
+// swift-tools-version: 6.1
+//
+// Tether: a container supervision stack for Linux.
+// Dependencies point one way (see Documentation/Architecture.md):
+//   CTetherLinux, CSeccomp, CLibcap -> TetherSystem -> OCISpec -> TetherRuntime -> TetherShim -> executables
+//   TTRPC -> TetherAPI -> TetherShim, TetherDaemon
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Tether",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tether-runtime", targets: ["tether-runtime"]),
+        .executable(name: "tether-shim", targets: ["tether-shim"]),
+        .executable(name: "tether-harness", targets: ["tether-harness"]),
+        .executable(name: "tetherd", targets: ["tetherd"]),
+        .executable(name: "tetherctl", targets: ["tetherctl"]),
+        .library(name: "TetherRuntime", targets: ["TetherRuntime"]),
+        .library(name: "TTRPC", targets: ["TTRPC"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+    ],
+    targets: [
+        // Raw syscall wrappers Swift cannot reach (clone, pivot_root, pidfd, setns, prctl, close_range, SCM_RIGHTS).
+        .target(name: "CTetherLinux"),
+        .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+
+        // Swift syscall layer: errno-carrying errors, fds, epoll event loop, signalfd, sockets, pty.
+        .target(name: "TetherSystem", dependencies: ["CTetherLinux"], swiftSettings: swiftSettings),
+
+        // OCI runtime-spec types (config.json, state) and their validation.
+        .target(name: "OCISpec", swiftSettings: swiftSettings),
+
+        // The embeddable OCI runtime: create/start/state/kill/delete by fork from a single-threaded caller.
+        .target(
+            name: "TetherRuntime",
+            dependencies: ["TetherSystem", "OCISpec", "CTetherLinux", "CSeccomp", "CLibcap"],
+            swiftSettings: swiftSettings
+        ),
+
+        // ttrpc: containerd's RPC protocol (framing, dispatch, server on the epoll loop, client).
+        .target(
+            name: "TTRPC",
+            dependencies: ["TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto"],
+            swiftSettings: swiftSettings
+        ),
+
+        // Generated protobuf for containerd.task.v2, containerd.types, the task events and the events service.
+        .target(
+            name: "TetherAPI",
+            dependencies: ["TTRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Proto"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The per-container supervisor as a library: reaper, stdio, task service.
+        .target(
+            name: "TetherShim",
+            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI"],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "tether-runtime",
+            dependencies: ["TetherRuntime", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "tether-harness",
+            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tetherd",
+            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tetherctl",
+            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
+        .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        // Root-only tests that drive the built executables against the real kernel and the real peers.
+        .testTarget(name: "IntegrationTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,91 @@
+// Raw Linux syscall wrappers that Swift cannot call directly: variadic functions (prctl, ioctl, fcntl),
+// syscalls glibc does not wrap (pivot_root, pidfd_*, close_range on old glibc), macros (WIFEXITED, makedev,
+// CMSG_*), and a fork-like clone that takes namespace flags. Every function returns -1 and sets errno on failure.
+#ifndef TETHER_LINUX_H
+#define TETHER_LINUX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#if defined(__linux__)
+// Headers the Glibc module does not bring in, re-exported to Swift through this module.
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <linux/sched.h>
+#endif
+
+#if defined(__linux__)
+
+/// clone(2) without CLONE_VM: like fork(), but the child starts in new namespaces (CLONE_NEW* in `flags`).
+/// Returns the child's pid in the parent and 0 in the child. The caller must be single-threaded.
+pid_t tether_clone_fork(unsigned long flags);
+
+int tether_pivot_root(const char *new_root, const char *put_old);
+int tether_setns(int fd, int nstype);
+int tether_unshare(int flags);
+int tether_pidfd_open(pid_t pid, unsigned int flags);
+int tether_pidfd_send_signal(int pidfd, int sig);
+int tether_close_range(unsigned int first, unsigned int last, unsigned int flags);
+/// Marks every fd >= `first` close-on-exec (close_range with CLOSE_RANGE_CLOEXEC, or a /proc/self/fd walk).
+int tether_cloexec_from(int first);
+int tether_memfd_create(const char *name, unsigned int flags);
+pid_t tether_gettid(void);
+
+// prctl
+int tether_set_child_subreaper(int on);
+int tether_set_dumpable(int on);
+int tether_get_dumpable(void);
+int tether_set_no_new_privs(void);
+int tether_set_pdeathsig(int sig);
+int tether_set_name(const char *name);
+int tether_cap_ambient_raise(int cap);
+int tether_cap_ambient_clear_all(void);
+int tether_cap_bset_drop(int cap);
+int tether_cap_bset_read(int cap);
+int tether_set_keepcaps(int on);
+
+// seccomp: load an already-compiled classic BPF program (struct sock_filter array).
+int tether_seccomp_load(const void *filter, unsigned short count, unsigned int flags);
+
+// fcntl / ioctl
+int tether_set_cloexec(int fd, int on);
+int tether_set_nonblock(int fd, int on);
+int tether_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+int tether_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int tether_set_ctty(int fd);
+int tether_unlock_pt(int fd);
+int tether_pty_peer(int master, int flags);
+int tether_pipe_size(int fd, int size);
+int tether_pipe2(int fds[2], int flags);
+int tether_accept4(int sock, int flags);
+int tether_dup3(int oldfd, int newfd, int flags);
+
+// SCM_RIGHTS
+ssize_t tether_send_fds(int sock, const void *data, size_t len, const int *fds, int nfds);
+/// Receives data and up to `maxfds` fds; `*nfds` is set to the number received. Received fds are CLOEXEC.
+ssize_t tether_recv_fds(int sock, void *data, size_t len, int *fds, int maxfds, int *nfds);
+/// SO_PEERCRED of a connected unix socket.
+int tether_peer_cred(int sock, pid_t *pid, uid_t *uid, gid_t *gid);
+
+// wait status decoding (macros in C)
+int tether_wifexited(int status);
+int tether_wexitstatus(int status);
+int tether_wifsignaled(int status);
+int tether_wtermsig(int status);
+int tether_wifstopped(int status);
+
+dev_t tether_makedev(unsigned int major, unsigned int minor);
+unsigned int tether_major(dev_t dev);
+unsigned int tether_minor(dev_t dev);
+
+/// Number of threads of the calling process (entries of /proc/self/task), or -1.
+int tether_thread_count(void);
+
+#endif
+#endif

@@ -1,0 +1,3 @@
+import TetherRuntime
+import TTRPC
+import TetherAPI
