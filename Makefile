@@ -49,5 +49,9 @@ install: release
 	for e in $(EXECUTABLES); do install -m 0755 $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e; done
 	ln -sf tether-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-tether-v2
 
+# Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
+proto:
+	@scripts/proto.sh
+
 clean:
 	rm -rf .build .rootfs bench-results

@@ -1,0 +1,335 @@
+import Foundation
+import Synchronization
+import SwiftProtobuf
+import TetherAPI
+import TetherSystem
+import Testing
+@testable import TTRPC
+
+/// Client and server over a real unix socket; the server's loop runs on its own thread.
+@Suite("TTRPC server and client")
+struct TTRPCServerTests {
+    static func makeServer(_ configure: (TTRPCServer) -> Void = { _ in }) throws -> (ServerThread, TestTaskService) {
+        let service = TestTaskService()
+        let thread = try ServerThread { server in
+            service.install(on: server)
+            configure(server)
+        }
+        thread.attachments.append(service)
+        return (thread, service)
+    }
+
+    static func connect(_ id: String = "c1") -> Containerd_Task_V2_ConnectRequest {
+        var request = Containerd_Task_V2_ConnectRequest()
+        request.id = id
+        return request
+    }
+
+    static func state(_ id: String) -> Containerd_Task_V2_StateRequest {
+        var request = Containerd_Task_V2_StateRequest()
+        request.id = id
+        return request
+    }
+
+    static func kill(_ signal: UInt32) -> Containerd_Task_V2_KillRequest {
+        var request = Containerd_Task_V2_KillRequest()
+        request.id = "c1"
+        request.signal = signal
+        return request
+    }
+
+    /// A raw Request frame.
+    static func requestFrame(
+        _ streamID: UInt32, service: String = TaskService.name, method: String, payload: [UInt8] = [], timeoutNano: Int64 = 0
+    ) -> [UInt8] {
+        let body = TTRPCMessages.encodeRequest(service: service, method: method, payload: payload,
+                                               timeoutNanoseconds: timeoutNano, metadata: [:])
+        return TTRPCFrame(streamID: streamID, type: .request, data: body).encoded()
+    }
+
+    static func expectStatus(_ event: TTRPCFrameDecoder.Event?, streamID: UInt32, _ code: TTRPCStatusCode, _ message: String? = nil,
+                             sourceLocation: SourceLocation = #_sourceLocation) {
+        guard case .frame(let frame)? = event else {
+            Issue.record("expected a response frame, got \(String(describing: event))", sourceLocation: sourceLocation)
+            return
+        }
+        #expect(frame.streamID == streamID, sourceLocation: sourceLocation)
+        #expect(frame.messageType == .response, sourceLocation: sourceLocation)
+        switch TTRPCMessages.decodeResponse(frame.data) {
+        case .success: Issue.record("expected \(code), got success", sourceLocation: sourceLocation)
+        case .failure(let status):
+            #expect(status.code == code, sourceLocation: sourceLocation)
+            if let message { #expect(status.message == message, sourceLocation: sourceLocation) }
+        }
+    }
+
+    @Test func roundTrip() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        defer { client.close() }
+        let response: Containerd_Task_V2_ConnectResponse = try client.call(
+            TaskService.name, "Connect", Self.connect(), metadata: ["v": ["1.2.3"]])
+        #expect(response.shimPid == UInt32(getpid()))
+        #expect(response.taskPid == 42)
+        #expect(response.version == "1.2.3")
+        let state: Containerd_Task_V2_StateResponse = try client.call(TaskService.name, "State", Self.state("abc"), timeout: .seconds(2))
+        #expect(state.id == "abc" && state.status == .running)
+    }
+
+    @Test func handlerStatusesReachTheClient() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        var delete = Containerd_Task_V2_DeleteRequest()
+        delete.id = "gone"
+        #expect(throws: TTRPCStatus(.notFound, "process already finished: not found")) {
+            let _: Containerd_Task_V2_DeleteResponse = try client.call(TaskService.name, "Delete", delete)
+        }
+        // The error did not close the connection.
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
+    @Test func unknownServiceAndMethodAreUnimplemented() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        #expect(throws: TTRPCStatus(.unimplemented, "service containerd.task.v3.Task")) {
+            let _: Google_Protobuf_Empty = try client.call("containerd.task.v3.Task", "Connect", Self.connect())
+        }
+        #expect(throws: TTRPCStatus(.unimplemented, "method Teleport")) {
+            let _: Google_Protobuf_Empty = try client.call(TaskService.name, "Teleport", Self.connect())
+        }
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
+    @Test func evenStreamIDIsInvalidArgumentOnThatStream() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        try client.sendRaw(Self.requestFrame(2, method: "Connect"))
+        Self.expectStatus(try client.receiveFrame(timeout: .seconds(5)), streamID: 2, .invalidArgument,
+                          "StreamID must be odd for client initiated streams")
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
+    @Test func oversizeFrameIsDiscardedAndTheConnectionStaysUsable() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        let length = 5 << 20
+        var frame: [UInt8] = []
+        TTRPCFrame.appendHeader(to: &frame, length: UInt32(length), streamID: 7, type: 1, flags: 0)
+        frame += [UInt8](repeating: 0xAB, count: length)
+        try client.sendRaw(frame)
+        Self.expectStatus(try client.receiveFrame(timeout: .seconds(10)), streamID: 7, .resourceExhausted,
+                          "message length 5242880 exceed maximum message size of 4194304")
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
+    @Test func nonRequestFramesAreIgnored() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        // A Data frame, a Response frame and an unknown type, each on its own stream: no reply to any of them.
+        try client.sendRaw(TTRPCFrame(streamID: 1, type: 3, data: [1, 2, 3]).encoded())
+        try client.sendRaw(TTRPCFrame(streamID: 3, type: .response, data: []).encoded())
+        try client.sendRaw(TTRPCFrame(streamID: 5, type: 0x7f, data: Self.requestFrame(5, method: "Connect")).encoded())
+        try client.sendRaw(Self.requestFrame(9, method: "State", payload: try Self.state("x").serializedBytes()))
+        guard case .frame(let reply)? = try client.receiveFrame(timeout: .seconds(5)) else {
+            Issue.record("no reply")
+            return
+        }
+        #expect(reply.streamID == 9)
+        #expect(try client.receiveFrame(timeout: .milliseconds(200)) == nil)
+    }
+
+    @Test func successLeavesTheStatusOut() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        try client.sendRaw(Self.requestFrame(1, method: "Kill", payload: try Self.kill(9).serializedBytes()))
+        guard case .frame(let killReply)? = try client.receiveFrame(timeout: .seconds(5)) else {
+            Issue.record("no reply")
+            return
+        }
+        #expect(killReply.encoded() == hex("00000000 00000001 02 00"))
+        try client.sendRaw(Self.requestFrame(3, method: "State", payload: try Self.state("ab").serializedBytes()))
+        guard case .frame(let stateReply)? = try client.receiveFrame(timeout: .seconds(5)) else {
+            Issue.record("no reply")
+            return
+        }
+        // Response{payload=StateResponse{id:"ab", status:RUNNING}}: field 2 only.
+        #expect(stateReply.data == hex("12 06 0a 02 61 62 20 02"))
+    }
+
+    @Test func malformedRequestBodyAndPayloadGetStatuses() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        // A body that is not a Request (truncated field): INVALID_ARGUMENT "unmarshal request error: …".
+        try client.sendRaw(TTRPCFrame(streamID: 1, type: .request, data: hex("0a 40 61")).encoded())
+        Self.expectStatus(try client.receiveFrame(timeout: .seconds(5)), streamID: 1, .invalidArgument)
+        // A payload that is not the method's input: INTERNAL "ttrpc: error unmarshalling payload: …".
+        try client.sendRaw(Self.requestFrame(3, method: "State", payload: hex("0a 7f 00")))
+        guard case .frame(let frame)? = try client.receiveFrame(timeout: .seconds(5)),
+              case .failure(let status) = TTRPCMessages.decodeResponse(frame.data) else {
+            Issue.record("expected a status")
+            return
+        }
+        #expect(frame.streamID == 3)
+        #expect(status.code == .internal && status.message.hasPrefix("ttrpc: error unmarshalling payload: "))
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
+    /// Wait blocks in its handler while 100 other calls on other and on the same connection are answered.
+    @Test func waitStaysPendingWhileOtherCallsAreAnswered() throws {
+        let (server, service) = try Self.makeServer()
+        let waiter = try TTRPCClient(path: server.path)
+        let other = try TTRPCClient(path: server.path)
+        let wait = Background { () -> UInt32 in
+            var request = Containerd_Task_V2_WaitRequest()
+            request.id = "c1"
+            let response: Containerd_Task_V2_WaitResponse = try waiter.call(TaskService.name, "Wait", request)
+            return response.exitStatus
+        }
+        // Make sure the Wait is registered before we go on.
+        while server.sync({ service.waiters.count }) == 0 { usleep(1000) }
+        for index in 0..<100 {
+            let state: Containerd_Task_V2_StateResponse = try other.call(TaskService.name, "State", Self.state("s\(index)"))
+            #expect(state.id == "s\(index)")
+        }
+        #expect(!wait.isFinished)
+        let _: Google_Protobuf_Empty = try other.call(TaskService.name, "Kill", Self.kill(9))
+        #expect(try wait.wait() == 137)
+    }
+
+    /// Replies go out in the order handlers answer, and each carries its request's stream id.
+    @Test func repliesComeOutOfOrderAndAreMatchedByID() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        var wait = Containerd_Task_V2_WaitRequest()
+        wait.id = "c1"
+        try client.sendRaw(Self.requestFrame(1, method: "Wait", payload: try wait.serializedBytes())
+            + Self.requestFrame(3, method: "State", payload: try Self.state("x").serializedBytes())
+            + Self.requestFrame(5, method: "Kill", payload: try Self.kill(15).serializedBytes()))
+        var order: [UInt32] = []
+        var waitStatus: UInt32?
+        while order.count < 3, let event = try client.receiveFrame(timeout: .seconds(5)) {
+            guard case .frame(let frame) = event else { continue }
+            order.append(frame.streamID)
+            if frame.streamID == 1 {
+                waitStatus = try Containerd_Task_V2_WaitResponse(serializedBytes: TTRPCMessages.decodeResponse(frame.data).get()).exitStatus
+            }
+        }
+        #expect(order == [3, 1, 5])
+        #expect(waitStatus == 143)
+
+        // The blocking client skips a late reply to a call it gave up on.
+        let client2 = try TTRPCClient(path: server.path)
+        #expect(throws: TTRPCStatus.deadlineExceeded) {
+            let _: Containerd_Task_V2_WaitResponse = try client2.call(TaskService.name, "Wait", wait, timeout: .milliseconds(100))
+        }
+        // The server also saw the deadline: the Wait was answered DEADLINE_EXCEEDED and cancelled there.
+        let _: Google_Protobuf_Empty = try client2.call(TaskService.name, "Kill", Self.kill(9))
+        let response: Containerd_Task_V2_ConnectResponse = try client2.call(TaskService.name, "Connect", Self.connect())
+        #expect(response.taskPid == 42)
+    }
+
+    @Test func serverDeadlineAnswersDeadlineExceeded() throws {
+        let (server, service) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        var wait = Containerd_Task_V2_WaitRequest()
+        wait.id = "c1"
+        try client.sendRaw(Self.requestFrame(1, method: "Wait", payload: try wait.serializedBytes(), timeoutNano: 50_000_000))
+        Self.expectStatus(try client.receiveFrame(timeout: .seconds(5)), streamID: 1, .deadlineExceeded, "context deadline exceeded")
+        #expect(server.sync { service.cancelledWaits } == 1)
+        // Answering after the deadline is a no-op: nothing more arrives on stream 1.
+        let _: Google_Protobuf_Empty = try client.call(TaskService.name, "Kill", Self.kill(9))
+        #expect(try client.receiveFrame(timeout: .milliseconds(100)) == nil)
+    }
+
+    @Test func clientDeadlineExpiresWithoutServerHelp() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        let started = ContinuousClock.now
+        #expect(throws: TTRPCStatus.deadlineExceeded) {
+            let _: Containerd_Task_V2_PidsResponse = try client.call(
+                TaskService.name, "Pids", Containerd_Task_V2_PidsRequest(), timeout: .milliseconds(50))
+        }
+        #expect(ContinuousClock.now - started >= .milliseconds(50))
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
+    @Test func connectionCountAndAbandonedCalls() throws {
+        let counts = Box<[Int]>([])
+        let (server, service) = try Self.makeServer { server in
+            server.onConnectionsChanged = { count in counts.update { $0?.append(count) } }
+        }
+        let client = try TTRPCClient(path: server.path)
+        var wait = Containerd_Task_V2_WaitRequest()
+        wait.id = "c1"
+        try client.sendRaw(Self.requestFrame(1, method: "Wait", payload: try wait.serializedBytes()))
+        while server.sync({ service.waiters.count }) == 0 { usleep(1000) }
+        #expect(server.sync { server.server.activeCalls } == 1)
+        client.close()
+        while server.sync({ server.server.connectionCount }) != 0 { usleep(1000) }
+        #expect(server.sync { service.cancelledWaits } == 1)
+        #expect(server.sync { server.server.activeCalls } == 0)
+        // Answering a call whose connection is gone is a no-op.
+        let finished = server.sync { () -> Bool in
+            var response = Containerd_Task_V2_WaitResponse()
+            response.exitStatus = 1
+            for waiter in service.waiters { waiter.succeed(response) }
+            return service.waiters.allSatisfy(\.isFinished)
+        }
+        #expect(finished)
+        #expect(counts.value == [1, 0])
+    }
+
+    @Test func peersFailingAuthorizationAreClosed() throws {
+        let seen = Box<[UInt32]>([])
+        let (server, _) = try Self.makeServer { server in
+            server.authorize = { peer in
+                seen.update { $0?.append(peer.uid) }
+                return false
+            }
+        }
+        let client = try TTRPCClient(path: server.path)
+        #expect(throws: TTRPCStatus.closed) {
+            let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect(), timeout: .seconds(5))
+        }
+        #expect(seen.value == [geteuid()])
+        #expect(server.sync { server.server.connectionCount } == 0)
+    }
+
+    @Test func defaultPolicyAdmitsRootAndTheSameUserOnly() {
+        #expect(TTRPCServer.rootOrSameUser(.of(pid: 1, uid: 0, gid: 0)))
+        #expect(TTRPCServer.rootOrSameUser(.of(pid: 1, uid: geteuid(), gid: 12345)))
+        if geteuid() != 65534 {
+            #expect(!TTRPCServer.rootOrSameUser(.of(pid: 1, uid: 65534, gid: 65534)))
+        }
+    }
+
+    @Test func handlersSeePeerAndMetadata() throws {
+        let seen = Box<TTRPCContext>()
+        let (server, _) = try Self.makeServer { server in
+            server.register("test.Echo", "Context", sync: { (_: Google_Protobuf_Empty, context) -> Google_Protobuf_Empty in
+                seen.set(context)
+                return Google_Protobuf_Empty()
+            })
+        }
+        let client = try TTRPCClient(path: server.path)
+        let _: Google_Protobuf_Empty = try client.call("test.Echo", "Context", Google_Protobuf_Empty(), timeout: .seconds(30),
+            metadata: [TTRPCMetadataKey.containerdNamespace: ["default"], "multi": ["a", "b"]])
+        let context = try #require(seen.value)
+        #expect(context.peer.pid == getpid())
+        #expect(context.peer.uid == geteuid())
+        #expect(context.containerdNamespace == "default")
+        #expect(context.metadata["multi"] == ["a", "b"])
+        #expect(context.service == "test.Echo" && context.method == "Context" && context.streamID == 1)
+        #expect(context.deadline != nil)
+    }
+
+    @Test func shutdownRepliesThenCloses() throws {
+        let (server, _) = try Self.makeServer()
+        let client = try TTRPCClient(path: server.path)
+        let _: Google_Protobuf_Empty = try client.call(TaskService.name, "Shutdown", Containerd_Task_V2_ShutdownRequest())
+        #expect(throws: TTRPCStatus.closed) {
+            let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect(), timeout: .seconds(5))
+        }
+        #expect(throws: TTRPCStatus.self) { _ = try TTRPCClient(path: server.path) }
+    }
+}
