@@ -1,0 +1,119 @@
+import Foundation
+import TetherAPI
+import TetherSystem
+import Testing
+@testable import TTRPC
+
+/// The non-blocking client, on its own loop thread, against a server on another.
+@Suite("TTRPC loop client")
+struct TTRPCLoopClientTests {
+    final class Recorder: @unchecked Sendable {
+        private let lock = NSLock()
+        private var entries: [String] = []
+        private let done = DispatchSemaphore(value: 0)
+
+        func record(_ entry: String) {
+            lock.withLock { entries.append(entry) }
+            done.signal()
+        }
+
+        var all: [String] { lock.withLock { entries } }
+
+        /// Waits until `count` entries were recorded in total.
+        func wait(for count: Int, timeout: Double = 10) -> Bool {
+            while all.count < count {
+                guard done.wait(timeout: .now() + timeout) == .success else { return false }
+            }
+            return true
+        }
+    }
+
+    @Test func manyCallsInFlightAnsweredOutOfOrder() throws {
+        let (server, _) = try TTRPCServerTests.makeServer()
+        let clientThread = try LoopThread()
+        clientThread.start()
+        defer { clientThread.stop() }
+        let recorder = Recorder()
+        let path = server.path
+        let client = clientThread.sync { () -> TTRPCLoopClient? in try? TTRPCLoopClient(loop: clientThread.loop, path: path) }
+        let loopClient = try #require(client)
+        clientThread.post {
+            var wait = Containerd_Task_V2_WaitRequest()
+            wait.id = "c1"
+            loopClient.call(TaskService.name, "Wait", wait) { (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+                recorder.record((try? "wait \(result.get().exitStatus)") ?? "wait failed: \(result)")
+            }
+            for index in 0..<100 {
+                loopClient.call(TaskService.name, "State", TTRPCServerTests.state("s\(index)")) {
+                    (result: Result<Containerd_Task_V2_StateResponse, Error>) in
+                    recorder.record((try? "state \(result.get().id)") ?? "state failed: \(result)")
+                }
+            }
+        }
+        #expect(recorder.wait(for: 100))
+        #expect(recorder.all == (0..<100).map { "state s\($0)" })
+        #expect(clientThread.sync { loopClient.pendingCalls } == 1)
+        clientThread.post {
+            loopClient.call(TaskService.name, "Kill", TTRPCServerTests.kill(9)) { (result: Result<Google_Protobuf_Empty, Error>) in
+                recorder.record((try? result.get()) != nil ? "kill" : "kill failed: \(result)")
+            }
+        }
+        #expect(recorder.wait(for: 102))
+        #expect(Array(recorder.all.suffix(2)) == ["wait 137", "kill"])
+        clientThread.sync { loopClient.close() }
+    }
+
+    @Test func timeoutsAndCloseCompletePendingCalls() throws {
+        let (server, _) = try TTRPCServerTests.makeServer()
+        let clientThread = try LoopThread()
+        clientThread.start()
+        defer { clientThread.stop() }
+        let recorder = Recorder()
+        let path = server.path
+        let client = clientThread.sync { () -> TTRPCLoopClient? in try? TTRPCLoopClient(loop: clientThread.loop, path: path) }
+        let loopClient = try #require(client)
+        clientThread.post {
+            loopClient.onClose = { recorder.record("closed") }
+            loopClient.call(TaskService.name, "Pids", Containerd_Task_V2_PidsRequest(), timeout: .milliseconds(30)) {
+                (result: Result<Containerd_Task_V2_PidsResponse, Error>) in
+                recorder.record("pids \(outcome(result))")
+            }
+        }
+        #expect(recorder.wait(for: 1))
+        #expect(recorder.all == ["pids DEADLINE_EXCEEDED"])
+        clientThread.post {
+            var wait = Containerd_Task_V2_WaitRequest()
+            wait.id = "c1"
+            loopClient.call(TaskService.name, "Wait", wait) { (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+                recorder.record("wait \(outcome(result))")
+            }
+        }
+        // The server going away completes the pending Wait with "ttrpc: closed", then onClose runs.
+        server.stop()
+        #expect(recorder.wait(for: 3))
+        #expect(recorder.all == ["pids DEADLINE_EXCEEDED", "wait UNAVAILABLE", "closed"])
+        // Calls after the close fail the same way, asynchronously.
+        clientThread.post {
+            loopClient.call(TaskService.name, "State", TTRPCServerTests.state("x")) { (result: Result<Containerd_Task_V2_StateResponse, Error>) in
+                recorder.record("late \(outcome(result))")
+            }
+        }
+        #expect(recorder.wait(for: 4))
+        #expect(recorder.all.last == "late UNAVAILABLE")
+    }
+
+    @Test func connectFailureIsUnavailable() {
+        #expect(throws: TTRPCStatus.self) {
+            _ = try TTRPCLoopClient(loop: try EventLoop(), path: "/nonexistent/ttrpc.sock")
+        }
+        #expect(throws: TTRPCStatus.self) { _ = try TTRPCClient(path: "/nonexistent/ttrpc.sock") }
+    }
+}
+
+/// "success", the status code name, or "other" for a non-status error.
+func outcome<T>(_ result: Result<T, Error>) -> String {
+    switch result {
+    case .success: "success"
+    case .failure(let error): (error as? TTRPCStatus).map { "\($0.code)" } ?? "other"
+    }
+}
