@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -204,3 +205,11 @@ int tether_thread_count(void) {
     closedir(dir);
     return count;
 }
+
+int tether_setrlimit(int resource, uint64_t soft, uint64_t hard) {
+    struct rlimit limit = {.rlim_cur = (rlim_t)soft, .rlim_max = (rlim_t)hard};
+    return setrlimit((__rlimit_resource_t)resource, &limit);
+}
+
+int tether_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
+int tether_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }

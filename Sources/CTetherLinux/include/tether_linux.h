@@ -84,6 +84,13 @@ dev_t tether_makedev(unsigned int major, unsigned int minor);
 unsigned int tether_major(dev_t dev);
 unsigned int tether_minor(dev_t dev);
 
+/// setrlimit(2) with an int resource (Glibc imports the resource as an enum). RLIM_INFINITY is UINT64_MAX.
+int tether_setrlimit(int resource, uint64_t soft, uint64_t hard);
+
+/// setresuid/setresgid with one id for real, effective and saved (glibc hides them without _GNU_SOURCE).
+int tether_setresuid(uid_t uid);
+int tether_setresgid(gid_t gid);
+
 /// Number of threads of the calling process (entries of /proc/self/task), or -1.
 int tether_thread_count(void);
 

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTetherLinux
+import OCISpec
+import TetherSystem
+
+/// Everything the container init needs, computed by the parent before clone (the child gets a copy).
+struct InitConfiguration {
+    var spec: Spec
+    var process: OCISpec.Process
+    var rootfs: String
+    var fifoPath: String
+    var io: ProcessIO
+    var noPivot: Bool
+    var preserveFDs: Int
+    /// Namespaces joined by path (setns in the child after the parent configured it), in runc's order.
+    var joins: [Linux.Namespace]
+    var newUserNamespace: Bool
+    /// CLONE_NEWCGROUP is unshared by the child only after the parent moved it into its cgroups, so the
+    /// namespace's root is the container's own cgroup.
+    var unshareCgroup: Bool
+    var hasCgroupNamespace: Bool
+    var cgroupPaths: [String: String]
+}
+
+/// The container init: runs in the cloned child, never returns.
+enum ContainerInit {
+    static func run(_ configuration: InitConfiguration, sync original: SyncSocket) -> Never {
+        var configuration = configuration
+        // A caller whose 0-2 are closed may have got the sync or console socket there: move them out of the way
+        // of stdio and of the preserved fds.
+        let floor = Int32(3 + configuration.preserveFDs)
+        let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
+        if let console = configuration.io.consoleSocket { configuration.io.consoleSocket = ProcessSetup.relocate(console, above: floor) }
+        do {
+            try setUp(configuration, sync: sync)
+        } catch {
+            try? sync.send(.failure(stage: error.stage, errno: error.errno, message: error.message))
+            _exit(1)
+        }
+        // Setup succeeded and the parent has been told; from here errors go to the process's stderr.
+        FileIO.close(sync.fd)
+        do {
+            try waitForStart(configuration)
+            try ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true)
+                .finalizeAndExec()
+        } catch {
+            ProcessSetup.report(error)
+            _exit(error.errno == ENOENT ? 127 : (error.errno == EACCES ? 126 : 1))
+        }
+    }
+
+    /// Steps before "ready": everything that can fail because of the config, so `create` reports it.
+    private static func setUp(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) {
+        SignalFD.resetForChild()
+        try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
+        let fifo = try step("open exec fifo") { try FileIO.open(configuration.fifoPath, O_RDWR) }
+        _ = fifo  // kept open (close-on-exec) until start; its number is found again by path below
+        try step("stdio") { try ProcessSetup.installStdio(configuration.io, preserveFDs: configuration.preserveFDs) }
+
+        guard let message = try step("wait for parent", { try sync.receive() }) else { _exit(1) }
+        guard message == .configured else { throw InitFailure("wait for parent", "unexpected sync message") }
+
+        if configuration.newUserNamespace {
+            try step("become root in user namespace") {
+                try check(tether_setresgid(0), "setresgid 0")
+                try check(tether_setresuid(0), "setresuid 0")
+            }
+        }
+        for namespace in configuration.joins {
+            guard let path = namespace.path, let flag = CloneFlag.forNamespace(namespace.type) else { continue }
+            try step("join \(namespace.type) namespace") {
+                let fd = try FileIO.open(path, O_RDONLY)
+                defer { FileIO.close(fd) }
+                try check(tether_setns(fd, Int32(flag)), "setns \(path)")
+            }
+        }
+        if configuration.unshareCgroup {
+            try step("unshare cgroup namespace") { try check(tether_unshare(Int32(CloneFlag.newCgroup)), "unshare CLONE_NEWCGROUP") }
+        }
+        try step("setsid") { try check(setsid() < 0 ? -1 : 0, "setsid") }
+
+        let rootfs = RootFilesystem(
+            spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
+            hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths)
+        try rootfs.prepare()
+        try rootfs.enter(noPivot: configuration.noPivot)
+
+        if let hostname = configuration.spec.hostname, !hostname.isEmpty {
+            try step("sethostname") { try check(sethostname(hostname, hostname.utf8.count), "sethostname \(hostname)") }
+        }
+        if let domainname = configuration.spec.domainname, !domainname.isEmpty {
+            try step("setdomainname") { try check(setdomainname(domainname, domainname.utf8.count), "setdomainname \(domainname)") }
+        }
+
+        if configuration.process.terminal == true {
+            try Terminal.setUp(size: configuration.process.consoleSize, consoleSocket: configuration.io.consoleSocket)
+        }
+        try rootfs.finish()
+
+        // Resolve the executable now so a wrong args[0] or cwd fails `create`, as with runc.
+        let setup = ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true)
+        _ = try setup.resolveExecutable()
+        try step("cwd") {
+            var info = stat()
+            try check(stat(configuration.process.cwd, &info), "stat cwd \(configuration.process.cwd)")
+        }
+        ContainerInit.fifoDescriptor = fifo
+        try step("report ready") { try sync.send(.ready) }
+    }
+
+    nonisolated(unsafe) static var fifoDescriptor: Int32 = -1
+
+    /// Blocks until `start` writes a byte into exec.fifo.
+    private static func waitForStart(_ configuration: InitConfiguration) throws(InitFailure) {
+        let fd = fifoDescriptor
+        var byte: UInt8 = 0
+        while true {
+            let n = read(fd, &byte, 1)
+            if n == 1 { break }
+            if n < 0 && errno == EINTR { continue }
+            throw InitFailure("wait for start", errno: n < 0 ? errno : EPIPE, "reading exec fifo failed")
+        }
+        FileIO.close(fd)
+    }
+}

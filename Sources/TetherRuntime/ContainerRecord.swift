@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import OCISpec
+import TetherSystem
+
+/// What the runtime keeps about a container in `root/<id>/state.json`. The init is identified by its pid
+/// **and** its start time, so a reused pid is never mistaken for it.
+struct ContainerRecord: Codable, Equatable {
+    var id: String
+    var initPid: Int32
+    var initStartTime: UInt64
+    var bundle: String
+    var rootfs: String
+    var created: String
+    var owner: String
+    var annotations: [String: String]?
+    var cgroups: ControlGroupSet
+    /// Namespace types the container has, with the path it joined (nil: its own, under /proc/<init>/ns).
+    var namespaces: [Linux.Namespace]
+    /// The spec's process (exec defaults such as noNewPrivileges come from it).
+    var process: OCISpec.Process?
+
+    var sharesHostPidNamespace: Bool { !namespaces.contains { $0.type == "pid" && $0.path == nil } }
+}
+
+/// Where a container's files live.
+struct ContainerPaths {
+    let directory: String
+    var stateFile: String { directory + "/state.json" }
+    var execFifo: String { directory + "/exec.fifo" }
+
+    init(root: String, id: String) {
+        directory = root + "/" + id
+    }
+}
+
+extension ContainerRecord {
+    static func load(_ paths: ContainerPaths, id: String) throws -> ContainerRecord {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.readFile(paths.stateFile)
+        } catch let error as SyscallError where error.errno == ENOENT {
+            throw RuntimeError(.notFound, "container \"\(id)\" does not exist")
+        }
+        do {
+            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+        } catch {
+            throw RuntimeError(.system, "\(paths.stateFile): unreadable state: \(error)")
+        }
+    }
+
+    func save(_ paths: ContainerPaths) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let bytes = Array(try encoder.encode(self))
+        try FileIO.writeAtomically(paths.stateFile, bytes, mode: 0o600)
+    }
+
+    /// The derived status: fifo present → created; init alive → running (paused if frozen); else stopped.
+    func status(_ paths: ContainerPaths) -> State.Status {
+        guard ProcessSupport.isAlive(initPid, startTime: initStartTime) else { return .stopped }
+        if FileIO.exists(paths.execFifo) { return .created }
+        if cgroups.isFrozen() { return .paused }
+        return .running
+    }
+
+    func state(_ paths: ContainerPaths) -> ContainerState {
+        let status = status(paths)
+        return ContainerState(id: id, pid: status == .stopped ? 0 : initPid, status: status, bundle: bundle,
+                              rootfs: rootfs, created: created, owner: owner, annotations: annotations)
+    }
+}
+
+enum Timestamp {
+    /// Now as RFC 3339 with nanoseconds in UTC, like Go's time.RFC3339Nano.
+    static func now() -> String {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        var seconds = spec.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let nanos = String(spec.tv_nsec)
+        let fraction = String(repeating: "0", count: 9 - nanos.count) + nanos
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(fraction)Z"
+    }
+}

@@ -1,0 +1,228 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import OCISpec
+import TetherSystem
+
+/// What the runtime needs from cgroups, kept small so the cgroup-limits engineer can swap in a full manager
+/// (resources, v2 delegation, systemd) behind the same calls.
+protocol ControlGroupManaging: Sendable {
+    /// Creates the container's cgroup directories (idempotent).
+    func create() throws
+    /// Moves `pid` into every hierarchy.
+    func add(pid: Int32) throws
+    /// Applies `linux.resources`; the minimal manager only checks nothing is asked of it that it would ignore silently.
+    func apply(_ resources: Resources?) throws
+    /// Pids in the container's cgroup (from one hierarchy), for `kill --all` and forced delete.
+    func processes() -> [Int32]
+    /// Whether the freezer says FROZEN.
+    func isFrozen() -> Bool
+    func thaw()
+    /// Removes the directories; retried briefly while the last tasks exit.
+    func destroy() throws
+}
+
+/// The container's place in every mounted cgroup hierarchy (v1 controllers, named hierarchies, and cgroup2),
+/// computed the way runc's cgroupfs driver does: `cgroupsPath` absolute → under each hierarchy's root;
+/// relative → under the caller's cgroup; empty → `<caller's cgroup>/<id>`.
+struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
+    /// Hierarchy key (e.g. "memory", "cpu,cpuacct", "name=systemd", "unified") → absolute directory.
+    var paths: [String: String]
+
+    init(paths: [String: String]) {
+        self.paths = paths
+    }
+
+    struct Hierarchy: Equatable {
+        var key: String          // controllers as listed in /proc/self/cgroup ("" for cgroup2)
+        var mountPoint: String
+        var mountRoot: String
+        var isV2: Bool
+    }
+
+    /// Cgroup hierarchies mounted in this mount namespace.
+    static func hierarchies() -> [Hierarchy] {
+        guard let text = try? FileIO.readText("/proc/self/mountinfo") else { return [] }
+        var result: [Hierarchy] = []
+        for line in text.split(separator: "\n") {
+            let halves = line.split(separator: " - ", maxSplits: 1)
+            guard halves.count == 2 else { continue }
+            let fields = halves[0].split(separator: " ")
+            let tail = halves[1].split(separator: " ")
+            guard fields.count >= 5, tail.count >= 3 else { continue }
+            let fsType = String(tail[0])
+            guard fsType == "cgroup" || fsType == "cgroup2" else { continue }
+            let mountPoint = unescapeMountInfo(String(fields[4]))
+            let mountRoot = unescapeMountInfo(String(fields[3]))
+            if fsType == "cgroup2" {
+                if result.contains(where: { $0.isV2 }) { continue }
+                result.append(Hierarchy(key: "", mountPoint: mountPoint, mountRoot: mountRoot, isV2: true))
+                continue
+            }
+            let options = tail[2].split(separator: ",").map(String.init)
+            let known = options.filter { $0 != "rw" && $0 != "ro" && !$0.hasPrefix("release_agent") && !$0.hasPrefix("clone_children") && $0 != "noprefix" && $0 != "xattr" && $0 != "nsdelegate" }
+            let key = known.sorted().joined(separator: ",")
+            if key.isEmpty || result.contains(where: { !$0.isV2 && $0.key == key }) { continue }
+            result.append(Hierarchy(key: key, mountPoint: mountPoint, mountRoot: mountRoot, isV2: false))
+        }
+        return result
+    }
+
+    /// The caller's cgroup per hierarchy key ("" for cgroup2), from /proc/self/cgroup.
+    static func ownCgroups() -> [String: String] {
+        guard let text = try? FileIO.readText("/proc/self/cgroup") else { return [:] }
+        var result: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let key = parts[1].split(separator: ",").map(String.init).sorted().joined(separator: ",")
+            result[key] = String(parts[2])
+        }
+        return result
+    }
+
+    /// Plans the directories for a container; nothing is created yet.
+    static func plan(cgroupsPath: String?, id: String) -> ControlGroupSet {
+        let own = ownCgroups()
+        var paths: [String: String] = [:]
+        for hierarchy in hierarchies() {
+            let caller = own[hierarchy.key] ?? "/"
+            let inner: String
+            if let cgroupsPath, !cgroupsPath.isEmpty {
+                if cgroupsPath.hasPrefix("/") {
+                    inner = cgroupsPath
+                } else {
+                    inner = join(caller, cgroupsPath)
+                }
+            } else {
+                inner = join(caller, id)
+            }
+            // Paths in /proc/self/cgroup are relative to the hierarchy's root; the mount may expose a subtree.
+            var relative = inner
+            if hierarchy.mountRoot != "/", relative.hasPrefix(hierarchy.mountRoot) {
+                relative = String(relative.dropFirst(hierarchy.mountRoot.count))
+            }
+            paths[hierarchy.isV2 ? "unified" : hierarchy.key] = join(hierarchy.mountPoint, relative)
+        }
+        return ControlGroupSet(paths: paths)
+    }
+
+    func create() throws {
+        for key in paths.keys.sorted() {
+            guard let path = paths[key] else { continue }
+            try FileIO.makeDirectories(path)
+            if key.split(separator: ",").contains("cpuset") { try inheritCpuset(path) }
+        }
+    }
+
+    /// A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks: copy them down from the first
+    /// ancestor that has them, parent first.
+    private func inheritCpuset(_ path: String) throws {
+        var chain: [String] = []
+        var current = path
+        while true {
+            let cpus = (try? FileIO.readText(current + "/cpuset.cpus"))?.trimmingWhitespace() ?? ""
+            if !cpus.isEmpty || !FileIO.exists(current + "/cpuset.cpus") { break }
+            chain.append(current)
+            guard let slash = current.lastIndex(of: "/"), slash != current.startIndex else { break }
+            current = String(current[..<slash])
+        }
+        for dir in chain.reversed() {
+            let parent = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])
+            for file in ["cpuset.cpus", "cpuset.mems"] {
+                let value = (try? FileIO.readText(parent + "/" + file))?.trimmingWhitespace() ?? ""
+                if !value.isEmpty { try FileIO.writeFile(dir + "/" + file, value, flags: O_WRONLY) }
+            }
+        }
+    }
+
+    func add(pid: Int32) throws {
+        for key in paths.keys.sorted() {
+            guard let path = paths[key] else { continue }
+            try FileIO.writeFile(path + "/cgroup.procs", "\(pid)", flags: O_WRONLY)
+        }
+    }
+
+    func apply(_ resources: Resources?) throws {
+        // Limits come with the cgroup manager; the minimal placement only puts the init in its cgroups.
+    }
+
+    func processes() -> [Int32] {
+        let preferred = ["freezer", "pids", "memory", "unified"]
+        let key = preferred.first { paths[$0] != nil } ?? paths.keys.sorted().first
+        guard let key, let path = paths[key], let text = try? FileIO.readText(path + "/cgroup.procs") else { return [] }
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    func isFrozen() -> Bool {
+        guard let path = paths["freezer"] else {
+            if let unified = paths["unified"], let text = try? FileIO.readText(unified + "/cgroup.freeze") {
+                return text.trimmingWhitespace() == "1"
+            }
+            return false
+        }
+        let state = (try? FileIO.readText(path + "/freezer.state"))?.trimmingWhitespace()
+        return state == "FROZEN" || state == "FREEZING"
+    }
+
+    func thaw() {
+        if let path = paths["freezer"] { try? FileIO.writeFile(path + "/freezer.state", "THAWED", flags: O_WRONLY) }
+        if let path = paths["unified"], FileIO.exists(path + "/cgroup.freeze") {
+            try? FileIO.writeFile(path + "/cgroup.freeze", "0", flags: O_WRONLY)
+        }
+    }
+
+    func destroy() throws {
+        var firstError: (any Error)?
+        for key in paths.keys.sorted() {
+            guard let path = paths[key], FileIO.isDirectory(path) else { continue }
+            var attempts = 0
+            while rmdir(path) != 0 {
+                let code = errno
+                if code == ENOENT { break }
+                attempts += 1
+                if code != EBUSY || attempts > 200 {
+                    if firstError == nil { firstError = SyscallError("rmdir \(path)", errno: code) }
+                    break
+                }
+                usleep(10_000)
+            }
+        }
+        if let firstError { throw firstError }
+    }
+
+    private static func join(_ base: String, _ tail: String) -> String {
+        var result = base.hasSuffix("/") ? String(base.dropLast()) : base
+        for component in tail.split(separator: "/") where !component.isEmpty && component != "." {
+            result += "/" + component
+        }
+        return result.isEmpty ? "/" : result
+    }
+}
+
+func unescapeMountInfo(_ text: String) -> String {
+    guard text.contains("\\") else { return text }
+    var bytes: [UInt8] = []
+    let source = Array(text.utf8)
+    var index = 0
+    while index < source.count {
+        if source[index] == UInt8(ascii: "\\"), index + 3 < source.count,
+           let value = UInt8(String(decoding: source[(index + 1)...(index + 3)], as: UTF8.self), radix: 8) {
+            bytes.append(value)
+            index += 4
+        } else {
+            bytes.append(source[index])
+            index += 1
+        }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var text = Substring(self)
+        while let first = text.first, first.isWhitespace { text.removeFirst() }
+        while let last = text.last, last.isWhitespace { text.removeLast() }
+        return String(text)
+    }
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTetherLinux
+import OCISpec
+import TetherSystem
+
+/// The last steps of a container process (init after start, or an exec'd process): stdio, rlimits, user,
+/// cwd, environment, fds, then execve with runc's PATH lookup.
+struct ProcessSetup {
+    let process: OCISpec.Process
+    let preserveFDs: Int
+    let isInit: Bool
+
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    /// Returns `fd`, or a close-on-exec duplicate of it at or above `floor` when it is below.
+    static func relocate(_ fd: Int32, above floor: Int32) -> Int32 {
+        if fd < 0 || fd >= floor { return fd }
+        let moved = fcntl(fd, F_DUPFD_CLOEXEC, floor)
+        return moved < 0 ? fd : moved
+    }
+
+    /// Puts the caller's chosen descriptors on 0, 1 and 2 (nil: /dev/null).
+    static func installStdio(_ io: ProcessIO, preserveFDs: Int) throws {
+        let floor = Int32(3 + preserveFDs)
+        var null: Int32 = -1
+        func source(_ fd: Int32?) throws -> Int32 {
+            if let fd { return try sys("dup stdio") { fcntl(fd, F_DUPFD_CLOEXEC, floor) } }
+            if null < 0 {
+                let opened = try FileIO.open("/dev/null", O_RDWR)
+                null = try sys("dup /dev/null") { fcntl(opened, F_DUPFD_CLOEXEC, floor) }
+                FileIO.close(opened)
+            }
+            return try sys("dup /dev/null") { fcntl(null, F_DUPFD_CLOEXEC, floor) }
+        }
+        let sources = [try source(io.stdin), try source(io.stdout), try source(io.stderr)]
+        for (target, fd) in sources.enumerated() {
+            try sys("dup2 stdio") { dup2(fd, Int32(target)) }
+            FileIO.close(fd)
+        }
+        if null >= 0 { FileIO.close(null) }
+    }
+
+    var environment: [String] {
+        var env = process.env ?? []
+        if !env.contains(where: { $0.hasPrefix("HOME=") }) {
+            env.append("HOME=" + (ProcessSetup.homeDirectory(uid: process.user.uid) ?? "/"))
+        }
+        if isInit && preserveFDs > 0 {
+            env.removeAll { $0.hasPrefix("LISTEN_FDS=") || $0.hasPrefix("LISTEN_PID=") }
+            env.append("LISTEN_FDS=\(preserveFDs)")
+            env.append("LISTEN_PID=1")
+        }
+        return env
+    }
+
+    /// The home directory of `uid` from the container's /etc/passwd.
+    static func homeDirectory(uid: UInt32) -> String? {
+        guard let text = try? FileIO.readText("/etc/passwd") else { return nil }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+            if fields.count >= 6, UInt32(fields[2]) == uid { return String(fields[5]) }
+        }
+        return nil
+    }
+
+    /// runc's lookup (Go's exec.LookPath): a name with a slash is used as is; otherwise the first executable
+    /// regular file in the process's PATH.
+    func resolveExecutable() throws(InitFailure) -> String {
+        guard let name = process.args?.first, !name.isEmpty else { throw InitFailure("exec", "process.args: must not be empty") }
+        if name.contains("/") {
+            if let problem = ProcessSetup.executableProblem(name) {
+                throw InitFailure("exec", errno: problem, "exec: \"\(name)\": \(SyscallError.describe(problem))")
+            }
+            return name
+        }
+        let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let dir = directory.isEmpty ? "." : String(directory)
+            let candidate = dir + "/" + name
+            if ProcessSetup.executableProblem(candidate) == nil { return candidate }
+        }
+        throw InitFailure("exec", errno: ENOENT, "exec: \"\(name)\": executable file not found in $PATH")
+    }
+
+    /// nil when `path` is an executable regular file, else the errno that explains why not.
+    static func executableProblem(_ path: String) -> Int32? {
+        var info = stat()
+        if stat(path, &info) != 0 { return errno }
+        if (info.st_mode & S_IFMT) == S_IFDIR { return EISDIR }
+        if info.st_mode & 0o111 == 0 { return EACCES }
+        return nil
+    }
+
+    func finalizeAndExec() throws(InitFailure) -> Never {
+        for limit in process.rlimits ?? [] {
+            guard let number = ResourceLimit.numbers[limit.type] else { continue }
+            try step("rlimit \(limit.type)") {
+                try check(tether_setrlimit(number, limit.soft, limit.hard), "setrlimit \(limit.type)")
+            }
+        }
+        if let score = process.oomScoreAdj {
+            try step("oomScoreAdj") { try FileIO.writeFile("/proc/self/oom_score_adj", "\(score)", flags: O_WRONLY) }
+        }
+        if process.noNewPrivileges == true {
+            try step("noNewPrivileges") { try check(tether_set_no_new_privs(), "prctl PR_SET_NO_NEW_PRIVS") }
+        }
+        let user = process.user
+        try step("user") {
+            let groups = (user.additionalGids ?? []).map { gid_t($0) }
+            try check(groups.withUnsafeBufferPointer { setgroups($0.count, $0.baseAddress) }, "setgroups")
+            try check(tether_setresgid(user.gid), "setresgid \(user.gid)")
+            try check(tether_setresuid(user.uid), "setresuid \(user.uid)")
+        }
+        if let mask = user.umask { umask(mode_t(mask)) }
+        try step("cwd") { try check(chdir(process.cwd), "chdir \(process.cwd)") }
+        let executable = try resolveExecutable()
+        let env = environment
+        try step("close fds") {
+            for fd in 3..<(3 + Int32(preserveFDs)) { _ = tether_set_cloexec(fd, 0) }
+            try check(tether_cloexec_from(3 + Int32(preserveFDs)), "close fds")
+        }
+        let args = process.args ?? []
+        let code = ProcessSetup.exec(executable, args: args, env: env)
+        throw InitFailure("exec", errno: code, "exec \(executable): \(SyscallError.describe(code))")
+    }
+
+    /// execve; returns the errno only if it failed.
+    static func exec(_ path: String, args: [String], env: [String]) -> Int32 {
+        func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
+        let argv = cStrings(args)
+        let envp = cStrings(env)
+        execve(path, argv, envp)
+        return errno
+    }
+
+    /// Writes a child-side failure to the process's stderr (the container's stderr after setup).
+    static func report(_ failure: InitFailure) {
+        try? FileIO.writeAll(2, "tether-runtime: \(failure.stage): \(failure.message)\n")
+    }
+}

@@ -1,0 +1,297 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTetherLinux
+import OCISpec
+import TetherSystem
+
+/// Builds the container's root filesystem inside the (new) mount namespace, following runc's order:
+/// make / private, bind the rootfs, the config's mounts, /dev, pivot_root (or MS_MOVE + chroot).
+struct RootFilesystem {
+    let spec: Spec
+    let rootfs: String
+    let newUserNamespace: Bool
+    let hasCgroupNamespace: Bool
+    let cgroupPaths: [String: String]
+
+    func prepare() throws(InitFailure) {
+        try step("rootfs propagation") {
+            var flags = MountFlag.private | MountFlag.recursive
+            if let propagation = spec.linux?.rootfsPropagation, let flag = MountOptions.propagationTable[propagation] {
+                flags = flag
+            }
+            try check(mount("", "/", nil, flags, nil), "mount / propagation")
+        }
+        try step("bind rootfs") {
+            try check(mount(rootfs, rootfs, "bind", MountFlag.bind | MountFlag.recursive, nil), "bind mount \(rootfs)")
+        }
+        for (index, entry) in (spec.mounts ?? []).enumerated() {
+            try step("mounts[\(index)] \(entry.destination)") { try mountEntry(entry) }
+        }
+        let devIsBound = (spec.mounts ?? []).contains {
+            $0.destination == "/dev" && ($0.type == "bind" || ($0.options ?? []).contains { $0 == "bind" || $0 == "rbind" })
+        }
+        if !devIsBound {
+            try step("default devices") { try createDevices() }
+            try step("dev symlinks") { try createDevSymlinks() }
+        }
+        // linux.devices may name a device runc also creates by default: it replaces it.
+        for (index, device) in (spec.linux?.devices ?? []).enumerated() {
+            try step("linux.devices[\(index)] \(device.path)") { try createDevice(device) }
+        }
+    }
+
+    // MARK: mounts
+
+    func mountEntry(_ entry: Mount) throws {
+        let options = MountOptions(entry.options ?? [])
+        let type = entry.type ?? ""
+        let isBind = type == "bind" || options.flags & MountFlag.bind != 0
+        let target = try resolveInRoot(entry.destination)
+        if isBind {
+            let source = entry.source ?? ""
+            var info = stat()
+            try check(stat(source, &info), "stat \(source)")
+            try createMountPoint(target, directory: (info.st_mode & S_IFMT) == S_IFDIR)
+            try check(mount(source, target, "bind", MountFlag.bind | (options.flags & MountFlag.recursive), nil),
+                      "bind mount \(source) on \(entry.destination)")
+            let extra = options.flags & ~(MountFlag.bind | MountFlag.recursive | MountFlag.remount)
+            if extra != 0 {
+                try remountBind(target, flags: extra, display: entry.destination)
+            }
+        } else if type == "cgroup" {
+            try mountCgroups(target, entry: entry, options: options)
+        } else {
+            try createMountPoint(target, directory: true)
+            let data = options.dataString
+            let result = mount(entry.source ?? type, target, type, options.flags, data.isEmpty ? nil : data)
+            if result != 0 {
+                let code = errno
+                // sysfs cannot be mounted without owning the network namespace: bind the host's, as runc does.
+                if type == "sysfs", code == EPERM || code == EBUSY {
+                    try check(mount("/sys", target, "bind", MountFlag.bind | MountFlag.recursive, nil), "bind mount /sys")
+                    if options.flags & MountFlag.readOnly != 0 {
+                        try remountBind(target, flags: options.flags, display: entry.destination)
+                    }
+                } else {
+                    throw SyscallError("mount \(type) on \(entry.destination)", errno: code)
+                }
+            }
+        }
+        for flag in options.propagation {
+            try check(mount("", target, nil, flag, nil), "set propagation of \(entry.destination)")
+        }
+    }
+
+    /// Remounts a bind mount with `flags`, keeping the locked flags (nosuid, nodev, noexec, atime) it already has.
+    func remountBind(_ target: String, flags: UInt, display: String) throws {
+        var info = statvfs()
+        try check(statvfs(target, &info), "statvfs \(display)")
+        let locked = UInt(info.f_flag) & (MountFlag.noSuid | MountFlag.noDev | MountFlag.noExec | MountFlag.noAtime
+            | MountFlag.noDirAtime | MountFlag.relatime)
+        try check(mount("", target, nil, MountFlag.remount | MountFlag.bind | locked | (flags & ~MountFlag.propagationMask), nil),
+                  "remount \(display)")
+    }
+
+    /// cgroup mounts: with a cgroup namespace, a tmpfs holding one fresh mount per hierarchy (each shows the
+    /// container's own cgroup as its root); without one, bind mounts of the container's cgroup directories.
+    func mountCgroups(_ target: String, entry: Mount, options: MountOptions) throws {
+        try createMountPoint(target, directory: true)
+        let baseFlags = options.flags & ~MountFlag.readOnly
+        try check(mount("tmpfs", target, "tmpfs", baseFlags, "mode=755"), "mount tmpfs on \(entry.destination)")
+        for hierarchy in ControlGroupSet.hierarchies() {
+            let name = hierarchy.isV2 ? "unified" : String(hierarchy.mountPoint.split(separator: "/").last ?? "")
+            if name.isEmpty { continue }
+            let dir = target + "/" + name
+            try check(mkdir(dir, 0o755), "mkdir \(entry.destination)/\(name)")
+            if hasCgroupNamespace {
+                let type = hierarchy.isV2 ? "cgroup2" : "cgroup"
+                let data = hierarchy.isV2 ? nil : hierarchy.key
+                try check(mount("cgroup", dir, type, options.flags, data), "mount cgroup \(name)")
+            } else {
+                let key = hierarchy.isV2 ? "unified" : hierarchy.key
+                guard let source = cgroupPaths[key] else { continue }
+                try check(mount(source, dir, "bind", MountFlag.bind, nil), "bind cgroup \(name)")
+                if options.flags & MountFlag.readOnly != 0 {
+                    try remountBind(dir, flags: options.flags, display: "\(entry.destination)/\(name)")
+                }
+            }
+        }
+        if options.flags & MountFlag.readOnly != 0 {
+            try check(mount("", target, nil, MountFlag.remount | options.flags, "mode=755"), "remount \(entry.destination) read-only")
+        }
+    }
+
+    func createMountPoint(_ path: String, directory: Bool) throws {
+        var info = stat()
+        if stat(path, &info) == 0 { return }
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        if !parent.isEmpty { try FileIO.makeDirectories(parent) }
+        if directory {
+            try FileIO.makeDirectories(path)
+        } else {
+            let fd = try FileIO.open(path, O_CREAT | O_WRONLY, mode: 0o644)
+            FileIO.close(fd)
+        }
+    }
+
+    /// `path` inside the rootfs with every symlink resolved inside it too (a symlink never escapes the rootfs).
+    func resolveInRoot(_ path: String) throws -> String {
+        var pending = path.split(separator: "/").map(String.init)
+        var resolved: [String] = []
+        var links = 0
+        while !pending.isEmpty {
+            let component = pending.removeFirst()
+            if component == "." || component.isEmpty { continue }
+            if component == ".." {
+                if !resolved.isEmpty { resolved.removeLast() }
+                continue
+            }
+            let candidate = rootfs + "/" + (resolved + [component]).joined(separator: "/")
+            var info = stat()
+            if lstat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFLNK {
+                links += 1
+                if links > 255 { throw SyscallError("resolve \(path)", errno: ELOOP) }
+                var buffer = [CChar](repeating: 0, count: 4097)
+                let n = readlink(candidate, &buffer, 4096)
+                if n < 0 { throw SyscallError.current("readlink \(candidate)") }
+                let target = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if target.hasPrefix("/") { resolved = [] }
+                pending = target.split(separator: "/").map(String.init) + pending
+                continue
+            }
+            resolved.append(component)
+        }
+        return rootfs + "/" + resolved.joined(separator: "/")
+    }
+
+    // MARK: devices
+
+    static let defaultDevices: [Linux.Device] = [
+        Linux.Device(type: "c", path: "/dev/null", major: 1, minor: 3, fileMode: 0o666, uid: 0, gid: 0),
+        Linux.Device(type: "c", path: "/dev/zero", major: 1, minor: 5, fileMode: 0o666, uid: 0, gid: 0),
+        Linux.Device(type: "c", path: "/dev/full", major: 1, minor: 7, fileMode: 0o666, uid: 0, gid: 0),
+        Linux.Device(type: "c", path: "/dev/random", major: 1, minor: 8, fileMode: 0o666, uid: 0, gid: 0),
+        Linux.Device(type: "c", path: "/dev/urandom", major: 1, minor: 9, fileMode: 0o666, uid: 0, gid: 0),
+        Linux.Device(type: "c", path: "/dev/tty", major: 5, minor: 0, fileMode: 0o666, uid: 0, gid: 0),
+    ]
+
+    func createDevices() throws {
+        let mask = umask(0)
+        defer { umask(mask) }
+        for device in RootFilesystem.defaultDevices { try createDevice(device) }
+    }
+
+    func createDevice(_ device: Linux.Device) throws {
+        let target = try resolveInRoot(device.path)
+        let parent = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
+        try FileIO.makeDirectories(parent)
+        _ = unlink(target)
+        if newUserNamespace {
+            // mknod is not allowed in a user namespace: bind the host's node instead.
+            let fd = try FileIO.open(target, O_CREAT | O_WRONLY, mode: 0o644)
+            FileIO.close(fd)
+            try check(mount(device.path, target, "bind", MountFlag.bind, nil), "bind device \(device.path)")
+            return
+        }
+        var kind: mode_t
+        switch device.type {
+        case "b": kind = S_IFBLK
+        case "p": kind = S_IFIFO
+        default: kind = S_IFCHR
+        }
+        let permissions = mode_t(device.fileMode ?? 0o666) & 0o7777
+        let number = tether_makedev(UInt32(device.major ?? 0), UInt32(device.minor ?? 0))
+        try check(mknod(target, kind | permissions, number), "mknod \(device.path)")
+        try check(chmod(target, permissions), "chmod \(device.path)")
+        try check(chown(target, device.uid ?? 0, device.gid ?? 0), "chown \(device.path)")
+    }
+
+    func createDevSymlinks() throws {
+        var links: [(String, String)] = [
+            ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"), ("/proc/self/fd/1", "/dev/stdout"),
+            ("/proc/self/fd/2", "/dev/stderr"),
+        ]
+        if FileIO.exists("/proc/kcore") { links.append(("/proc/kcore", "/dev/core")) }
+        for (target, link) in links {
+            let path = rootfs + link
+            if symlink(target, path) != 0 && errno != EEXIST { throw SyscallError.current("symlink \(link)") }
+        }
+        let ptmx = rootfs + "/dev/ptmx"
+        _ = unlink(ptmx)
+        try check(symlink("pts/ptmx", ptmx), "symlink /dev/ptmx")
+    }
+
+    // MARK: pivot
+
+    /// pivot_root into the rootfs and detach the old root (runc's pivot_root(".", ".") trick), or with
+    /// `noPivot` move the rootfs onto / and chroot.
+    func enter(noPivot: Bool) throws(InitFailure) {
+        if noPivot {
+            try step("move rootfs") {
+                try check(chdir(rootfs), "chdir \(rootfs)")
+                try check(mount(rootfs, "/", nil, MountFlag.move, nil), "move mount \(rootfs)")
+                try check(chroot("."), "chroot")
+                try check(chdir("/"), "chdir /")
+            }
+            return
+        }
+        try step("pivot_root") {
+            let oldRoot = try FileIO.open("/", O_DIRECTORY | O_RDONLY)
+            defer { FileIO.close(oldRoot) }
+            let newRoot = try FileIO.open(rootfs, O_DIRECTORY | O_RDONLY)
+            defer { FileIO.close(newRoot) }
+            try check(fchdir(newRoot), "fchdir rootfs")
+            try check(tether_pivot_root(".", "."), "pivot_root \(rootfs)")
+            try check(fchdir(oldRoot), "fchdir old root")
+            // Keep unmount events of the old root from propagating to the host.
+            try check(mount("", ".", nil, MountFlag.slave | MountFlag.recursive, nil), "make old root rslave")
+            try check(umount2(".", MountFlag.detach), "unmount old root")
+            try check(chdir("/"), "chdir /")
+        }
+    }
+
+    // MARK: after pivot
+
+    func finish() throws(InitFailure) {
+        for (key, value) in (spec.linux?.sysctl ?? [:]).sorted(by: { $0.key < $1.key }) {
+            try step("sysctl \(key)") {
+                let path = "/proc/sys/" + key.replacingDots()
+                try FileIO.writeFile(path, value, flags: O_WRONLY | O_TRUNC)
+            }
+        }
+        for path in spec.linux?.readonlyPaths ?? [] {
+            try step("readonlyPaths \(path)") {
+                if mount(path, path, nil, MountFlag.bind | MountFlag.recursive, nil) != 0 {
+                    if errno == ENOENT { return }
+                    throw SyscallError.current("bind mount \(path)")
+                }
+                try remountBind(path, flags: MountFlag.readOnly | MountFlag.recursive, display: path)
+            }
+        }
+        for path in spec.linux?.maskedPaths ?? [] {
+            try step("maskedPaths \(path)") {
+                var info = stat()
+                if stat(path, &info) != 0 {
+                    if errno == ENOENT { return }
+                    throw SyscallError.current("stat \(path)")
+                }
+                if (info.st_mode & S_IFMT) == S_IFDIR {
+                    try check(mount("tmpfs", path, "tmpfs", MountFlag.readOnly, nil), "mask \(path)")
+                } else {
+                    try check(mount("/dev/null", path, nil, MountFlag.bind, nil), "mask \(path)")
+                }
+            }
+        }
+        if spec.root?.readonly == true {
+            try step("readonly root") { try remountBind("/", flags: MountFlag.readOnly, display: "/") }
+        }
+    }
+}
+
+extension String {
+    /// sysctl names use dots; /proc/sys uses slashes (a name may also be given with slashes already).
+    func replacingDots() -> String {
+        String(map { $0 == "." ? "/" : $0 })
+    }
+}

@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTetherLinux
+import FoundationEssentials
+import OCISpec
+import TetherSystem
+
+extension Runtime {
+    /// Creates the container: clones its init from the calling process (which becomes its parent), sets up the
+    /// namespaces, cgroups and root filesystem, and returns once the init waits for `start`.
+    /// The caller must be single-threaded. On failure nothing is left behind.
+    /// - Returns: the container's state (`created`, with the init's pid in the caller's pid namespace).
+    public func create(id: String, options: CreateOptions) throws -> ContainerState {
+        try Runtime.validate(id: id)
+        let bundle = Runtime.absolutePath(options.bundle)
+        let spec = try Runtime.loadSpec(bundle: bundle)
+        guard let process = spec.process, let rootPath = spec.root?.path else {
+            throw RuntimeError(.invalidConfig, "\(bundle)/config.json: process: missing required field")
+        }
+        let rootfs = rootPath.hasPrefix("/") ? rootPath : bundle + "/" + rootPath
+        guard FileIO.isDirectory(rootfs) else {
+            throw RuntimeError(.invalidConfig, "root.path: rootfs \"\(rootfs)\" does not exist or is not a directory")
+        }
+        if process.terminal == true && options.io.consoleSocket == nil {
+            throw RuntimeError(.invalidArgument, "process.terminal is true: a console socket (--console-socket) is required")
+        }
+        let namespaces = spec.linux?.namespaces ?? []
+        guard namespaces.contains(where: { $0.type == "mount" && $0.path == nil }) else {
+            throw RuntimeError(.invalidConfig, "linux.namespaces: a new mount namespace is required")
+        }
+        if let index = namespaces.firstIndex(where: { $0.type == "time" }) {
+            throw RuntimeError(.unsupported, "linux.namespaces[\(index)]: time namespaces are not supported yet")
+        }
+        if let index = namespaces.firstIndex(where: { $0.type == "pid" && $0.path != nil }) {
+            throw RuntimeError(.unsupported, "linux.namespaces[\(index)].path: joining a pid namespace is not supported yet")
+        }
+        for (index, namespace) in namespaces.enumerated() {
+            if let path = namespace.path, !FileIO.exists(path) {
+                throw RuntimeError(.invalidConfig, "linux.namespaces[\(index)].path: \(path) does not exist")
+            }
+        }
+        do {
+            try ProcessSupport.requireSingleThreaded(before: "create")
+        } catch let error as SyscallError {
+            throw RuntimeError(.invalidState, error.call, stage: "create")
+        }
+
+        try prepareRoot()
+        let paths = ContainerPaths(root: root, id: id)
+        if mkdir(paths.directory, 0o711) != 0 {
+            if errno == EEXIST { throw RuntimeError(.alreadyExists, "container \"\(id)\" already exists") }
+            throw RuntimeError.system(.current("mkdir \(paths.directory)"), stage: "create state directory")
+        }
+        let cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        var childPid: Int32 = 0
+        do {
+            if mkfifo(paths.execFifo, 0o622) != 0 {
+                throw RuntimeError.system(.current("mkfifo \(paths.execFifo)"), stage: "create exec fifo")
+            }
+            var flags: UInt = 0
+            for namespace in namespaces where namespace.path == nil && namespace.type != "cgroup" {
+                flags |= CloneFlag.forNamespace(namespace.type) ?? 0
+            }
+            let newUser = namespaces.contains { $0.type == "user" && $0.path == nil }
+            let configuration = InitConfiguration(
+                spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,
+                noPivot: options.noPivot, preserveFDs: options.preserveFDs,
+                joins: Runtime.joinOrder(namespaces.filter { $0.path != nil }), newUserNamespace: newUser,
+                unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
+                hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths)
+
+            let (parentEnd, childEnd) = try FileIO.socketPair()
+            defer { FileIO.close(parentEnd) }
+            let pid = tether_clone_fork(flags)
+            if pid == 0 {
+                FileIO.close(parentEnd)
+                ContainerInit.run(configuration, sync: SyncSocket(fd: childEnd))
+            }
+            FileIO.close(childEnd)
+            if pid < 0 { throw RuntimeError.system(.current("clone"), stage: "clone init") }
+            childPid = pid
+            let sync = SyncSocket(fd: parentEnd)
+
+            if newUser { try Runtime.writeIDMaps(pid: pid, linux: spec.linux) }
+            do {
+                try cgroups.create()
+                try cgroups.add(pid: pid)
+                try cgroups.apply(spec.linux?.resources)
+            } catch let error as SyscallError {
+                throw RuntimeError.system(error, stage: "cgroups")
+            }
+            try sync.send(.configured)
+            try Runtime.awaitReady(sync, stage: "init")
+
+            guard let startTime = ProcessSupport.startTime(of: pid) else {
+                throw RuntimeError(.system, "container init exited during create", stage: "create")
+            }
+            let record = ContainerRecord(
+                id: id, initPid: pid, initStartTime: startTime, bundle: bundle, rootfs: rootfs, created: Timestamp.now(),
+                owner: Runtime.ownerName(), annotations: spec.annotations, cgroups: cgroups, namespaces: namespaces,
+                process: process)
+            try record.save(paths)
+            if let pidFile = options.pidFile {
+                try FileIO.writeAtomically(Runtime.absolutePath(pidFile), Array("\(pid)".utf8), mode: 0o644, sync: false)
+            }
+            return record.state(paths)
+        } catch {
+            if childPid > 0 {
+                Glibc.kill(childPid, SIGKILL)
+                var status: Int32 = 0
+                while waitpid(childPid, &status, 0) < 0 && errno == EINTR {}
+            }
+            try? cgroups.destroy()
+            try? FileIO.removeTree(paths.directory)
+            if let error = error as? SyscallError { throw RuntimeError.system(error, stage: "create") }
+            throw error
+        }
+    }
+
+    /// Waits for `.ready`; a `.failure` from the child or its disappearance becomes a RuntimeError naming the stage.
+    static func awaitReady(_ sync: SyncSocket, stage: String) throws {
+        while true {
+            guard let message = try sync.receive() else {
+                throw RuntimeError(.system, "container \(stage) exited during setup", stage: stage)
+            }
+            switch message {
+            case .ready: return
+            case .failure(let failedStage, let code, let text):
+                let syscall = code != 0 ? SyscallError(failedStage, errno: code) : nil
+                throw RuntimeError(.system, text, stage: failedStage, syscall: syscall)
+            default:
+                throw RuntimeError(.system, "unexpected sync message \(message)", stage: stage)
+            }
+        }
+    }
+
+    /// user first (it grants the rights to join the others), mount last (it changes the view of paths).
+    static func joinOrder(_ namespaces: [Linux.Namespace]) -> [Linux.Namespace] {
+        let order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"]
+        return namespaces.sorted { (order.firstIndex(of: $0.type) ?? 99) < (order.firstIndex(of: $1.type) ?? 99) }
+    }
+
+    static func writeIDMaps(pid: Int32, linux: Linux?) throws {
+        func render(_ maps: [IDMapping]) -> String {
+            maps.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+        }
+        do {
+            try FileIO.writeFile("/proc/\(pid)/uid_map", render(linux?.uidMappings ?? []), flags: O_WRONLY)
+            try FileIO.writeFile("/proc/\(pid)/gid_map", render(linux?.gidMappings ?? []), flags: O_WRONLY)
+        } catch let error as SyscallError {
+            throw RuntimeError.system(error, stage: "write id maps")
+        }
+    }
+
+    static func loadSpec(bundle: String) throws -> Spec {
+        let file = bundle + "/config.json"
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.readFile(file)
+        } catch let error as SyscallError {
+            if error.errno == ENOENT {
+                throw RuntimeError(.invalidConfig, "\(file): no such file (is \(bundle) an OCI bundle?)")
+            }
+            throw RuntimeError(.invalidConfig, "\(file): \(SyscallError.describe(error.errno))")
+        }
+        do {
+            let spec = try Spec.decode(bytes, file: file)
+            try spec.validate()
+            return spec
+        } catch {
+            if error.path.isEmpty { throw RuntimeError(.invalidConfig, error.message) }
+            throw RuntimeError(.invalidConfig, "\(file): \(error.description)")
+        }
+    }
+
+    /// runc's rule: letters, digits, `_ + - .`, not "." or "..".
+    static func validate(id: String) throws {
+        let allowed = id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
+        if id.isEmpty || !allowed || id == "." || id == ".." || id.utf8.count > 1024 {
+            throw RuntimeError(.invalidArgument, "invalid container id \"\(id)\"")
+        }
+    }
+
+    static func absolutePath(_ path: String) -> String {
+        if path.hasPrefix("/") { return normalize(path) }
+        var buffer = [CChar](repeating: 0, count: 4097)
+        guard getcwd(&buffer, buffer.count) != nil else { return path }
+        return normalize(String(cString: buffer) + "/" + path)
+    }
+
+    static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for component in path.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." { if !parts.isEmpty { parts.removeLast() }; continue }
+            parts.append(component)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func ownerName() -> String {
+        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "" }
+        return String(cString: name)
+    }
+
+    func prepareRoot() throws {
+        do {
+            try FileIO.makeDirectories(root, mode: 0o711)
+        } catch let error as SyscallError {
+            throw RuntimeError.system(error, stage: "create root \(root)")
+        }
+    }
+}

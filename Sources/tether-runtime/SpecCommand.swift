@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FoundationEssentials
+import OCISpec
+import TetherRuntime
+import TetherSystem
+
+struct SpecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a default config.json (like runc spec).")
+
+    @Option(name: [.short, .customLong("bundle")], help: "Directory to write config.json into.") var bundle: String = "."
+
+    func run() throws {
+        let path = (bundle.hasSuffix("/") ? String(bundle.dropLast()) : bundle) + "/config.json"
+        if FileIO.exists(path) {
+            throw RuntimeError(.alreadyExists, "\(path) exists: remove it first")
+        }
+        let bytes = try DefaultSpec.make().encoded(pretty: true)
+        do {
+            try FileIO.writeFile(path, String(decoding: bytes, as: UTF8.self) + "\n", flags: O_WRONLY | O_CREAT | O_EXCL)
+        } catch let error as SyscallError {
+            throw RuntimeError.system(error, stage: "spec")
+        }
+    }
+}
+
+struct FeaturesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "features", abstract: "Print what this runtime supports (JSON).")
+
+    func run() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        try FileIO.writeAll(1, String(decoding: try encoder.encode(Features.current), as: UTF8.self) + "\n")
+    }
+}
+
+/// `runc features` output (runtime-spec features.md).
+struct Features: Encodable {
+    struct LinuxFeatures: Encodable {
+        struct Cgroup: Encodable { var v1: Bool; var v2: Bool; var systemd: Bool; var systemdUser: Bool; var rdma: Bool }
+        struct Seccomp: Encodable { var enabled: Bool }
+        struct Toggle: Encodable { var enabled: Bool }
+        var namespaces: [String]
+        var capabilities: [String]
+        var cgroup: Cgroup
+        var seccomp: Seccomp
+        var apparmor: Toggle
+        var selinux: Toggle
+        var intelRdt: Toggle
+        var mountExtensions: [String: Toggle]
+    }
+
+    var ociVersionMin: String
+    var ociVersionMax: String
+    var hooks: [String]
+    var mountOptions: [String]
+    var linux: LinuxFeatures
+    var annotations: [String: String]
+
+    static var current: Features {
+        let mountOptions = (Array(["async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec", "mand",
+            "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime", "nostrictatime", "nosuid",
+            "nosymfollow", "rbind", "relatime", "remount", "ro", "rw", "strictatime", "suid", "sync", "symfollow"])
+            + ["private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable"]).sorted()
+        return Features(
+            ociVersionMin: "1.0.0", ociVersionMax: OCIVersion.current,
+            hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
+            mountOptions: mountOptions,
+            linux: LinuxFeatures(
+                namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
+                capabilities: DefaultSpec.allCapabilities,
+                cgroup: .init(v1: true, v2: true, systemd: false, systemdUser: false, rdma: false),
+                seccomp: .init(enabled: false), apparmor: .init(enabled: false), selinux: .init(enabled: false),
+                intelRdt: .init(enabled: false), mountExtensions: ["idmap": .init(enabled: false)]),
+            annotations: ["org.opencontainers.runc.version": "tether-runtime 0.1.0"]
+        )
+    }
+}
+
+/// The config.json `runc spec` writes: sh in a read-only rootfs "rootfs", the usual mounts, masked paths.
+enum DefaultSpec {
+    static let defaultCapabilities = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+
+    static let allCapabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
+        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+        "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
+        "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+        "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
+        "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+    ]
+
+    static func make() -> Spec {
+        var process = OCISpec.Process(
+            terminal: true, args: ["sh"],
+            env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"], cwd: "/")
+        process.capabilities = .init(bounding: defaultCapabilities, effective: defaultCapabilities,
+                                     permitted: defaultCapabilities, ambient: defaultCapabilities)
+        process.rlimits = [.init(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)]
+        process.noNewPrivileges = true
+        var linux = Linux(namespaces: ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { Linux.Namespace(type: $0) })
+        var resources = Resources()
+        resources.devices = [Resources.DeviceCgroup(allow: false, type: nil, major: nil, minor: nil, access: "rwm")]
+        linux.resources = resources
+        linux.maskedPaths = [
+            "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+            "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+        ]
+        linux.readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        return Spec(
+            process: process, root: Root(path: "rootfs", readonly: true), hostname: "runc",
+            mounts: [
+                Mount(destination: "/proc", type: "proc", source: "proc"),
+                Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+                Mount(destination: "/dev/pts", type: "devpts", source: "devpts",
+                      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
+                Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+                Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+                Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+                Mount(destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"]),
+            ],
+            linux: linux
+        )
+    }
+}
