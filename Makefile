@@ -53,5 +53,11 @@ install: release
 proto:
 	@scripts/proto.sh
 
+# Random-frame fuzzing of the ttrpc codec and server (Sources/ttrpc-fuzz) under AddressSanitizer, FUZZ_SECONDS long.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(SWIFT) build --scratch-path .build-fuzz --sanitize=address --product ttrpc-fuzz
+	$$($(SWIFT) build --scratch-path .build-fuzz --sanitize=address --show-bin-path)/ttrpc-fuzz --seconds $(FUZZ_SECONDS) --socket
+
 clean:
 	rm -rf .build .rootfs bench-results

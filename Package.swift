@@ -89,6 +89,9 @@ let package = Package(
             dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
+        // ttrpc round-trip latency and throughput (`make bench`), and the random-frame driver (`make fuzz`).
+        .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
 
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),

@@ -9,31 +9,41 @@ import TetherSystem
 /// * unknown service / method: UNIMPLEMENTED "service X" / "method Y";
 /// * `timeout_nano` > 0: DEADLINE_EXCEEDED "context deadline exceeded" if the handler has not answered by then.
 /// Every reply goes out on the request's stream id. No per-request error ends the connection.
-final class TTRPCServerSession {
+///
+/// Public so that other transports (a socketpair, a fuzzer, a proxy) can reuse the exact rules.
+public final class TTRPCServerSession {
     /// What the session needs from its transport.
-    struct Transport {
+    public struct Transport {
         /// Queues one frame for the peer.
-        var send: (_ streamID: UInt32, _ type: TTRPCFrame.MessageType, _ data: [UInt8]) -> Void
+        public var send: (_ streamID: UInt32, _ type: TTRPCFrame.MessageType, _ data: [UInt8]) -> Void
         /// Runs `action` once after `nanoseconds`; returns a function that cancels it.
-        var schedule: (_ nanoseconds: UInt64, _ action: @escaping () -> Void) -> (() -> Void)
+        public var schedule: (_ nanoseconds: UInt64, _ action: @escaping () -> Void) -> (() -> Void)
+
+        public init(
+            send: @escaping (_ streamID: UInt32, _ type: TTRPCFrame.MessageType, _ data: [UInt8]) -> Void,
+            schedule: @escaping (_ nanoseconds: UInt64, _ action: @escaping () -> Void) -> (() -> Void)
+        ) {
+            self.send = send
+            self.schedule = schedule
+        }
     }
 
-    let dispatcher: TTRPCDispatcher
-    let peer: UnixSocket.PeerCredentials
+    public let dispatcher: TTRPCDispatcher
+    public let peer: UnixSocket.PeerCredentials
     private let transport: Transport
     private var pending: [ObjectIdentifier: TTRPCServerCall] = [:]
     private var closed = false
 
-    init(dispatcher: TTRPCDispatcher, peer: UnixSocket.PeerCredentials, transport: Transport) {
+    public init(dispatcher: TTRPCDispatcher, peer: UnixSocket.PeerCredentials, transport: Transport) {
         self.dispatcher = dispatcher
         self.peer = peer
         self.transport = transport
     }
 
     /// Requests accepted and not yet answered.
-    var activeCalls: Int { pending.count }
+    public var activeCalls: Int { pending.count }
 
-    func receive(_ event: TTRPCFrameDecoder.Event) {
+    public func receive(_ event: TTRPCFrameDecoder.Event) {
         guard !closed else { return }
         switch event {
         case .oversized(let streamID, _, let length):
@@ -44,7 +54,7 @@ final class TTRPCServerSession {
         }
     }
 
-    func receive(_ frame: TTRPCFrame) {
+    public func receive(_ frame: TTRPCFrame) {
         guard !closed else { return }
         // Anything but a Request is ignored for forward compatibility (ttrpc ≥ 1.2 streaming data, unknown types).
         guard frame.messageType == .request else { return }
@@ -88,7 +98,7 @@ final class TTRPCServerSession {
     }
 
     /// The connection is gone: every pending call is abandoned (its responder becomes a no-op).
-    func close() {
+    public func close() {
         guard !closed else { return }
         closed = true
         let calls = Array(pending.values)
