@@ -90,6 +90,7 @@ public final class TTRPCClient: @unchecked Sendable {
         let deadline = timeout.map { _ in Clock.monotonicNanoseconds() &+ UInt64(max(timeoutNanoseconds, 0)) }
         let body = TTRPCMessages.encodeRequest(
             service: service, method: method, payload: payload, timeoutNanoseconds: timeoutNanoseconds, metadata: metadata)
+        guard body.count <= TTRPCFrame.maximumDataLength else { throw TTRPCStatus.oversized(body.count) }
         return try state.withLock { state -> [UInt8] in
             guard !state.closed else { throw TTRPCStatus.closed }
             let streamID = state.nextStreamID
@@ -136,8 +137,7 @@ public final class TTRPCClient: @unchecked Sendable {
                 case .frame(let frame) where frame.streamID == streamID && frame.messageType == .response:
                     return TTRPCMessages.decodeResponse(frame.data)
                 case .oversized(let id, _, let length) where id == streamID:
-                    return .failure(TTRPCStatus(.resourceExhausted,
-                        "message length \(length) exceed maximum message size of \(TTRPCFrame.maximumDataLength)"))
+                    return .failure(.oversized(Int(length)))
                 default:
                     continue  // a late reply to an abandoned call, or a stream we never opened
                 }

@@ -94,17 +94,21 @@ public final class TTRPCLoopClient {
             loop.schedule(after: 0) { completion(.failure(.closed)) }
             return
         }
+        let timeoutNanoseconds = timeout.map(TTRPCClient.nanoseconds) ?? 0
+        let body = TTRPCMessages.encodeRequest(
+            service: service, method: method, payload: payload, timeoutNanoseconds: timeoutNanoseconds, metadata: metadata)
+        guard body.count <= TTRPCFrame.maximumDataLength else {
+            loop.schedule(after: 0) { completion(.failure(.oversized(body.count))) }
+            return
+        }
         let streamID = nextStreamID
         nextStreamID &+= 2
-        let timeoutNanoseconds = timeout.map(TTRPCClient.nanoseconds) ?? 0
         var timer: EventLoop.TimerID?
         if timeout != nil {
             let milliseconds = (UInt64(max(timeoutNanoseconds, 0)) + 999_999) / 1_000_000
             timer = loop.schedule(after: milliseconds) { [weak self] in self?.finish(streamID, .failure(.deadlineExceeded)) }
         }
         pending[streamID] = PendingCall(complete: completion, timer: timer)
-        let body = TTRPCMessages.encodeRequest(
-            service: service, method: method, payload: payload, timeoutNanoseconds: timeoutNanoseconds, metadata: metadata)
         socket.send(streamID: streamID, type: .request, data: body)
     }
 
@@ -119,8 +123,7 @@ public final class TTRPCLoopClient {
             guard frame.messageType == .response else { return }
             finish(frame.streamID, TTRPCMessages.decodeResponse(frame.data))
         case .oversized(let streamID, _, let length):
-            finish(streamID, .failure(TTRPCStatus(.resourceExhausted,
-                "message length \(length) exceed maximum message size of \(TTRPCFrame.maximumDataLength)")))
+            finish(streamID, .failure(.oversized(Int(length))))
         }
     }
 

@@ -22,7 +22,13 @@ final class TTRPCServerCall {
     }
 
     func succeed(payload: [UInt8]) {
-        finish(body: TTRPCMessages.encodeResponse(payload: payload))
+        let body = TTRPCMessages.encodeResponse(payload: payload)
+        // The peer would discard anything larger (ttrpc ≥ 1.2 refuses to send it, as we do).
+        guard body.count <= TTRPCFrame.maximumDataLength else {
+            fail(.oversized(Int(body.count)))
+            return
+        }
+        finish(body: body)
     }
 
     func fail(_ status: TTRPCStatus) {

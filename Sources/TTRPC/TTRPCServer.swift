@@ -62,9 +62,8 @@ public final class TTRPCServer {
         try adopt(fd, peer: peer)
     }
 
-    /// Stops accepting and closes the listener and every connection. Answers already queued are written
-    /// first as far as the sockets take them without blocking (so a Shutdown reply goes out before the close).
-    public func shutdown() {
+    /// Stops accepting new connections (and closes the listener); existing connections keep being served.
+    public func stopAccepting() {
         if let acceptRetry { loop.cancel(acceptRetry) }
         acceptRetry = nil
         if let listener {
@@ -72,6 +71,12 @@ public final class TTRPCServer {
             FileIO.close(listener)
         }
         listener = nil
+    }
+
+    /// Stops accepting and closes the listener and every connection. Answers already queued are written
+    /// first as far as the sockets take them without blocking (so a Shutdown reply goes out before the close).
+    public func shutdown() {
+        stopAccepting()
         for connection in Array(connections.values) { connection.close() }
     }
 

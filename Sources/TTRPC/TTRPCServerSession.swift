@@ -47,8 +47,7 @@ public final class TTRPCServerSession {
         guard !closed else { return }
         switch event {
         case .oversized(let streamID, _, let length):
-            reply(streamID, TTRPCStatus(.resourceExhausted,
-                "message length \(length) exceed maximum message size of \(TTRPCFrame.maximumDataLength)"))
+            reply(streamID, .oversized(Int(length)))
         case .frame(let frame):
             receive(frame)
         }

@@ -50,6 +50,11 @@ public struct TTRPCStatus: Error, Sendable, Equatable, CustomStringConvertible {
     public static let closed = TTRPCStatus(.unavailable, "ttrpc: closed")
     public static let deadlineExceeded = TTRPCStatus(.deadlineExceeded, "context deadline exceeded")
 
+    /// What ttrpc answers for a frame over 4 MiB (and what we refuse to send).
+    public static func oversized(_ length: Int) -> TTRPCStatus {
+        TTRPCStatus(.resourceExhausted, "message length \(length) exceed maximum message size of \(TTRPCFrame.maximumDataLength)")
+    }
+
     /// Maps any error to a status the way ttrpc's `convertCode` does: statuses pass through, errno values map
     /// to their gRPC meaning (ENOENT→NOT_FOUND, EEXIST→ALREADY_EXISTS, EPERM/EACCES→PERMISSION_DENIED,
     /// EINVAL→INVALID_ARGUMENT, EPIPE→FAILED_PRECONDITION), everything else is UNKNOWN with its description.

@@ -122,3 +122,32 @@ struct TTRPCServerSessionTests {
         #expect(TTRPCStatus(TTRPCStatus(.aborted, "a")) == TTRPCStatus(.aborted, "a"))
     }
 }
+
+@Suite("TTRPC size limits")
+struct TTRPCSizeLimitTests {
+    @Test func responsesOverFourMebibytesBecomeResourceExhausted() {
+        let fake = TTRPCServerSessionTests.FakeTransport()
+        let session = TTRPCServerSessionTests.session(fake) { dispatcher in
+            dispatcher.register("s", "big", sync: { (_: Google_Protobuf_Empty, _) -> Containerd_Task_V2_StateResponse in
+                var response = Containerd_Task_V2_StateResponse()
+                response.id = String(repeating: "x", count: TTRPCFrame.maximumDataLength)
+                return response
+            })
+        }
+        session.receive(TTRPCServerSessionTests.request(1, "s", "big"))
+        #expect(fake.sent.count == 1)
+        #expect(fake.status(0)?.code == .resourceExhausted)
+    }
+
+    @Test func clientsRefuseToSendOversizedRequests() throws {
+        let (ours, theirs) = try FileIO.socketPair(type: Int32(SOCK_STREAM.rawValue))
+        defer { FileIO.close(theirs) }
+        let client = TTRPCClient(connected: ours)
+        var request = Containerd_Task_V2_StateRequest()
+        request.id = String(repeating: "x", count: TTRPCFrame.maximumDataLength)
+        #expect(throws: TTRPCStatus.self) {
+            let _: Containerd_Task_V2_StateResponse = try client.call(TaskService.name, "State", request)
+        }
+        client.close()
+    }
+}
