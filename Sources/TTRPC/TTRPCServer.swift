@@ -17,6 +17,7 @@ public final class TTRPCServer {
     private var listener: Int32?
     private var connections: [Int32: ServerConnection] = [:]
     private var acceptRetry: EventLoop.TimerID?
+    fileprivate let readBuffer = TTRPCReadBuffer()
 
     /// The live connection count, after every accept and close (so a shim can exit when idle).
     public var onConnectionsChanged: ((Int) -> Void)?
@@ -141,7 +142,7 @@ private final class ServerConnection {
     let session: TTRPCServerSession
 
     init(server: TTRPCServer, fd: Int32, peer: UnixSocket.PeerCredentials) throws {
-        let socket = try TTRPCSocketConnection(loop: server.loop, fd: fd)
+        let socket = try TTRPCSocketConnection(loop: server.loop, fd: fd, readBuffer: server.readBuffer)
         self.socket = socket
         let loop = server.loop
         let transport = TTRPCServerSession.Transport(

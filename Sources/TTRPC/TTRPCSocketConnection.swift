@@ -9,10 +9,21 @@ import TetherSystem
 /// Replies produced while a batch of reads is being handled are written together after the batch. When the
 /// peer stops reading and more than `outputHighWater` bytes are queued, reading pauses until the queue drains,
 /// so a client that only writes cannot make the server buffer without bound.
+/// Scratch space for `read`, shared by the connections of one loop thread (a read is fully consumed by the
+/// decoder before the next one), so that idle connections cost no buffer.
+final class TTRPCReadBuffer {
+    let bytes: UnsafeMutableRawBufferPointer
+
+    init(size: Int = 64 << 10) {
+        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
+    }
+
+    deinit { bytes.deallocate() }
+}
+
 final class TTRPCSocketConnection {
     static let outputHighWater = 8 << 20
     static let outputLowWater = 1 << 20
-    static let readChunk = 64 << 10
 
     let loop: EventLoop
     let fd: Int32
@@ -22,22 +33,18 @@ final class TTRPCSocketConnection {
     private var inReadBatch = false
     private var readingPaused = false
     private(set) var isClosed = false
-    private let readBuffer: UnsafeMutableRawBufferPointer
+    private let scratch: TTRPCReadBuffer
 
     var onEvent: (TTRPCFrameDecoder.Event) -> Void = { _ in }
     /// Called once when the connection closes, for whatever reason (EOF, error, `close()`).
     var onClose: () -> Void = {}
 
-    init(loop: EventLoop, fd: Int32) throws {
+    init(loop: EventLoop, fd: Int32, readBuffer: TTRPCReadBuffer = TTRPCReadBuffer()) throws {
         self.loop = loop
         self.fd = fd
-        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunk, alignment: 8)
+        scratch = readBuffer
         try FileIO.setNonblocking(fd)
         try loop.register(fd, [.readable, .peerClosed]) { [weak self] events in self?.handle(events) }
-    }
-
-    deinit {
-        readBuffer.deallocate()
     }
 
     var pendingOutput: Int { output.count - outputStart }
@@ -82,6 +89,7 @@ final class TTRPCSocketConnection {
             inReadBatch = false
             if !isClosed { flush() }
         }
+        let readBuffer = scratch.bytes
         // Bounded so that one busy connection cannot starve the others on the loop.
         for _ in 0..<16 {
             let n = Glibc.read(fd, readBuffer.baseAddress, readBuffer.count)

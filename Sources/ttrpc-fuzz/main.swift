@@ -264,4 +264,6 @@ func main() -> Int32 {
     return 0
 }
 
-exit(main())
+let status = main()
+fflush(nil)
+exit(status)
