@@ -102,6 +102,42 @@ struct TTRPCLoopClientTests {
         #expect(recorder.all.last == "late UNAVAILABLE")
     }
 
+    @Test func forwardPublishesEventsAsAShimDoes() throws {
+        let received = Box<[(String?, EventEnvelope)]>([])
+        let server = try ServerThread { server in
+            server.register(EventsService.name, EventsService.forward, sync: { (request: ForwardRequest, context) -> Google_Protobuf_Empty in
+                received.update { $0?.append((context.containerdNamespace, request.envelope)) }
+                return Google_Protobuf_Empty()
+            })
+        }
+        let clientThread = try LoopThread()
+        clientThread.start()
+        defer { clientThread.stop() }
+        let recorder = Recorder()
+        let path = server.path
+        let client = clientThread.sync { () -> TTRPCLoopClient? in try? TTRPCLoopClient(loop: clientThread.loop, path: path) }
+        let loopClient = try #require(client)
+        clientThread.post {
+            var exit = Containerd_Events_TaskExit()
+            exit.containerID = "c1"
+            exit.id = "c1"
+            exit.exitStatus = 137
+            loopClient.forward(namespace: "default", event: exit) { result in
+                recorder.record((try? result.get()) != nil ? "forwarded" : "failed: \(result)")
+            }
+        }
+        #expect(recorder.wait(for: 1))
+        #expect(recorder.all == ["forwarded"])
+        let events = received.value ?? []
+        #expect(events.count == 1)
+        #expect(events.first?.0 == "default")
+        #expect(events.first?.1.topic == "/tasks/exit")
+        #expect(events.first?.1.namespace == "default")
+        #expect(events.first?.1.event.typeURL == "containerd.events.TaskExit")
+        #expect((try? events.first?.1.event.unpack(Containerd_Events_TaskExit.self).exitStatus) == 137)
+        clientThread.sync { loopClient.close() }
+    }
+
     @Test func connectFailureIsUnavailable() {
         #expect(throws: TTRPCStatus.self) {
             _ = try TTRPCLoopClient(loop: try EventLoop(), path: "/nonexistent/ttrpc.sock")
