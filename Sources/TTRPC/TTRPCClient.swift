@@ -36,7 +36,9 @@ public final class TTRPCClient: @unchecked Sendable {
         set { state.withLock { $0.spinNanoseconds = UInt64(max(Self.nanoseconds(newValue), 0)) } }
     }
 
+    /// Connects to the socket at `path`; a containerd address (`unix:///run/containerd/s/…`) works too.
     public init(path: String) throws {
+        let path = TTRPCClient.socketPath(fromAddress: path)
         self.path = path
         let fd: Int32
         do {
@@ -119,6 +121,12 @@ public final class TTRPCClient: @unchecked Sendable {
             }
             return state.backlog.removeFirst()
         }
+    }
+
+    /// The filesystem path of a shim address as containerd prints it (`unix:///path` → `/path`); other strings
+    /// are taken as paths. (containerd would dial a bare string as an abstract socket; Tether never uses those.)
+    public static func socketPath(fromAddress address: String) -> String {
+        address.hasPrefix("unix://") ? String(address.dropFirst("unix://".count)) : address
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -20,8 +20,9 @@ public final class TTRPCLoopClient {
 
     public var onClose: (() -> Void)?
 
-    /// Connects to `path` (unix sockets connect at once) and starts reading on `loop`.
+    /// Connects to `path` (unix sockets connect at once; a `unix://` address works too) and starts reading on `loop`.
     public init(loop: EventLoop, path: String) throws {
+        let path = TTRPCClient.socketPath(fromAddress: path)
         self.loop = loop
         self.path = path
         let fd: Int32

@@ -76,6 +76,15 @@ struct TTRPCServerTests {
         #expect(state.id == "abc" && state.status == .running)
     }
 
+    @Test func containerdAddressesAreAccepted() throws {
+        let (server, _) = try Self.makeServer()
+        #expect(TTRPCClient.socketPath(fromAddress: "unix:///run/containerd/s/abc") == "/run/containerd/s/abc")
+        #expect(TTRPCClient.socketPath(fromAddress: "/run/x.sock") == "/run/x.sock")
+        let client = try TTRPCClient(path: "unix://" + server.path)
+        #expect(client.path == server.path)
+        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+    }
+
     @Test func handlerStatusesReachTheClient() throws {
         let (server, _) = try Self.makeServer()
         let client = try TTRPCClient(path: server.path)
