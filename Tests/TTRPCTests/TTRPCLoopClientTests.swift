@@ -64,7 +64,7 @@ struct TTRPCLoopClientTests {
     }
 
     @Test func timeoutsAndCloseCompletePendingCalls() throws {
-        let (server, _) = try TTRPCServerTests.makeServer()
+        let (server, service) = try TTRPCServerTests.makeServer()
         let clientThread = try LoopThread()
         clientThread.start()
         defer { clientThread.stop() }
@@ -89,6 +89,7 @@ struct TTRPCLoopClientTests {
             }
         }
         // The server going away completes the pending Wait with "ttrpc: closed", then onClose runs.
+        while server.sync({ service.waiters.count }) == 0 { usleep(1000) }
         server.stop()
         #expect(recorder.wait(for: 3))
         #expect(recorder.all == ["pids DEADLINE_EXCEEDED", "wait UNAVAILABLE", "closed"])
