@@ -81,6 +81,32 @@ public final class TTRPCServer {
         for connection in Array(connections.values) { connection.close() }
     }
 
+    /// ttrpc's graceful `Shutdown`: stops accepting, closes each connection once it has no call in flight
+    /// (checked every 20 ms), and closes whatever is left after `timeoutMilliseconds`. `completion` runs on the
+    /// loop once every connection is closed.
+    public func shutdownWhenIdle(timeoutMilliseconds: UInt64 = 5000, completion: @escaping () -> Void = {}) {
+        stopAccepting()
+        let deadline = Clock.monotonicMilliseconds() + timeoutMilliseconds
+        var timer: EventLoop.TimerID?
+        let check: () -> Bool = { [weak self] in
+            guard let self else { return true }
+            let force = Clock.monotonicMilliseconds() >= deadline
+            for connection in Array(self.connections.values) where force || connection.session.activeCalls == 0 {
+                connection.close()
+            }
+            return self.connections.isEmpty
+        }
+        if check() {
+            completion()
+            return
+        }
+        timer = loop.schedule(after: 20, repeating: true) { [weak self] in
+            guard check() else { return }
+            if let timer, let self { self.loop.cancel(timer) }
+            completion()
+        }
+    }
+
     private func startAccepting() {
         guard let listener else { return }
         do {

@@ -332,6 +332,39 @@ struct TTRPCServerTests {
         #expect(context.deadline != nil)
     }
 
+    @Test func gracefulShutdownWaitsForCallsInFlight() throws {
+        let (server, service) = try Self.makeServer()
+        let idle = try TTRPCClient(path: server.path)
+        let busy = try TTRPCClient(path: server.path)
+        let _: Containerd_Task_V2_ConnectResponse = try idle.call(TaskService.name, "Connect", Self.connect())
+        var wait = Containerd_Task_V2_WaitRequest()
+        wait.id = "c1"
+        try busy.sendRaw(Self.requestFrame(1, method: "Wait", payload: try wait.serializedBytes()))
+        while server.sync({ service.waiters.count }) == 0 { usleep(1000) }
+        let done = Box<Bool>(false)
+        server.onLoop { server.server.shutdownWhenIdle(timeoutMilliseconds: 10_000) { done.set(true) } }
+        // The idle connection goes at once, new connections are refused, the busy one stays.
+        #expect(throws: TTRPCStatus.closed) {
+            let _: Containerd_Task_V2_ConnectResponse = try idle.call(TaskService.name, "Connect", Self.connect(), timeout: .seconds(5))
+        }
+        #expect(throws: TTRPCStatus.self) { _ = try TTRPCClient(path: server.path) }
+        #expect(server.sync { server.server.connectionCount } == 1)
+        #expect(done.value == false)
+        // Once the Wait is answered, its reply goes out and the connection closes.
+        server.onLoop {
+            var response = Containerd_Task_V2_WaitResponse()
+            response.exitStatus = 3
+            for waiter in service.waiters { waiter.succeed(response) }
+        }
+        guard case .frame(let reply)? = try busy.receiveFrame(timeout: .seconds(5)) else {
+            Issue.record("no Wait reply")
+            return
+        }
+        #expect(reply.streamID == 1)
+        while server.sync({ done.value == false }) { usleep(1000) }
+        #expect(server.sync { server.server.connectionCount } == 0)
+    }
+
     @Test func shutdownRepliesThenCloses() throws {
         let (server, _) = try Self.makeServer()
         let client = try TTRPCClient(path: server.path)
