@@ -217,8 +217,8 @@ public final class TTRPCClient: @unchecked Sendable {
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer in
-                Glibc.send(fd, buffer.baseAddress! + offset, buffer.count - offset, Int32(MSG_NOSIGNAL))
+            let n = bytes[offset...].withUnsafeBytes { buffer in
+                Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
             }
             if n >= 0 {
                 offset += n

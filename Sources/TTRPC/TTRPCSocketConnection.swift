@@ -123,8 +123,8 @@ final class TTRPCSocketConnection {
     /// Writes as much queued output as the socket takes; false when the socket failed.
     private func writeOutput() -> Bool {
         while outputStart < output.count {
-            let n = output.withUnsafeBytes { buffer in
-                Glibc.send(fd, buffer.baseAddress! + outputStart, buffer.count - outputStart, Int32(MSG_NOSIGNAL))
+            let n = output[outputStart...].withUnsafeBytes { buffer in
+                Glibc.send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
             }
             if n > 0 {
                 outputStart += n
