@@ -7,7 +7,7 @@
 // Connect on an existing shim socket instead (ours or containerd-shim-runc-v2, for comparison).
 // Prints one JSON line:
 //   {"bench":"ttrpc","target":"tether","iterations":..,"p50_us":..,"p90_us":..,"p99_us":..,"max_us":..,
-//    "mean_us":..,"clients":8,"seconds":..,"calls":..,"calls_per_sec":..,"errors":0}
+//    "mean_us":..,"clients":8,"seconds":..,"calls":..,"calls_per_sec":..,"errors":0,"rss_kb":..}
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -100,6 +100,15 @@ final class FailureBox: @unchecked Sendable {
 
 func now() -> UInt64 { Clock.monotonicNanoseconds() }
 
+/// VmRSS of this process (server and clients together), to spot growth across long runs.
+func residentKilobytes() -> Int {
+    guard let status = try? FileIO.readText("/proc/self/status") else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+    return 0
+}
+
 func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return 0 }
     let index = min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)
@@ -178,7 +187,8 @@ func run() throws {
         + "\"p90_us\":\(rounded(percentile(samples, 0.90))),\"p99_us\":\(rounded(percentile(samples, 0.99))),"
         + "\"max_us\":\(rounded(percentile(samples, 1.0))),\"mean_us\":\(rounded(mean)),"
         + "\"clients\":\(options.clients),\"seconds\":\(rounded(elapsed)),\"calls\":\(calls),"
-        + "\"calls_per_sec\":\(Int((Double(calls) / elapsed).rounded())),\"errors\":\(errors)}"
+        + "\"calls_per_sec\":\(Int((Double(calls) / elapsed).rounded())),\"errors\":\(errors),"
+        + "\"rss_kb\":\(residentKilobytes())}"
     print(line)
     withExtendedLifetime(server) {}
 }
