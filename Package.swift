@@ -64,7 +64,7 @@ let package = Package(
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
-            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI"],
+            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
             swiftSettings: swiftSettings
         ),
 
@@ -73,7 +73,7 @@ let package = Package(
             dependencies: ["TetherRuntime", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem"], swiftSettings: swiftSettings),
+        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "tether-harness",
             dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],

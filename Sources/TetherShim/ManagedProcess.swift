@@ -1,0 +1,64 @@
+import SwiftProtobuf
+import TTRPC
+import TetherAPI
+
+/// A process the shim supervises: the container's init (exec id "") or an exec'd process.
+final class ManagedProcess {
+    let execID: String
+    var pid: Int32 = 0
+    var status: TaskStatus = .created
+    var exitStatus: UInt32 = 0
+    var exitedAt: Google_Protobuf_Timestamp?
+    let stdio: ProcessStdio
+    /// Wait calls held until the process exits.
+    var waiters: [TTRPCResponder<Containerd_Task_V2_WaitResponse>] = []
+
+    init(execID: String, stdio: ProcessStdio) {
+        self.execID = execID
+        self.stdio = stdio
+    }
+
+    var isInit: Bool { execID.isEmpty }
+    var hasExited: Bool { status == .stopped }
+
+    var waitResponse: Containerd_Task_V2_WaitResponse {
+        var response = Containerd_Task_V2_WaitResponse()
+        response.exitStatus = exitStatus
+        if let exitedAt { response.exitedAt = exitedAt }
+        return response
+    }
+
+    /// Records the exit and answers every waiter.
+    func markExited(status code: UInt32, at time: Google_Protobuf_Timestamp) {
+        status = .stopped
+        exitStatus = code
+        exitedAt = time
+        let response = waitResponse
+        for waiter in waiters { waiter.succeed(response) }
+        waiters.removeAll()
+    }
+}
+
+/// One container in this shim: its init, its execs, and where it lives.
+final class ContainerTask {
+    let id: String
+    let bundle: String
+    let rootfsMounted: Bool
+    let initProcess: ManagedProcess
+    var execs: [String: ManagedProcess] = [:]
+    /// The init has exited but its exit is held until every exec's exit has been published.
+    var initExitPending = false
+
+    init(id: String, bundle: String, rootfsMounted: Bool, initProcess: ManagedProcess) {
+        self.id = id
+        self.bundle = bundle
+        self.rootfsMounted = rootfsMounted
+        self.initProcess = initProcess
+    }
+
+    func process(_ execID: String) -> ManagedProcess? {
+        execID.isEmpty ? initProcess : execs[execID]
+    }
+
+    var allProcesses: [ManagedProcess] { [initProcess] + Array(execs.values) }
+}

@@ -1,0 +1,151 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTetherLinux
+import TetherSystem
+
+/// Where a container process's standard streams go, as a task request names them: FIFO paths (what ctr and
+/// tetherd create), `file:///path` log files, or nothing (/dev/null). The shim holds every end:
+/// - stdout/stderr to a FIFO: a pipe whose read end the shim relays to the FIFO (never blocking the workload);
+/// - stdout/stderr to a `file://` log: the file itself is the process's stream (no copy at all);
+/// - stdin from a FIFO: relayed into a pipe that CloseIO closes;
+/// - terminal: the pty master (received on the console socket) relayed both ways; ResizePty sets its size.
+final class ProcessStdio {
+    let stdinPath: String
+    let stdoutPath: String
+    let stderrPath: String
+    let terminal: Bool
+    private unowned let loop: EventLoop
+
+    /// The descriptors the child receives as 0, 1, 2 (closed in the shim once the child has them).
+    private(set) var childStdin: Int32?
+    private(set) var childStdout: Int32?
+    private(set) var childStderr: Int32?
+    /// The shim's end of the console socket pair; the child's end is `consoleSocketForChild`.
+    private(set) var consoleSocket: Int32?
+    private(set) var consoleSocketForChild: Int32?
+
+    private(set) var master: Int32?
+    private var outputs: [OutputRelay] = []
+    private var input: InputRelay?
+    private var stdinWriteEnd: Int32?
+
+    init(loop: EventLoop, stdin: String, stdout: String, stderr: String, terminal: Bool) throws {
+        self.loop = loop
+        self.stdinPath = stdin
+        self.stdoutPath = stdout
+        self.stderrPath = stderr
+        self.terminal = terminal
+        do {
+            try prepare()
+        } catch {
+            closeAll()
+            throw error
+        }
+    }
+
+    private func prepare() throws {
+        if terminal {
+            let (mine, theirs) = try FileIO.socketPair(type: Int32(SOCK_STREAM.rawValue))
+            consoleSocket = mine
+            consoleSocketForChild = theirs
+            return
+        }
+        if !stdinPath.isEmpty {
+            let fifo = try ProcessStdio.openFIFO(stdinPath)
+            let (read, write) = try FileIO.pipe()
+            childStdin = read
+            stdinWriteEnd = write
+            try FileIO.setNonblocking(write)
+            input = try InputRelay(loop: loop, source: fifo, sink: write, closeSinkOnEnd: true)
+        }
+        childStdout = try output(stdoutPath)
+        childStderr = stderrPath == stdoutPath && !stdoutPath.isEmpty && !stdoutPath.hasPrefix("file://")
+            ? try output(stderrPath) : try output(stderrPath)
+    }
+
+    /// The descriptor the child writes to for `destination`, setting up the relay when needed.
+    private func output(_ destination: String) throws -> Int32? {
+        if destination.isEmpty { return nil }
+        if destination.hasPrefix("file://") {
+            let path = String(destination.dropFirst("file://".count))
+            if let slash = path.lastIndex(of: "/") { try FileIO.makeDirectories(String(path[..<slash])) }
+            return try FileIO.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+        }
+        let fifo = try ProcessStdio.openFIFO(destination)
+        let (read, write) = try FileIO.pipe()
+        _ = tether_pipe_size(read, 1 << 20)
+        try FileIO.setNonblocking(fifo)
+        outputs.append(try OutputRelay(loop: loop, source: read, sink: fifo, ownsSink: true))
+        return write
+    }
+
+    /// FIFOs are opened read-write: the open never blocks whether or not the other side is there yet, and the
+    /// shim's own end keeps the FIFO usable when a client goes away and a new one attaches.
+    static func openFIFO(_ path: String) throws -> Int32 {
+        try FileIO.open(path, O_RDWR | O_NONBLOCK)
+    }
+
+    /// After the runtime created the process: close the child's ends here and, for a terminal, receive the
+    /// pty master from the console socket and start relaying it.
+    func childStarted() throws {
+        for fd in [childStdin, childStdout, childStderr, consoleSocketForChild].compactMap({ $0 }) { FileIO.close(fd) }
+        childStdin = nil
+        childStdout = nil
+        childStderr = nil
+        consoleSocketForChild = nil
+        guard terminal, let consoleSocket else { return }
+        let message = try UnixSocket.receive(consoleSocket, capacity: 4096)
+        FileIO.close(consoleSocket)
+        self.consoleSocket = nil
+        guard let received = message.fds.first else {
+            throw SyscallError("console socket: no pty master received", errno: EPROTO)
+        }
+        master = received
+        try FileIO.setNonblocking(received)
+        let sink = stdoutPath.isEmpty ? nil : try? ProcessStdio.openFIFO(stdoutPath)
+        outputs.append(try OutputRelay(loop: loop, source: received, sink: sink, ownsSink: true))
+        if !stdinPath.isEmpty {
+            let fifo = try ProcessStdio.openFIFO(stdinPath)
+            input = try InputRelay(loop: loop, source: fifo, sink: received, closeSinkOnEnd: false)
+        }
+    }
+
+    func resize(width: UInt32, height: UInt32) throws {
+        guard let master else { throw SyscallError("resize: process has no terminal", errno: ENOTTY) }
+        try sys("ioctl TIOCSWINSZ") { tether_set_winsize(master, UInt16(clamping: height), UInt16(clamping: width)) }
+    }
+
+    /// CloseIO: the process sees EOF on stdin (for a terminal: an end-of-file character).
+    func closeStdin() {
+        if let input {
+            input.close()
+            self.input = nil
+        }
+        if terminal, let master {
+            var eot: UInt8 = 4
+            _ = Glibc.write(master, &eot, 1)
+        }
+    }
+
+    /// Copies what the process wrote and is still buffered; called when it exits.
+    func drain() {
+        for relay in outputs where !relay.isClosed { relay.drain() }
+    }
+
+    var droppedBytes: Int { outputs.reduce(0) { $0 + $1.droppedBytes } }
+
+    func closeAll() {
+        input?.close()
+        input = nil
+        for relay in outputs { relay.close() }
+        outputs.removeAll()
+        for fd in [childStdin, childStdout, childStderr, consoleSocket, consoleSocketForChild].compactMap({ $0 }) { FileIO.close(fd) }
+        childStdin = nil
+        childStdout = nil
+        childStderr = nil
+        consoleSocket = nil
+        consoleSocketForChild = nil
+        master = nil  // closed by its relay
+    }
+}

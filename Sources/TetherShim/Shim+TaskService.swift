@@ -1,0 +1,302 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import OCISpec
+import TTRPC
+import TetherAPI
+import TetherRuntime
+import TetherSystem
+
+/// containerd.task.v2.Task over ttrpc, with the error statuses containerd's runc shim returns.
+extension Shim {
+    func registerTaskService() {
+        let service = TaskService.name
+        server.register(service, "Create") { [unowned self] (request: Containerd_Task_V2_CreateTaskRequest, _, reply: TTRPCResponder<Containerd_Task_V2_CreateTaskResponse>) in
+            reply.complete { try self.create(request) }
+        }
+        server.register(service, "Start") { [unowned self] (request: Containerd_Task_V2_StartRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StartResponse>) in
+            reply.complete { try self.start(request) }
+        }
+        server.register(service, "State") { [unowned self] (request: Containerd_Task_V2_StateRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StateResponse>) in
+            reply.complete { try self.state(request) }
+        }
+        server.register(service, "Kill") { [unowned self] (request: Containerd_Task_V2_KillRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete { try self.kill(request) }
+        }
+        server.register(service, "Wait") { [unowned self] (request: Containerd_Task_V2_WaitRequest, _, reply: TTRPCResponder<Containerd_Task_V2_WaitResponse>) in
+            do {
+                let process = try self.lookup(request.id, request.execID).1
+                if process.hasExited && !(process.isInit && self.containers[request.id]?.initExitPending == true) {
+                    reply.succeed(process.waitResponse)
+                } else {
+                    process.waiters.append(reply)
+                }
+            } catch {
+                reply.fail(error)
+            }
+        }
+        server.register(service, "Delete") { [unowned self] (request: Containerd_Task_V2_DeleteRequest, _, reply: TTRPCResponder<Containerd_Task_V2_DeleteResponse>) in
+            reply.complete { try self.delete(request) }
+        }
+        server.register(service, "Pids") { [unowned self] (request: Containerd_Task_V2_PidsRequest, _, reply: TTRPCResponder<Containerd_Task_V2_PidsResponse>) in
+            reply.complete { try self.pids(request) }
+        }
+        server.register(service, "ResizePty") { [unowned self] (request: Containerd_Task_V2_ResizePtyRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete {
+                let process = try self.lookup(request.id, request.execID).1
+                do {
+                    try process.stdio.resize(width: request.width, height: request.height)
+                } catch {
+                    throw TTRPCStatus(.failedPrecondition, "\(error)")
+                }
+                return Google_Protobuf_Empty()
+            }
+        }
+        server.register(service, "CloseIO") { [unowned self] (request: Containerd_Task_V2_CloseIORequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete {
+                let process = try self.lookup(request.id, request.execID).1
+                if request.stdin { process.stdio.closeStdin() }
+                return Google_Protobuf_Empty()
+            }
+        }
+        server.register(service, "Connect") { [unowned self] (request: Containerd_Task_V2_ConnectRequest, _, reply: TTRPCResponder<Containerd_Task_V2_ConnectResponse>) in
+            var response = Containerd_Task_V2_ConnectResponse()
+            response.shimPid = UInt32(getpid())
+            response.version = ShimVersion.current
+            if let container = self.containers[request.id] { response.taskPid = UInt32(container.initProcess.pid) }
+            reply.succeed(response)
+        }
+        server.register(service, "Shutdown") { [unowned self] (request: Containerd_Task_V2_ShutdownRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.succeed(Google_Protobuf_Empty())
+            if request.now || self.containers.isEmpty { self.exitSoon() }
+        }
+        server.register(service, "Exec") { [unowned self] (request: Containerd_Task_V2_ExecProcessRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete { try self.exec(request) }
+        }
+        for method in ["Pause", "Resume", "Update", "Stats", "Checkpoint"] {
+            server.register(service, method) { (_: Google_Protobuf_Empty, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+                reply.fail(TTRPCStatus(.unimplemented, "\(method): not supported by this shim yet"))
+            }
+        }
+    }
+
+    func lookup(_ id: String, _ execID: String) throws -> (ContainerTask, ManagedProcess) {
+        guard let container = containers[id] else { throw TTRPCStatus(.notFound, "container \(id): not found") }
+        guard let process = container.process(execID) else {
+            throw TTRPCStatus(.notFound, "process \(execID) of container \(id): not found")
+        }
+        return (container, process)
+    }
+
+    static func status(_ error: any Error) -> TTRPCStatus {
+        if let status = error as? TTRPCStatus { return status }
+        if let error = error as? RuntimeError {
+            let code: TTRPCStatusCode = switch error.code {
+            case .notFound: .notFound
+            case .alreadyExists: .alreadyExists
+            case .invalidState: .failedPrecondition
+            case .invalidArgument, .invalidConfig: .invalidArgument
+            case .unsupported: .unimplemented
+            default: .unknown
+            }
+            return TTRPCStatus(code, error.description)
+        }
+        return TTRPCStatus(.unknown, "\(error)")
+    }
+
+    // MARK: Create / Start
+
+    func create(_ request: Containerd_Task_V2_CreateTaskRequest) throws -> Containerd_Task_V2_CreateTaskResponse {
+        guard !request.id.isEmpty else { throw TTRPCStatus(.invalidArgument, "id: must not be empty") }
+        guard containers[request.id] == nil else { throw TTRPCStatus(.alreadyExists, "container \(request.id): already exists") }
+        let bundle = request.bundle.isEmpty ? ShimStart.currentDirectory() : request.bundle
+        guard FileIO.exists(bundle + "/config.json") else {
+            throw TTRPCStatus(.invalidArgument, "bundle: \(bundle)/config.json does not exist")
+        }
+        let mounted = try RootfsMounts.mount(request.rootfs, at: bundle + "/rootfs")
+        let stdio: ProcessStdio
+        do {
+            stdio = try ProcessStdio(loop: loop, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr,
+                                     terminal: request.terminal)
+        } catch {
+            if mounted { RootfsMounts.unmount(bundle + "/rootfs") }
+            throw TTRPCStatus(.invalidArgument, "stdio: \(error)")
+        }
+        let io = ProcessIO(stdin: stdio.childStdin, stdout: stdio.childStdout, stderr: stdio.childStderr,
+                           consoleSocket: stdio.consoleSocketForChild)
+        let state: ContainerState
+        do {
+            state = try runtime.create(id: request.id, options: CreateOptions(bundle: bundle, io: io))
+            try stdio.childStarted()
+        } catch {
+            stdio.closeAll()
+            try? runtime.delete(id: request.id, force: true)
+            if mounted { RootfsMounts.unmount(bundle + "/rootfs") }
+            throw Shim.status(error)
+        }
+        let process = ManagedProcess(execID: "", stdio: stdio)
+        process.pid = state.pid
+        let container = ContainerTask(id: request.id, bundle: bundle, rootfsMounted: mounted, initProcess: process)
+        containers[request.id] = container
+        try? FileIO.writeAtomically(bundle + "/init.pid", Array(String(state.pid).utf8), sync: false)
+        _ = unlink(ExitRecord.path(bundle: bundle))
+        events.publish(Containerd_Events_TaskCreate.with {
+            $0.containerID = request.id
+            $0.bundle = bundle
+            $0.rootfs = request.rootfs
+            $0.io = Containerd_Events_TaskIO.with {
+                $0.stdin = request.stdin
+                $0.stdout = request.stdout
+                $0.stderr = request.stderr
+                $0.terminal = request.terminal
+            }
+            $0.pid = UInt32(state.pid)
+        })
+        claimEarlyExit(container, process)
+        return Containerd_Task_V2_CreateTaskResponse.with { $0.pid = UInt32(state.pid) }
+    }
+
+    func start(_ request: Containerd_Task_V2_StartRequest) throws -> Containerd_Task_V2_StartResponse {
+        let (container, process) = try lookup(request.id, request.execID)
+        guard process.status == .created else {
+            throw TTRPCStatus(.failedPrecondition, "process \(request.execID.isEmpty ? request.id : request.execID): cannot start a \(Shim.name(process.status)) process")
+        }
+        if process.isInit {
+            do {
+                try runtime.start(id: container.id)
+            } catch {
+                throw Shim.status(error)
+            }
+            if process.status == .created { process.status = .running }
+            events.publish(Containerd_Events_TaskStart.with {
+                $0.containerID = container.id
+                $0.pid = UInt32(process.pid)
+            })
+        } else {
+            try startExec(container, process)
+        }
+        return Containerd_Task_V2_StartResponse.with { $0.pid = UInt32(process.pid) }
+    }
+
+    static func name(_ status: TaskStatus) -> String {
+        switch status {
+        case .created: "created"
+        case .running: "running"
+        case .stopped: "stopped"
+        case .paused: "paused"
+        case .pausing: "pausing"
+        default: "unknown"
+        }
+    }
+
+    // MARK: State / Kill / Delete / Pids
+
+    func state(_ request: Containerd_Task_V2_StateRequest) throws -> Containerd_Task_V2_StateResponse {
+        let (container, process) = try lookup(request.id, request.execID)
+        return Containerd_Task_V2_StateResponse.with {
+            $0.id = process.isInit ? container.id : process.execID
+            $0.bundle = container.bundle
+            $0.pid = UInt32(process.pid)
+            $0.status = process.status
+            $0.stdin = process.stdio.stdinPath
+            $0.stdout = process.stdio.stdoutPath
+            $0.stderr = process.stdio.stderrPath
+            $0.terminal = process.stdio.terminal
+            $0.exitStatus = process.exitStatus
+            if let exitedAt = process.exitedAt { $0.exitedAt = exitedAt }
+            $0.execID = process.execID
+        }
+    }
+
+    func kill(_ request: Containerd_Task_V2_KillRequest) throws -> Google_Protobuf_Empty {
+        let (container, process) = try lookup(request.id, request.execID)
+        let signal = Int32(request.signal)
+        guard signal > 0 && signal < 65 else { throw TTRPCStatus(.invalidArgument, "signal: invalid signal \(request.signal)") }
+        if process.isInit {
+            if process.hasExited && !request.all { throw TTRPCStatus(.notFound, "process already finished") }
+            do {
+                try runtime.kill(id: container.id, signal: signal, all: request.all)
+            } catch {
+                if process.hasExited { return Google_Protobuf_Empty() }
+                throw Shim.status(error)
+            }
+        } else {
+            guard !process.hasExited, process.pid > 0 else { throw TTRPCStatus(.notFound, "process already finished") }
+            if Glibc.kill(process.pid, signal) != 0 { throw TTRPCStatus(.notFound, "process already finished") }
+        }
+        return Google_Protobuf_Empty()
+    }
+
+    func delete(_ request: Containerd_Task_V2_DeleteRequest) throws -> Containerd_Task_V2_DeleteResponse {
+        let (container, process) = try lookup(request.id, request.execID)
+        if !process.isInit {
+            guard process.status != .running else {
+                throw TTRPCStatus(.failedPrecondition, "cannot delete a running exec process \(process.execID)")
+            }
+            container.execs.removeValue(forKey: process.execID)
+            process.stdio.closeAll()
+            return Containerd_Task_V2_DeleteResponse.with {
+                                $0.pid = UInt32(process.pid)
+                $0.exitStatus = process.exitStatus
+                if let exitedAt = process.exitedAt { $0.exitedAt = exitedAt }
+            }
+        }
+        switch process.status {
+        case .running, .paused, .pausing:
+            throw TTRPCStatus(.failedPrecondition, "cannot delete a running task \(container.id)")
+        case .created:
+            // Never started: kill the waiting init; its exit is recorded as 137.
+            try? runtime.delete(id: container.id, force: true)
+            let now = Google_Protobuf_Timestamp.now()
+            process.markExited(status: 128 + UInt32(SIGKILL), at: now)
+        default:
+            break
+        }
+        for exec in container.execs.values where !exec.hasExited { _ = Glibc.kill(exec.pid, SIGKILL) }
+        do {
+            try runtime.delete(id: container.id, force: true)
+        } catch let error as RuntimeError where error.code == .notFound {
+            // Already gone.
+        } catch {
+            throw Shim.status(error)
+        }
+        if container.rootfsMounted { RootfsMounts.unmount(container.bundle + "/rootfs") }
+        process.stdio.closeAll()
+        containers.removeValue(forKey: container.id)
+        let exitedAt = process.exitedAt ?? .now()
+        events.publish(Containerd_Events_TaskDelete.with {
+            $0.containerID = container.id
+            $0.pid = UInt32(process.pid)
+            $0.exitStatus = process.exitStatus
+            $0.exitedAt = exitedAt
+            $0.id = container.id
+        })
+        return Containerd_Task_V2_DeleteResponse.with {
+            $0.pid = UInt32(process.pid)
+            $0.exitStatus = process.exitStatus
+            $0.exitedAt = exitedAt
+        }
+    }
+
+    func pids(_ request: Containerd_Task_V2_PidsRequest) throws -> Containerd_Task_V2_PidsResponse {
+        let (container, process) = try lookup(request.id, "")
+        guard !process.hasExited else { return Containerd_Task_V2_PidsResponse() }
+        let pids = ContainerProcesses.list(initPid: process.pid)
+        return Containerd_Task_V2_PidsResponse.with {
+            $0.processes = pids.map { pid in
+                Containerd_V1_Types_ProcessInfo.with { info in
+                    info.pid = UInt32(pid)
+                    if let exec = container.execs.values.first(where: { $0.pid == pid }),
+                       let any = try? Google_Protobuf_Any(containerd: RuncProcessDetails.with { $0.execID = exec.execID }) {
+                        info.info = any
+                    }
+                }
+            }
+        }
+    }
+}
+
+public enum ShimVersion {
+    public static let current = "tether-shim 0.1.0"
+}

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTetherLinux
+import OCISpec
+import TTRPC
+import TetherAPI
+import TetherRuntime
+import TetherSystem
+
+/// The long-lived shim: one thread, one epoll loop over signalfd, the ttrpc listener, the stdio relays and the
+/// pty masters. It is the subreaper and the parent of every container process it creates (the runtime library
+/// clones them from this process), and the only caller of `wait4(-1)` here.
+public final class Shim {
+    /// Signals forwarded to every container init: what a supervisor is sent to pass on.
+    static let forwardedSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH]
+
+    public static func runtimeRoot(namespace: String) -> String { "/run/tether/runtime/\(namespace)" }
+
+    let flags: ShimFlags
+    let loop: EventLoop
+    let server: TTRPCServer
+    let runtime: Runtime
+    let events: EventPublisher
+    let signals: SignalFD
+    var containers: [String: ContainerTask] = [:]
+    /// Exits reaped for pids no process claims yet (bounded): matched when a pid is recorded late.
+    var unclaimedExits: [Int32: Int32] = [:]
+    var shuttingDown = false
+    /// Exec process specs between Exec and Start.
+    var pendingExecSpecs: [ExecKey: OCISpec.Process] = [:]
+
+    /// Sets up the process (signals blocked, subreaper) and the loop over the listener on fd `listener`.
+    public init(flags: ShimFlags, listener: Int32) throws {
+        self.flags = flags
+        var all = Shim.forwardedSignals
+        all.append(SIGCHLD)
+        all.append(SIGPIPE)
+        try SignalFD.block(all)
+        try sys("prctl PR_SET_CHILD_SUBREAPER") { tether_set_child_subreaper(1) }
+        signals = try SignalFD([SIGCHLD] + Shim.forwardedSignals)
+        loop = try EventLoop()
+        try FileIO.setCloexec(listener)
+        server = TTRPCServer(loop: loop, listener: listener)
+        runtime = Runtime(root: Shim.runtimeRoot(namespace: flags.namespace))
+        let address = getenv("TTRPC_ADDRESS").map { String(cString: $0) } ?? ""
+        events = EventPublisher(loop: loop, address: address, namespace: flags.namespace)
+        try loop.register(signals.fd, .readable) { [weak self] _ in self?.handleSignals() }
+        // Reap on a tick as well: a SIGCHLD coalesced with another is never lost for long.
+        loop.schedule(after: 1000, repeating: true) { [weak self] in self?.reap() }
+        registerTaskService()
+    }
+
+    /// Runs until Shutdown.
+    public func run() throws {
+        try loop.run()
+    }
+
+    private func handleSignals() {
+        var sawChild = false
+        for signal in signals.drain() {
+            if signal == SIGCHLD {
+                sawChild = true
+            } else {
+                for container in containers.values where container.initProcess.status == .running {
+                    _ = Glibc.kill(container.initProcess.pid, signal)
+                }
+            }
+        }
+        if sawChild { reap() }
+    }
+
+    /// Drains every exited child (containers' processes and the orphans they leave to the subreaper).
+    func reap() {
+        var status: Int32 = 0
+        while true {
+            let pid = wait4(-1, &status, WNOHANG, nil)
+            if pid <= 0 { break }
+            let code = ProcessSupport.exitStatus(fromWaitStatus: status)
+            if !handleExit(pid: pid, status: code) {
+                if unclaimedExits.count > 256 { unclaimedExits.removeAll() }
+                unclaimedExits[pid] = code
+            }
+        }
+    }
+
+    /// Matches an exit to a process; false when no process has that pid (an orphan, or not recorded yet).
+    @discardableResult
+    func handleExit(pid: Int32, status: Int32) -> Bool {
+        for container in containers.values {
+            for process in container.allProcesses where process.pid == pid && !process.hasExited {
+                processExited(container, process, status: UInt32(status))
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Called right after a pid is recorded: the process may have exited before (exit/start race).
+    func claimEarlyExit(_ container: ContainerTask, _ process: ManagedProcess) {
+        if let status = unclaimedExits.removeValue(forKey: process.pid) {
+            processExited(container, process, status: UInt32(status))
+        }
+    }
+
+    private func processExited(_ container: ContainerTask, _ process: ManagedProcess, status: UInt32) {
+        let now = Google_Protobuf_Timestamp.now()
+        process.stdio.drain()
+        if process.isInit {
+            // Durable first: a manager that connects later learns the true status from the bundle.
+            let record = ExitRecord(pid: process.pid, status: status, exitedAtSeconds: now.seconds, exitedAtNanos: now.nanos)
+            try? record.write(bundle: container.bundle)
+            process.status = .stopped
+            process.exitStatus = status
+            process.exitedAt = now
+            // Processes left in the container die with it (a shared pid namespace does not kill them).
+            try? runtime.kill(id: container.id, signal: SIGKILL, all: true)
+            container.initExitPending = true
+            publishInitExitWhenExecsAreDone(container)
+        } else {
+            process.markExited(status: status, at: now)
+            process.stdio.closeAll()
+            events.publish(Containerd_Events_TaskExit.with {
+                $0.containerID = container.id
+                $0.id = process.execID
+                $0.pid = UInt32(process.pid)
+                $0.exitStatus = status
+                $0.exitedAt = now
+            })
+            publishInitExitWhenExecsAreDone(container)
+        }
+    }
+
+    /// The init's exit is published (and its waiters answered) only after every exec's exit.
+    private func publishInitExitWhenExecsAreDone(_ container: ContainerTask) {
+        guard container.initExitPending, container.execs.values.allSatisfy({ $0.hasExited || $0.pid == 0 }) else { return }
+        container.initExitPending = false
+        let process = container.initProcess
+        let exitedAt = process.exitedAt ?? .now()
+        process.markExited(status: process.exitStatus, at: exitedAt)
+        process.stdio.closeAll()
+        events.publish(Containerd_Events_TaskExit.with {
+            $0.containerID = container.id
+            $0.id = container.id
+            $0.pid = UInt32(process.pid)
+            $0.exitStatus = process.exitStatus
+            $0.exitedAt = exitedAt
+        })
+    }
+
+    /// Exits the process once the reply to Shutdown is on its way.
+    func exitSoon() {
+        shuttingDown = true
+        server.stopAccepting()
+        loop.schedule(after: 20) { [weak self] in
+            guard let self else { exit(0) }
+            if !self.events.isIdle { return }  // flush queued events first (re-armed below)
+            self.finish()
+        }
+        // Give queued events up to 2 s.
+        loop.schedule(after: 2000) { [weak self] in self?.finish() }
+        loop.schedule(after: 100, repeating: true) { [weak self] in
+            if self?.events.isIdle == true { self?.finish() }
+        }
+    }
+
+    private func finish() {
+        server.shutdown()
+        let path = ShimStart.socketPath(flags, bundle: flags.bundle.isEmpty ? ShimStart.currentDirectory() : flags.bundle)
+        _ = unlink(path)
+        exit(0)
+    }
+}

@@ -1,0 +1,37 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwiftProtobuf
+import TetherAPI
+import TetherRuntime
+import TetherSystem
+
+/// `tether-shim delete`: containerd runs it after every teardown and after a shim died (reference §3.6–3.7).
+/// It must be fast, idempotent and succeed when nothing is left: kill the init if it is still there, delete
+/// the runtime state, unmount the bundle's rootfs, and print a binary DeleteResponse on stdout.
+public enum ShimDelete {
+    public static func run(_ flags: ShimFlags) -> [UInt8] {
+        let bundle = flags.bundle.isEmpty ? ShimStart.currentDirectory() : flags.bundle
+        let runtime = Runtime(root: Shim.runtimeRoot(namespace: flags.namespace))
+        var pid: Int32 = 0
+        if let text = try? FileIO.readText(bundle + "/init.pid"),
+           let value = Int32(text.split(whereSeparator: \.isWhitespace).first ?? "") {
+            pid = value
+        }
+        if !flags.id.isEmpty {
+            try? runtime.kill(id: flags.id, signal: SIGKILL, all: true)
+            try? runtime.delete(id: flags.id, force: true)
+        }
+        _ = umount2(bundle + "/rootfs", Int32(MNT_DETACH))
+        var response = Containerd_Task_V2_DeleteResponse()
+        response.pid = UInt32(max(pid, 0))
+        if let record = ExitRecord.read(bundle: bundle) {
+            response.exitStatus = record.status
+            response.exitedAt = Google_Protobuf_Timestamp(seconds: record.exitedAtSeconds, nanos: record.exitedAtNanos)
+        } else {
+            response.exitStatus = 128 + UInt32(SIGKILL)
+            response.exitedAt = .now()
+        }
+        return (try? response.serializedBytes()) ?? []
+    }
+}

@@ -1,3 +1,0 @@
-import TetherRuntime
-import TTRPC
-import TetherAPI
