@@ -1,5 +1,3 @@
-import Glibc
-import TetherSystem
+import ArgumentParser
 
-try? FileIO.writeAll(2, "tether-harness: not built yet\n")
-exit(1)
+HarnessCommand.main()

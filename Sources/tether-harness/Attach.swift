@@ -1,0 +1,64 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import TetherSystem
+
+/// Streams a task's FIFOs to this terminal: stdout/stderr FIFOs to our stdout/stderr, our stdin to the stdin
+/// FIFO. With --tty the local terminal is put in raw mode while attached.
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stream a task's stdio FIFOs.")
+    @Option(help: "stdin FIFO path.") var stdin: String?
+    @Option(help: "stdout FIFO path.") var stdout: String?
+    @Option(help: "stderr FIFO path.") var stderr: String?
+    @Flag(help: "Put the local terminal in raw mode.") var tty = false
+
+    func run() throws {
+        var saved = termios()
+        let raw = tty && isatty(0) == 1 && tcgetattr(0, &saved) == 0
+        if raw {
+            var mode = saved
+            cfmakeraw(&mode)
+            tcsetattr(0, TCSANOW, &mode)
+        }
+        defer { if raw { tcsetattr(0, TCSANOW, &saved) } }
+        let loop = try EventLoop()
+        var open = 0
+        func copy(from source: Int32, to sink: Int32, onEnd: @escaping () -> Void) throws {
+            open += 1
+            try loop.register(source, .readable) { _ in
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(source, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    try? FileIO.writeAll(sink, Array(buffer[0..<n]))
+                } else if n == 0 || (errno != EAGAIN && errno != EINTR) {
+                    loop.unregister(source)
+                    onEnd()
+                    open -= 1
+                    if open == 0 { loop.stop() }
+                }
+            }
+        }
+        // Output FIFOs are opened read-only: EOF arrives when the shim closes its end (the process exited).
+        if let stdout { try copy(from: try FileIO.open(stdout, O_RDONLY), to: 1) {} }
+        if let stderr { try copy(from: try FileIO.open(stderr, O_RDONLY), to: 2) {} }
+        if let stdin {
+            let fifo = try FileIO.open(stdin, O_WRONLY)
+            open += 1
+            try loop.register(0, .readable) { _ in
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    try? FileIO.writeAll(fifo, Array(buffer[0..<n]))
+                } else {
+                    loop.unregister(0)
+                    FileIO.close(fifo)
+                    open -= 1
+                    if open == 0 { loop.stop() }
+                }
+            }
+        }
+        if open == 0 { throw ValidationError("nothing to attach: give --stdin, --stdout or --stderr") }
+        try loop.run()
+    }
+}
