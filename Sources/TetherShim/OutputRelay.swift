@@ -16,6 +16,8 @@ final class OutputRelay {
     private(set) var copiedBytes = 0
     private(set) var isClosed = false
     var onClose: (() -> Void)?
+    /// Instead of a sink: a consumer of every chunk read (the CRI log writer).
+    private let consumer: ((ArraySlice<UInt8>) -> Void)?
     private static let chunk = 65536
     private var buffer = [UInt8](repeating: 0, count: OutputRelay.chunk)
 
@@ -24,6 +26,17 @@ final class OutputRelay {
         self.source = source
         self.sink = sink
         self.ownsSink = ownsSink
+        self.consumer = nil
+        try FileIO.setNonblocking(source)
+        try loop.register(source, .readable) { [weak self] _ in self?.pump(limit: 16) }
+    }
+
+    init(loop: EventLoop, source: Int32, consumer: @escaping (ArraySlice<UInt8>) -> Void) throws {
+        self.loop = loop
+        self.source = source
+        self.sink = nil
+        self.ownsSink = false
+        self.consumer = consumer
         try FileIO.setNonblocking(source)
         try loop.register(source, .readable) { [weak self] _ in self?.pump(limit: 16) }
     }
@@ -51,6 +64,11 @@ final class OutputRelay {
     func drain() { pump() }
 
     private func deliver(_ count: Int) {
+        if let consumer {
+            consumer(buffer[0..<count])
+            copiedBytes += count
+            return
+        }
         guard let sink else {
             droppedBytes += count
             return

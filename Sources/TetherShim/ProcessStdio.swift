@@ -5,9 +5,12 @@ import CTetherLinux
 import TetherSystem
 
 /// Where a container process's standard streams go, as a task request names them: FIFO paths (what ctr and
-/// tetherd create), `file:///path` log files, or nothing (/dev/null). The shim holds every end:
+/// tetherd create), `file:///path` log files, `binary:///path?args` logger processes, `cri:///path?max-size=N`
+/// CRI-format log files, or nothing (/dev/null). The shim holds every end:
 /// - stdout/stderr to a FIFO: a pipe whose read end the shim relays to the FIFO (never blocking the workload);
 /// - stdout/stderr to a `file://` log: the file itself is the process's stream (no copy at all);
+/// - stdout/stderr to a `binary://` logger: its pipes (fds 3 and 4 of the logger) are the process's streams;
+/// - stdout/stderr to a `cri://` log: a pipe whose read end the shim turns into CRI records (see CRILogWriter);
 /// - stdin from a FIFO: relayed into a pipe that CloseIO closes;
 /// - terminal: the pty master (received on the console socket) relayed both ways; ResizePty sets its size.
 final class ProcessStdio {
@@ -30,8 +33,18 @@ final class ProcessStdio {
     private var input: InputRelay?
     private var stdinWriteEnd: Int32?
 
-    init(loop: EventLoop, stdin: String, stdout: String, stderr: String, terminal: Bool) throws {
+    private let containerID: String
+    private let namespace: String
+    private var criLog: CRILogWriter?
+    private var binaryLoggerStreams: (stdout: Int32, stderr: Int32)?
+    /// The logger process, when stdout or stderr went to a `binary://` logger (reaped like any orphan).
+    private(set) var loggerPid: Int32?
+
+    init(loop: EventLoop, stdin: String, stdout: String, stderr: String, terminal: Bool,
+         containerID: String = "", namespace: String = "") throws {
         self.loop = loop
+        self.containerID = containerID
+        self.namespace = namespace
         self.stdinPath = stdin
         self.stdoutPath = stdout
         self.stderrPath = stderr
@@ -59,14 +72,45 @@ final class ProcessStdio {
             try FileIO.setNonblocking(write)
             input = try InputRelay(loop: loop, source: fifo, sink: write, closeSinkOnEnd: true)
         }
-        childStdout = try output(stdoutPath)
-        childStderr = stderrPath == stdoutPath && !stdoutPath.isEmpty && !stdoutPath.hasPrefix("file://")
-            ? try output(stderrPath) : try output(stderrPath)
+        childStdout = try output(stdoutPath, stream: "stdout")
+        childStderr = try output(stderrPath, stream: "stderr")
+        if let streams = binaryLoggerStreams {
+            // A stream that does not name the logger does not use its pipe.
+            if !stdoutPath.hasPrefix("binary://") { FileIO.close(streams.stdout) }
+            if !stderrPath.hasPrefix("binary://") { FileIO.close(streams.stderr) }
+            binaryLoggerStreams = nil
+        }
     }
 
     /// The descriptor the child writes to for `destination`, setting up the relay when needed.
-    private func output(_ destination: String) throws -> Int32? {
+    private func output(_ destination: String, stream: String) throws -> Int32? {
         if destination.isEmpty { return nil }
+        if destination.hasPrefix("binary://") {
+            if binaryLoggerStreams == nil {
+                let started = try BinaryLogger.start(try BinaryLogger.parse(destination), containerID: containerID,
+                                                     namespace: namespace)
+                binaryLoggerStreams = (started.stdout, started.stderr)
+                loggerPid = started.pid
+            }
+            guard let streams = binaryLoggerStreams else { return nil }
+            return stream == "stdout" ? streams.stdout : streams.stderr
+        }
+        if destination.hasPrefix("cri://") {
+            let options = try CRILogWriter.parse(destination)
+            let writer: CRILogWriter
+            if let criLog, criLog.options.path == options.path {
+                writer = criLog
+            } else {
+                writer = try CRILogWriter(options)
+                criLog = writer
+            }
+            let (read, write) = try FileIO.pipe()
+            _ = tether_pipe_size(read, 1 << 20)
+            let relay = try OutputRelay(loop: loop, source: read) { bytes in writer.append(stream: stream, bytes) }
+            relay.onClose = { writer.finish(stream: stream) }
+            outputs.append(relay)
+            return write
+        }
         if destination.hasPrefix("file://") {
             let path = String(destination.dropFirst("file://".count))
             if let slash = path.lastIndex(of: "/") { try FileIO.makeDirectories(String(path[..<slash])) }

@@ -26,7 +26,7 @@ extension Shim {
         let stdio: ProcessStdio
         do {
             stdio = try ProcessStdio(loop: loop, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr,
-                                     terminal: request.terminal)
+                                     terminal: request.terminal, containerID: request.id, namespace: flags.namespace)
         } catch {
             throw TTRPCStatus(.invalidArgument, "stdio: \(error)")
         }
@@ -50,6 +50,11 @@ extension Shim {
             process.pid = try ExecLauncher.launch(runtime: runtime, id: container.id, process: spec, io: io)
             try process.stdio.childStarted()
         } catch {
+            // A process that could not start is finished (exit 255, as runc's shim reports it): its
+            // waiters are answered now, never left hanging.
+            pendingExecSpecs.removeValue(forKey: ExecKey(container: container.id, exec: process.execID))
+            process.markExited(status: 255, at: .now())
+            process.stdio.closeAll()
             throw Shim.status(error)
         }
         pendingExecSpecs.removeValue(forKey: ExecKey(container: container.id, exec: process.execID))

@@ -118,7 +118,7 @@ extension Shim {
         let stdio: ProcessStdio
         do {
             stdio = try ProcessStdio(loop: loop, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr,
-                                     terminal: request.terminal)
+                                     terminal: request.terminal, containerID: request.id, namespace: flags.namespace)
         } catch {
             if mounted { RootfsMounts.unmount(bundle + "/rootfs") }
             throw TTRPCStatus(.invalidArgument, "stdio: \(error)")
@@ -253,7 +253,7 @@ extension Shim {
         default:
             break
         }
-        for exec in container.execs.values where !exec.hasExited { _ = Glibc.kill(exec.pid, SIGKILL) }
+        for exec in container.execs.values where !exec.hasExited && exec.pid > 0 { _ = Glibc.kill(exec.pid, SIGKILL) }
         do {
             try runtime.delete(id: container.id, force: true)
         } catch let error as RuntimeError where error.code == .notFound {

@@ -1,0 +1,237 @@
+import Foundation
+import Testing
+
+/// tether-shim driven through tether-harness and the built binaries, as root, on the busybox rootfs.
+@Suite("tether-shim through tether-harness")
+struct ShimTests {
+    static let posix = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+
+    @Test("the shim is the container init's parent; no runtime process remains after Start",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func processTree() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let initPid = try shim.createAndStart()
+        let shimPid = shim.shimPid
+        #expect(initPid > 0 && shimPid > 0)
+        #expect(ProcStat.read(initPid)?.ppid == shimPid)
+        // Only the init is a child of the shim: nothing like a runtime process was left behind.
+        let children = ProcStat.children(of: shimPid).filter { $0.state != "Z" }.map(\.pid)
+        #expect(children == [initPid])
+        let state = try shim.call("state")
+        #expect(state["status"] as? String == "RUNNING")
+        #expect(shim.event("/tasks/start") { ($0["pid"] as? Int) == Int(initPid) } != nil)
+    }
+
+    @Test("kill -9 of the init's host pid: Wait, State and TaskExit say 137",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func killNineFromTheHost() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let initPid = try shim.createAndStart()
+        #expect(kill(initPid, SIGKILL) == 0)
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 137)
+        let state = try shim.call("state")
+        #expect(state["status"] as? String == "STOPPED")
+        #expect(exitStatus(state) == 137)
+        let exit = shim.event("/tasks/exit") { ($0["container_id"] as? String) == shim.id }
+        #expect(exit?["exit_status"] as? Int == 137)
+        let deleted = try shim.call("delete")
+        #expect(exitStatus(deleted) == 137)
+        #expect(shim.event("/tasks/delete") != nil)
+    }
+
+    /// (expected status, container command, signal sent by Kill or nil). Signal cases run without a pid
+    /// namespace so that the default action applies (a namespace's PID 1 ignores default-action signals).
+    static let exitCases: [(Int, [String], String?)] = [
+        (0, ["sh", "-c", "exit 0"], nil),
+        (7, ["sh", "-c", "exit 7"], nil),
+        (137, ["sleep", "1000"], "SIGKILL"),
+        (143, ["sleep", "1000"], "SIGTERM"),
+    ]
+
+    @Test("exit codes 0, 7, 137, 143 reported by Wait, State and TaskExit",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"),
+          arguments: 0..<4)
+    func exitCodes(index: Int) throws {
+        let (expected, args, signal) = Self.exitCases[index]
+        let shim = try ShimHarnessFixture(args: args, pidNamespace: signal == nil)
+        try shim.createAndStart()
+        if let signal { try shim.call("kill", ["--signal", signal]) }
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == expected, "\(args)")
+        let state = try shim.call("state")
+        #expect(state["status"] as? String == "STOPPED")
+        #expect(exitStatus(state) == expected)
+        let exit = shim.event("/tasks/exit") { ($0["container_id"] as? String) == shim.id }
+        #expect(exitStatus(exit ?? [:]) == expected)
+        // The durable record agrees.
+        let record = try String(contentsOfFile: shim.bundle + "/exit-status", encoding: .utf8)
+        #expect(record.contains("\"status\":\(expected)"))
+    }
+
+    @Test("1,000 double-forked children leave zero zombies under the shim",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func doubleForkLeavesNoZombies() throws {
+        // No pid namespace: the orphans are re-parented to the nearest subreaper, the shim.
+        let script = "i=0; while [ $i -lt 1000 ]; do ( sleep 0 & ); i=$((i+1)); done; sleep 1; exit 0"
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", script], pidNamespace: false)
+        try shim.createAndStart()
+        let shimPid = shim.shimPid
+        let wait = try shim.call("wait", ["--timeout", "120"], timeout: 150)
+        #expect(exitStatus(wait) == 0)
+        // Reaped on SIGCHLD or at the latest on the 1 s tick.
+        let clean = waitUntil(timeout: 10) { ProcStat.children(of: shimPid).allSatisfy { $0.state != "Z" } }
+        #expect(clean, "zombies: \(ProcStat.children(of: shimPid).filter { $0.state == "Z" }.count)")
+        #expect(ProcStat.isAlive(shimPid))
+    }
+
+    @Test("a harness killed during Wait: a new harness gets the exit that happened meanwhile",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func waitAcrossHarnesses() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 5"])
+        let initPid = try shim.createAndStart()
+        let waiter = Process()
+        waiter.executableURL = URL(fileURLWithPath: ShimHarnessFixture.harness)
+        waiter.arguments = ["wait", "--socket", shim.address, "--id", shim.id]
+        waiter.standardOutput = FileHandle.nullDevice
+        waiter.standardError = FileHandle.nullDevice
+        try waiter.run()
+        usleep(300_000)
+        #expect(waiter.isRunning)
+        kill(waiter.processIdentifier, SIGKILL)
+        waiter.waitUntilExit()
+        // The exit happens while no harness is connected.
+        #expect(FileManager.default.createFile(atPath: "/proc/\(initPid)/root/tmp/go", contents: nil))
+        #expect(waitUntil(timeout: 20) { !ProcStat.isAlive(initPid) })
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 5)
+        let state = try shim.call("state")
+        #expect(exitStatus(state) == 5)
+        #expect(state["status"] as? String == "STOPPED")
+    }
+
+    @Test("tty: stty size follows ResizePty",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func ttyResize() throws {
+        let shim = try ShimHarnessFixture(args: ["sh"], terminal: true)
+        let fifos = try FIFOPair(in: shim.directory.path)
+        try shim.createAndStart(["--terminal", "--stdin", fifos.stdinPath, "--stdout", fifos.stdoutPath])
+        try shim.call("resize", ["--width", "100", "--height", "40"])
+        fifos.write("stty size\n")
+        #expect(fifos.read(until: "40 100"), "output: \(fifos.output)")
+        try shim.call("resize", ["--width", "132", "--height", "50"])
+        fifos.write("stty size\n")
+        #expect(fifos.read(until: "50 132"), "output: \(fifos.output)")
+        fifos.write("exit 3\n")
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 3)
+    }
+
+    @Test("CloseIO closes stdin and cat exits",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func closeIOEndsCat() throws {
+        let shim = try ShimHarnessFixture(args: ["cat"])
+        let fifos = try FIFOPair(in: shim.directory.path)
+        try shim.createAndStart(["--stdin", fifos.stdinPath, "--stdout", fifos.stdoutPath])
+        fifos.write("hello through the shim\n")
+        #expect(fifos.read(until: "hello through the shim"), "output: \(fifos.output)")
+        try shim.call("close-io")
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 0)
+    }
+
+    @Test("stdout reader killed while the container writes 100 MB: the container finishes, the shim answers",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func deadReaderNeverWedges() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "yes 0123456789abcdef | head -c 104857600; exit 0"])
+        let fifo = shim.directory.path + "/stdout"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // A reader that reads a little and is then killed.
+        let reader = Process()
+        reader.executableURL = URL(fileURLWithPath: "/bin/cat")
+        reader.arguments = [fifo]
+        reader.standardOutput = FileHandle.nullDevice
+        try reader.run()
+        try shim.createAndStart(["--stdout", fifo])
+        usleep(200_000)
+        kill(reader.processIdentifier, SIGKILL)
+        reader.waitUntilExit()
+        let wait = try shim.call("wait", ["--timeout", "120"], timeout: 150)
+        #expect(exitStatus(wait) == 0)
+        let state = try shim.call("state", timeout: 10)
+        #expect(state["status"] as? String == "STOPPED")
+        #expect((try shim.call("connect", timeout: 10))["shim_pid"] as? Int != nil)
+    }
+
+    @Test("bad input on the RPCs gets the runc shim's error statuses",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func badInput() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        func expectStatus(_ command: String, _ extra: [String], id: String? = nil, _ code: String,
+                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let result = try shim.rpc(command, extra, id: id)
+            #expect(result.status == 1, "\(command): \(result)", sourceLocation: sourceLocation)
+            #expect(result.stderr.contains(code), "\(command): \(result)", sourceLocation: sourceLocation)
+        }
+        try expectStatus("state", [], id: "no-such-container", "NOT_FOUND")
+        try expectStatus("wait", [], id: "no-such-container", "NOT_FOUND")
+        try expectStatus("kill", [], id: "no-such-container", "NOT_FOUND")
+        try expectStatus("state", ["--exec-id", "no-such-exec"], "NOT_FOUND")
+        try expectStatus("start", [], "FAILED_PRECONDITION")
+        try expectStatus("delete", [], "FAILED_PRECONDITION")
+        try expectStatus("create", ["--bundle", shim.bundle], "ALREADY_EXISTS")
+        try shim.call("exec", ["--exec-id", "e1", "--", "true"])
+        try expectStatus("exec", ["--exec-id", "e1", "--", "true"], "ALREADY_EXISTS")
+        try expectStatus("resize", ["--width", "80", "--height", "24"], "FAILED_PRECONDITION")
+        // A dead socket: one clear error, no hang.
+        let dead = try runCommand(ShimHarnessFixture.harness,
+                                  ["state", "--socket", shim.directory.path + "/nothing.sock", "--id", shim.id])
+        #expect(dead.status != 0 && dead.stderr.contains("cannot connect"), "\(dead)")
+        // A wrong flag.
+        let wrong = try runCommand(ShimHarnessFixture.harness, ["state", "--socket", shim.address, "--id", shim.id, "--bogus"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("bogus"), "\(wrong)")
+    }
+}
+
+/// The exit status in a reply printed as protobuf JSON (zero fields are omitted); nil for no reply at all.
+func exitStatus(_ reply: [String: Any]) -> Int? {
+    reply.isEmpty ? nil : (reply["exit_status"] as? Int ?? 0)
+}
+
+/// A stdin and a stdout FIFO held by the test: stdin opened read-write (never blocks), stdout read non-blocking.
+final class FIFOPair {
+    let stdinPath: String
+    let stdoutPath: String
+    private let stdinFD: Int32
+    private let stdoutFD: Int32
+    private(set) var output = ""
+
+    init(in directory: String) throws {
+        stdinPath = directory + "/stdin"
+        stdoutPath = directory + "/stdout"
+        guard mkfifo(stdinPath, 0o600) == 0, mkfifo(stdoutPath, 0o600) == 0 else { throw CocoaError(.fileWriteUnknown) }
+        stdinFD = open(stdinPath, O_RDWR | O_CLOEXEC)
+        stdoutFD = open(stdoutPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+    }
+
+    deinit {
+        close(stdinFD)
+        close(stdoutFD)
+    }
+
+    func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { Foundation.write(stdinFD, $0.baseAddress, $0.count) }
+    }
+
+    /// Reads stdout until `text` appears (bounded).
+    func read(until text: String, timeout: TimeInterval = 15) -> Bool {
+        waitUntil(timeout: timeout) {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            let n = buffer.withUnsafeMutableBytes { Foundation.read(stdoutFD, $0.baseAddress, $0.count) }
+            if n > 0 { output += String(decoding: buffer[0..<n], as: UTF8.self) }
+            return output.contains(text)
+        }
+    }
+}
