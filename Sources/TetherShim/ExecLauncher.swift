@@ -1,10 +1,9 @@
 import OCISpec
-import TTRPC
 import TetherRuntime
 
-/// The seam between the shim and the runtime library's exec.
+/// The seam between the shim and the runtime library's exec: the process is cloned from the shim itself.
 enum ExecLauncher {
     static func launch(runtime: Runtime, id: String, process: OCISpec.Process, io: ProcessIO) throws -> Int32 {
-        throw TTRPCStatus(.unimplemented, "exec: the runtime library has no exec yet")
+        try runtime.exec(id: id, process: process, io: io)
     }
 }
