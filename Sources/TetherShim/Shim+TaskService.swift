@@ -153,6 +153,14 @@ extension Shim {
             }
             $0.pid = UInt32(state.pid)
         })
+        let containerID = request.id
+        do {
+            try oom.watch(id: containerID, pid: state.pid) { [weak self] in
+                self?.events.publish(Containerd_Events_TaskOOM.with { $0.containerID = containerID })
+            }
+        } catch {
+            log("create \(containerID): no OOM events: \(error)")
+        }
         claimEarlyExit(container, process)
         return Containerd_Task_V2_CreateTaskResponse.with { $0.pid = UInt32(state.pid) }
     }
@@ -264,6 +272,7 @@ extension Shim {
         if container.rootfsMounted { RootfsMounts.unmount(container.bundle + "/rootfs") }
         process.stdio.closeAll()
         containers.removeValue(forKey: container.id)
+        oom.stop(id: container.id)
         let exitedAt = process.exitedAt ?? .now()
         events.publish(Containerd_Events_TaskDelete.with {
             $0.containerID = container.id

@@ -23,6 +23,7 @@ public final class Shim {
     let runtime: Runtime
     let events: EventPublisher
     let signals: SignalFD
+    let oom: OOMMonitor
     var containers: [String: ContainerTask] = [:]
     /// Exits reaped for pids no process claims yet (bounded): matched when a pid is recorded late.
     var unclaimedExits: [Int32: Int32] = [:]
@@ -41,14 +42,25 @@ public final class Shim {
         signals = try SignalFD([SIGCHLD] + Shim.forwardedSignals)
         loop = try EventLoop()
         try FileIO.setCloexec(listener)
+        _ = try? FileIO.setNonblocking(2)
         server = TTRPCServer(loop: loop, listener: listener)
         runtime = Runtime(root: Shim.runtimeRoot(namespace: flags.namespace))
         let address = getenv("TTRPC_ADDRESS").map { String(cString: $0) } ?? ""
         events = EventPublisher(loop: loop, address: address, namespace: flags.namespace)
+        oom = OOMMonitor(loop: loop)
         try loop.register(signals.fd, .readable) { [weak self] _ in self?.handleSignals() }
         // Reap on a tick as well: a SIGCHLD coalesced with another is never lost for long.
-        loop.schedule(after: 1000, repeating: true) { [weak self] in self?.reap() }
+        loop.schedule(after: 1000, repeating: true) { [weak self] in
+            self?.oom.poll()
+            self?.reap()
+        }
         registerTaskService()
+    }
+
+    /// One line on stderr (containerd's `log` FIFO in the bundle, or /dev/null): never blocks the loop, a full
+    /// FIFO loses the line.
+    func log(_ message: String) {
+        try? FileIO.writeAll(2, "tether-shim[\(getpid())] \(flags.id): \(message)\n")
     }
 
     /// Runs until Shutdown.
@@ -107,6 +119,7 @@ public final class Shim {
         let now = Google_Protobuf_Timestamp.now()
         process.stdio.drain()
         if process.isInit {
+            oom.poll()  // cgroup v2: an OOM kill is published before the exit it caused
             // Durable first: a manager that connects later learns the true status from the bundle.
             let record = ExitRecord(pid: process.pid, status: status, exitedAtSeconds: now.seconds, exitedAtNanos: now.nanos)
             try? record.write(bundle: container.bundle)

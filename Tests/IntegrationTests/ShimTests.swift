@@ -235,3 +235,31 @@ final class FIFOPair {
         }
     }
 }
+
+@Suite("tether-shim OOM events", .enabled(if: FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.oom_control"), "needs the cgroup v1 memory controller"))
+struct ShimOOMTests {
+    @Test("a container over its memory limit: TaskOOM is published, then its exit (137)",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func oomEvent() throws {
+        let shim = try ShimHarnessFixture(args: ["dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"])
+        try shim.spawn()
+        let created = try shim.call("create", ["--bundle", shim.bundle])
+        let pid = (created["pid"] as? Int) ?? 0
+        // The runtime does not apply linux.resources.memory yet: the test sets the limit on the container's
+        // memory cgroup (v1) itself, between Create and Start.
+        let cgroup = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false) }
+            .first { $0.count == 3 && $0[1].split(separator: ",").contains("memory") }
+        let directory = "/sys/fs/cgroup/memory" + String(cgroup?[2] ?? "")
+        try #require(cgroup != nil && directory != "/sys/fs/cgroup/memory/", "no memory cgroup of its own for pid \(pid)")
+        try "33554432".write(toFile: directory + "/memory.limit_in_bytes", atomically: false, encoding: .utf8)
+        try shim.call("start")
+        let wait = try shim.call("wait", ["--timeout", "60"])
+        #expect(exitStatus(wait) == 137)
+        #expect(shim.event("/tasks/oom") { ($0["container_id"] as? String) == shim.id } != nil, "events: \(shim.events)")
+        let topics = shim.events.compactMap { $0["topic"] as? String }
+        if let oom = topics.firstIndex(of: "/tasks/oom"), let exit = topics.firstIndex(of: "/tasks/exit") {
+            #expect(oom < exit, "\(topics)")
+        }
+    }
+}
