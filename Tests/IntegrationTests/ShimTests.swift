@@ -263,3 +263,60 @@ struct ShimOOMTests {
         }
     }
 }
+
+@Suite("tether-shim exec")
+struct ShimExecTests {
+    @Test("exec: output on its FIFO, exit status by Wait and State, TaskExecAdded/Started/Exit",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func execRunsInTheContainer() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        let fifos = try FIFOPair(in: shim.directory.path)
+        try shim.call("exec", ["--exec-id", "e1", "--stdout", fifos.stdoutPath, "--", "sh", "-c", "hostname; exit 4"])
+        let started = try shim.call("start", ["--exec-id", "e1"])
+        let pid = started["pid"] as? Int ?? 0
+        #expect(pid > 0)
+        #expect(fifos.read(until: "tether"), "output: \(fifos.output)")
+        let wait = try shim.call("wait", ["--exec-id", "e1", "--timeout", "30"])
+        #expect(exitStatus(wait) == 4)
+        let state = try shim.call("state", ["--exec-id", "e1"])
+        #expect(state["status"] as? String == "STOPPED" && exitStatus(state) == 4)
+        #expect(shim.event("/tasks/exec-added") { ($0["exec_id"] as? String) == "e1" } != nil)
+        #expect(shim.event("/tasks/exec-started") { ($0["exec_id"] as? String) == "e1" && ($0["pid"] as? Int) == pid } != nil)
+        #expect(shim.event("/tasks/exit") { ($0["id"] as? String) == "e1" && exitStatus($0) == 4 } != nil)
+        try shim.call("delete", ["--exec-id", "e1"])
+        #expect(try shim.rpc("state", ["--exec-id", "e1"]).stderr.contains("NOT_FOUND"))
+    }
+
+    @Test("exec `kill -9 1` inside: the container lives",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func execKillNineOfInitIsIgnored() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let initPid = try shim.createAndStart()
+        try shim.call("exec", ["--exec-id", "k", "--", "kill", "-9", "1"])
+        try shim.call("start", ["--exec-id", "k"])
+        let wait = try shim.call("wait", ["--exec-id", "k", "--timeout", "30"])
+        #expect(exitStatus(wait) != nil)
+        let state = try shim.call("state")
+        #expect(state["status"] as? String == "RUNNING")
+        #expect(ProcStat.isAlive(initPid))
+    }
+
+    @Test("an exec's exit is published before the init's exit",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func execExitBeforeInitExit() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let initPid = try shim.createAndStart()
+        try shim.call("exec", ["--exec-id", "long", "--", "sleep", "1000"])
+        try shim.call("start", ["--exec-id", "long"])
+        #expect(kill(initPid, SIGKILL) == 0)
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 137)
+        let execWait = try shim.call("wait", ["--exec-id", "long", "--timeout", "30"])
+        #expect(exitStatus(execWait) == 137)
+        _ = shim.event("/tasks/exit") { ($0["id"] as? String) == shim.id }
+        let exits = shim.events.filter { ($0["topic"] as? String) == "/tasks/exit" }
+            .compactMap { ($0["event"] as? [String: Any])?["id"] as? String }
+        #expect(exits == ["long", shim.id], "\(exits)")
+    }
+}
