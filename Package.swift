@@ -96,6 +96,7 @@ let package = Package(
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherSystem"], swiftSettings: swiftSettings),
         // Root-only tests that drive the built executables against the real kernel and the real peers.
         .testTarget(name: "IntegrationTests", dependencies: ["TetherSystem", "TTRPC", "TetherAPI"], swiftSettings: swiftSettings),
     ]

@@ -1,0 +1,210 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import Testing
+import TetherSystem
+@testable import TetherShim
+
+@Suite("shim flags")
+struct ShimFlagsTests {
+    @Test("containerd's start command line, Go flag style, in any order")
+    func parsesContainerdStyle() throws {
+        let flags = try ShimFlags.parse(["-namespace", "k8s.io", "-address", "/run/containerd/containerd.sock",
+                                         "-publish-binary", "/usr/bin/containerd", "-id", "abc", "-debug", "start"])
+        #expect(flags.namespace == "k8s.io")
+        #expect(flags.address == "/run/containerd/containerd.sock")
+        #expect(flags.publishBinary == "/usr/bin/containerd")
+        #expect(flags.id == "abc")
+        #expect(flags.debug)
+        #expect(flags.action == "start")
+        let equals = try ShimFlags.parse(["--id=x", "-bundle=/b", "delete"])
+        #expect(equals.id == "x" && equals.bundle == "/b" && equals.action == "delete")
+    }
+
+    @Test("a wrong flag is named; a missing value is named")
+    func rejectsBadFlags() {
+        #expect(throws: ShimError.self) { try ShimFlags.parse(["-bogus", "start"]) }
+        do {
+            _ = try ShimFlags.parse(["-bogus"])
+        } catch {
+            #expect(error.description.contains("-bogus"))
+        }
+        do {
+            _ = try ShimFlags.parse(["-id"])
+        } catch {
+            #expect(error.description.contains("-id"))
+        }
+        #expect(throws: ShimError.self) { try ShimFlags.parse(["start", "delete"]) }
+    }
+
+    @Test("the server's arguments re-create the flags without the action")
+    func serverArgumentsRoundTrip() throws {
+        let flags = try ShimFlags.parse(["-namespace", "n", "-id", "i", "-address", "/a", "-publish-binary", "/p", "start"])
+        var again = try ShimFlags.parse(flags.serverArguments)
+        #expect(again.action == nil)
+        again.action = "start"
+        #expect(again == flags)
+    }
+
+    @Test("socket names are stable hashes of address, namespace and id")
+    func socketNames() {
+        #expect(ShimStart.fnv1a("") == "cbf29ce484222325")
+        #expect(ShimStart.fnv1a("a") == "af63dc4c8601ec8c")
+        #expect(ShimStart.fnv1a("/a/n/i") != ShimStart.fnv1a("/a/n/j"))
+        #expect(ShimStart.fnv1a("x").count == 16)
+    }
+}
+
+@Suite("rootfs mount options")
+struct RootfsMountTests {
+    @Test("mount(8) options split into flags and data")
+    func parsesOptions() {
+        let (flags, data) = RootfsMounts.parse(["rbind", "ro", "nosuid", "lowerdir=/l", "upperdir=/u", "workdir=/w"])
+        #expect(flags & UInt(MS_BIND) != 0 && flags & UInt(MS_REC) != 0 && flags & UInt(MS_RDONLY) != 0)
+        #expect(flags & UInt(MS_NOSUID) != 0)
+        #expect(data == "lowerdir=/l,upperdir=/u,workdir=/w")
+        let (rw, _) = RootfsMounts.parse(["ro", "rw"])
+        #expect(rw & UInt(MS_RDONLY) == 0)
+    }
+}
+
+@Suite("durable exit record")
+struct ExitRecordTests {
+    @Test("written atomically and read back; a missing or torn file reads as nil")
+    func roundTrip() throws {
+        var template = Array("/tmp/tether-shim-unit-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
+        let directory = String(cString: made)
+        defer {
+            _ = unlink(ExitRecord.path(bundle: directory))
+            _ = rmdir(directory)
+        }
+        #expect(ExitRecord.read(bundle: directory) == nil)
+        let record = ExitRecord(pid: 42, status: 137, exitedAtSeconds: 1_700_000_000, exitedAtNanos: 5)
+        try record.write(bundle: directory)
+        #expect(ExitRecord.read(bundle: directory) == record)
+        try FileIO.writeAtomically(ExitRecord.path(bundle: directory), Array("{\"pid\":".utf8))
+        #expect(ExitRecord.read(bundle: directory) == nil)
+    }
+}
+
+@Suite("CRI log")
+struct CRILogTests {
+    func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/tether-cri-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
+        return String(cString: made)
+    }
+
+    func remove(_ directory: String) {
+        for name in (try? FileIO.listDirectory(directory)) ?? [] { _ = unlink(directory + "/" + name) }
+        _ = rmdir(directory)
+    }
+
+    @Test("cri:// URIs: path and options, bad options named")
+    func parsesURIs() throws {
+        let options = try CRILogWriter.parse("cri:///var/log/x.log?max-size=1024&max-files=3")
+        #expect(options == CRILogWriter.Options(path: "/var/log/x.log", maxSize: 1024, maxFiles: 3))
+        #expect(try CRILogWriter.parse("cri:///l").maxSize == 10 << 20)
+        #expect(throws: SyscallError.self) { try CRILogWriter.parse("cri://relative") }
+        #expect(throws: SyscallError.self) { try CRILogWriter.parse("cri:///l?max-size=x") }
+        #expect(throws: SyscallError.self) { try CRILogWriter.parse("cri:///l?colour=1") }
+    }
+
+    @Test("RFC 3339 timestamps with nine-digit nanoseconds")
+    func timestamps() {
+        #expect(CRILogWriter.format(seconds: 0, nanos: 0) == "1970-01-01T00:00:00.000000000Z")
+        #expect(CRILogWriter.format(seconds: 1_795_532_128, nanos: 500_496_775) == "2026-11-24T14:55:28.500496775Z")
+    }
+
+    @Test("full lines are F records, a cut line is P then F, streams keep their own partial lines")
+    func records() throws {
+        let directory = try temporaryDirectory()
+        defer { remove(directory) }
+        let writer = try CRILogWriter(.init(path: directory + "/c.log"))
+        writer.append(stream: "stdout", Array("one\ntw".utf8)[...])
+        writer.append(stream: "stderr", Array("err\n".utf8)[...])
+        writer.append(stream: "stdout", Array("o\n".utf8)[...])
+        writer.append(stream: "stdout", [UInt8](repeating: UInt8(ascii: "x"), count: CRILogWriter.lineLimit + 3)[...])
+        writer.finish(stream: "stdout")
+        let lines = try FileIO.readText(directory + "/c.log").split(separator: "\n")
+        let tails = lines.map { $0.split(separator: " ", maxSplits: 1)[1] }
+        #expect(tails.count == 5)
+        #expect(tails[0] == "stdout F one")
+        #expect(tails[1] == "stderr F err")
+        #expect(tails[2] == "stdout F two")
+        #expect(tails[3].hasPrefix("stdout P xxx") && tails[3].count == "stdout P ".count + CRILogWriter.lineLimit)
+        #expect(tails[4] == "stdout F xxx")
+    }
+
+    @Test("rotation at max-size keeps max-files files")
+    func rotation() throws {
+        let directory = try temporaryDirectory()
+        defer { remove(directory) }
+        let path = directory + "/r.log"
+        let writer = try CRILogWriter(.init(path: path, maxSize: 200, maxFiles: 3))
+        for index in 0..<40 { writer.append(stream: "stdout", Array("line \(index)\n".utf8)[...]) }
+        let names = try FileIO.listDirectory(directory).sorted()
+        #expect(names == ["r.log", "r.log.1", "r.log.2"])
+        for name in names {
+            var info = stat()
+            #expect(stat(directory + "/" + name, &info) == 0 && info.st_size <= 200)
+        }
+        #expect(try FileIO.readText(path).contains("line 39"))
+    }
+}
+
+@Suite("binary logger URIs")
+struct BinaryLoggerTests {
+    @Test("path and query arguments as containerd passes them")
+    func parses() throws {
+        let command = try BinaryLogger.parse("binary:///usr/bin/logger?tag=my%20app&verbose")
+        #expect(command.path == "/usr/bin/logger")
+        #expect(command.arguments == ["tag", "my app", "verbose"])
+        #expect(throws: SyscallError.self) { try BinaryLogger.parse("binary://relative") }
+    }
+}
+
+@Suite("output relay")
+struct OutputRelayTests {
+    @Test("a sink that cannot take more: bytes are dropped and counted, the relay never blocks")
+    func dropsWhenTheSinkIsFull() throws {
+        let loop = try EventLoop()
+        let source = try FileIO.pipe()
+        let sink = try FileIO.pipe()
+        try FileIO.setNonblocking(sink.write)
+        try FileIO.setNonblocking(source.write)
+        let relay = try OutputRelay(loop: loop, source: source.read, sink: sink.write, ownsSink: true)
+        let chunk = [UInt8](repeating: 7, count: 4096)
+        var written = 0
+        // Nobody reads the sink: keep writing (and relaying) well past its 64 KiB capacity.
+        for _ in 0..<64 {
+            let n = chunk.withUnsafeBytes { Glibc.write(source.write, $0.baseAddress, $0.count) }
+            if n > 0 { written += n }
+            relay.pump()
+        }
+        #expect(written == 64 * 4096)
+        #expect(relay.copiedBytes + relay.droppedBytes == written)
+        #expect(relay.droppedBytes > 0)
+        FileIO.close(source.write)
+        relay.pump()
+        #expect(relay.isClosed)
+        FileIO.close(sink.read)
+    }
+
+    @Test("a consumer receives every byte; EOF closes the relay and runs onClose")
+    func consumer() throws {
+        let loop = try EventLoop()
+        let source = try FileIO.pipe()
+        var received: [UInt8] = []
+        let relay = try OutputRelay(loop: loop, source: source.read) { received.append(contentsOf: $0) }
+        var closed = false
+        relay.onClose = { closed = true }
+        try FileIO.writeAll(source.write, "hello")
+        FileIO.close(source.write)
+        relay.pump()
+        #expect(received == Array("hello".utf8))
+        #expect(closed && relay.isClosed)
+    }
+}
