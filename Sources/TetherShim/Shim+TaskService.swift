@@ -74,11 +74,7 @@ extension Shim {
         server.register(service, "Exec") { [unowned self] (request: Containerd_Task_V2_ExecProcessRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
             reply.complete { try self.exec(request) }
         }
-        for method in ["Pause", "Resume", "Update", "Stats", "Checkpoint"] {
-            server.register(service, method) { (_: Google_Protobuf_Empty, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-                reply.fail(TTRPCStatus(.unimplemented, "\(method): not supported by this shim yet"))
-            }
-        }
+        registerFreezerService()
     }
 
     func lookup(_ id: String, _ execID: String) throws -> (ContainerTask, ManagedProcess) {

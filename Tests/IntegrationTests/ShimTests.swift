@@ -163,6 +163,38 @@ struct ShimTests {
         #expect((try shim.call("connect", timeout: 10))["shim_pid"] as? Int != nil)
     }
 
+    @Test("SIGTERM sent to the shim is forwarded to the init; the shim keeps serving",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func signalsAreForwarded() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "trap 'exit 42' TERM; while true; do sleep 0.05; done"])
+        let initPid = try shim.createAndStart()
+        let shimPid = shim.shimPid
+        // The trap is set once the shell runs its loop: a sleep child shows it got there.
+        #expect(waitUntil(timeout: 10) { !ProcStat.children(of: initPid).isEmpty })
+        #expect(kill(shimPid, SIGTERM) == 0)
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 42)
+        #expect(ProcStat.isAlive(shimPid))
+        #expect((try shim.call("state"))["status"] as? String == "STOPPED")
+    }
+
+    @Test("Pause and Resume freeze and thaw the container, with TaskPaused and TaskResumed",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func pauseAndResume() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        try shim.call("pause")
+        #expect((try shim.call("state"))["status"] as? String == "PAUSED")
+        #expect(try shim.rpc("pause").stderr.contains("FAILED_PRECONDITION"))
+        #expect(try shim.rpc("delete").stderr.contains("FAILED_PRECONDITION"))
+        try shim.call("resume")
+        #expect((try shim.call("state"))["status"] as? String == "RUNNING")
+        #expect(shim.event("/tasks/paused") != nil)
+        #expect(shim.event("/tasks/resumed") != nil)
+        try shim.call("kill", ["--signal", "SIGKILL"])
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 137)
+    }
+
     @Test("bad input on the RPCs gets the runc shim's error statuses",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func badInput() throws {
