@@ -33,6 +33,9 @@ struct ContainerdShimTests {
         #expect(list.stdout.contains(id) && list.stdout.contains("RUNNING"), "\(list)")
         let ps = try containerd.ctr(["task", "ps", id])
         #expect(ps.status == 0 && ps.stdout.split(separator: "\n").count >= 2, "\(ps)")
+        let exec = try containerd.ctr(["task", "exec", "--exec-id", "e1", id, "/bin/sh", "-c", "echo in $(hostname); exit 4"])
+        #expect(exec.stdout.hasPrefix("in "), "\(exec)")
+        #expect(exec.status == 4, "\(exec)")
         let kill = try containerd.ctr(["task", "kill", "-s", "SIGKILL", id])
         #expect(kill.status == 0, "\(kill)")
         var stopped = false
@@ -45,7 +48,7 @@ struct ContainerdShimTests {
         #expect(delete.status == 0, "\(delete)")
         #expect(try containerd.ctr(["container", "rm", id]).status == 0)
         let topics = events.topics(waitingFor: "/tasks/delete")
-        for topic in ["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"] {
+        for topic in ["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/exit", "/tasks/delete"] {
             #expect(topics.contains(topic), "missing \(topic) in \(topics)")
         }
         if let start = topics.firstIndex(of: "/tasks/start"), let exit = topics.firstIndex(of: "/tasks/exit") {
