@@ -1,4 +1,5 @@
 import Foundation
+import TetherAPI
 import Testing
 
 /// tether-shim driven through tether-harness and the built binaries, as root, on the busybox rootfs.
@@ -350,5 +351,118 @@ struct ShimExecTests {
         let exits = shim.events.filter { ($0["topic"] as? String) == "/tasks/exit" }
             .compactMap { ($0["event"] as? [String: Any])?["id"] as? String }
         #expect(exits == ["long", shim.id], "\(exits)")
+    }
+}
+
+@Suite("tether-shim contract, events and logs")
+struct ShimContractTests {
+    @Test("start: a 0600 path socket in a 0700 directory; a second start finds the serving shim",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func startContract() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let address = try shim.spawn()
+        #expect(address.hasPrefix("unix:///run/tether/s/"))
+        let path = String(address.dropFirst("unix://".count))
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600 && (info.st_mode & S_IFMT) == S_IFSOCK)
+        #expect(stat("/run/tether/s", &info) == 0 && info.st_mode & 0o777 == 0o700)
+        #expect(try String(contentsOfFile: shim.bundle + "/address", encoding: .utf8) == address)
+        let pid = shim.shimPid
+        #expect(try shim.spawn() == address)
+        #expect(shim.shimPid == pid)
+    }
+
+    @Test("the shim killed: the container keeps running; `tether-shim delete` kills it and prints a DeleteResponse",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func deleteAfterADeadShim() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let initPid = try shim.createAndStart()
+        let shimPid = shim.shimPid
+        #expect(kill(shimPid, SIGKILL) == 0)
+        #expect(waitUntil(timeout: 10) { !ProcStat.isAlive(shimPid) })
+        #expect(ProcStat.isAlive(initPid))
+        let result = try runCommand("/bin/sh", ["-c", "cd \"$1\" && exec \"$2\" -namespace \(shim.namespace) -id \(shim.id) -address /x -publish-binary /bin/true delete | od -An -tx1",
+                                                "sh", shim.bundle, TestEnvironment.binary("tether-shim")])
+        #expect(result.status == 0, "\(result)")
+        let bytes = result.stdout.split(whereSeparator: \.isWhitespace).compactMap { UInt8($0, radix: 16) }
+        let response = try Containerd_Task_V2_DeleteResponse(serializedBytes: bytes)
+        #expect(response.pid == UInt32(initPid))
+        #expect(response.exitStatus == 137)
+        #expect(response.exitedAt.seconds > 0)
+        #expect(waitUntil(timeout: 10) { !ProcStat.isAlive(initPid) })
+        #expect(!FileManager.default.fileExists(atPath: "/run/tether/runtime/\(shim.namespace)/\(shim.id)"))
+    }
+
+    @Test("no events server: nothing blocks; events are delivered in order once one appears",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func eventsQueuedUntilAServerAppears() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "exit 3"], eventsServer: false)
+        try shim.createAndStart()
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 3)
+        try shim.call("delete")
+        try shim.startEventsServer()
+        _ = shim.event("/tasks/delete", timeout: 30)
+        let topics = shim.events.compactMap { $0["topic"] as? String }
+        #expect(topics == ["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"], "\(topics)")
+        for event in shim.events {
+            #expect(event["namespace"] as? String == shim.namespace)
+            #expect((event["timestamp"] as? Double ?? 0) > 0)
+        }
+    }
+
+    @Test("rootfs mounts in Create are mounted on <bundle>/rootfs and unmounted by Delete",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func rootfsMount() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "test -x /bin/busybox"]) { config in
+            config["root"] = ["path": "rootfs", "readonly": true]
+        }
+        try FileManager.default.createDirectory(atPath: shim.bundle + "/rootfs", withIntermediateDirectories: true)
+        try shim.createAndStart(["--rootfs", TestEnvironment.rootfs])
+        #expect(FileManager.default.fileExists(atPath: shim.bundle + "/rootfs/bin/busybox"))
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 0)
+        try shim.call("delete")
+        #expect(!FileManager.default.fileExists(atPath: shim.bundle + "/rootfs/bin/busybox"))
+    }
+
+    @Test("cri:// log: stdout and stderr as CRI records in one file",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func criLog() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "echo out; echo err >&2; printf tail"])
+        let log = "cri://\(shim.directory.path)/logs/c.log?max-size=1048576"
+        try shim.createAndStart(["--stdout", log, "--stderr", log])
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 0)
+        let path = shim.directory.path + "/logs/c.log"
+        #expect(waitUntil(timeout: 10) { ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").contains("tail") })
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let tails = Set(lines.map { String($0.split(separator: " ", maxSplits: 1).last ?? "") })
+        #expect(tails == ["stdout F out", "stderr F err", "stdout F tail"], "\(lines)")
+        #expect(lines.allSatisfy { $0.first?.isNumber == true && $0.split(separator: " ")[0].hasSuffix("Z") })
+    }
+
+    @Test("binary:// logger: run with fds 3/4/5 and CONTAINER_ID as containerd does",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func binaryLogger() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "echo to-out; echo to-err >&2"])
+        let logger = shim.directory.path + "/logger.sh"
+        try """
+        #!/bin/sh
+        dir=$(dirname "$0")
+        echo "$CONTAINER_ID $CONTAINER_NAMESPACE $*" > "$dir/logger.env"
+        exec 5>&-
+        cat <&3 > "$dir/logger.out" &
+        cat <&4 > "$dir/logger.err" &
+        exec 3<&- 4<&-
+        wait
+        """.write(toFile: logger, atomically: true, encoding: .utf8)
+        chmod(logger, 0o755)
+        let uri = "binary://\(logger)?mode=test"
+        try shim.createAndStart(["--stdout", uri, "--stderr", uri])
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 0)
+        let dir = shim.directory.path
+        #expect(waitUntil(timeout: 10) {
+            ((try? String(contentsOfFile: dir + "/logger.err", encoding: .utf8)) ?? "") == "to-err\n"
+        })
+        #expect(try String(contentsOfFile: dir + "/logger.out", encoding: .utf8) == "to-out\n")
+        #expect(try String(contentsOfFile: dir + "/logger.env", encoding: .utf8) == "\(shim.id) \(shim.namespace) mode test\n")
     }
 }

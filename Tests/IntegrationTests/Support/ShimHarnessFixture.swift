@@ -17,7 +17,7 @@ final class ShimHarnessFixture {
 
     static var harness: String { TestEnvironment.binary("tether-harness") }
 
-    init(args: [String], terminal: Bool = false, pidNamespace: Bool = true,
+    init(args: [String], terminal: Bool = false, pidNamespace: Bool = true, eventsServer startEvents: Bool = true,
          configure: (inout [String: Any]) -> Void = { _ in }) throws {
         directory = try TemporaryDirectory("tether-shim")
         bundle = directory.path + "/" + id
@@ -30,12 +30,13 @@ final class ShimHarnessFixture {
             }
             configure(&config)
         }
-        try startEventsServer()
+        if startEvents { try startEventsServer() }
     }
 
     deinit { cleanup() }
 
-    private func startEventsServer() throws {
+    /// Starts `tether-harness events` on `eventsSocket` (late, for a test of the shim's retries).
+    func startEventsServer() throws {
         FileManager.default.createFile(atPath: eventsLog, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.harness)
@@ -83,7 +84,7 @@ final class ShimHarnessFixture {
     }
 
     var shimPid: Int32 {
-        let reply = (try? call("connect")) ?? [:]
+        let reply = ((try? rpc("connect", timeout: 10)).map { Self.json($0.stdout) }) ?? [:]
         return Int32(truncatingIfNeeded: (reply["shim_pid"] as? Int) ?? 0)
     }
 
