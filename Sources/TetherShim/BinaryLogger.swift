@@ -67,6 +67,8 @@ enum BinaryLogger {
         let devnull = Glibc.open("/dev/null", O_RDWR | O_CLOEXEC)
         let pid = fork()
         if pid == 0 {
+            // The shim blocks SIGCHLD and friends for its signalfd: the logger starts with an empty mask.
+            SignalFD.resetForChild()
             // Move the three ends above 5 first so that the dup2s below never clobber one another.
             let a = fcntl(out.read, F_DUPFD_CLOEXEC, 10)
             let b = fcntl(err.read, F_DUPFD_CLOEXEC, 10)

@@ -447,6 +447,7 @@ struct ShimContractTests {
         try """
         #!/bin/sh
         dir=$(dirname "$0")
+        echo $$ > "$dir/logger.pid"
         echo "$CONTAINER_ID $CONTAINER_NAMESPACE $*" > "$dir/logger.env"
         exec 5>&-
         cat <&3 > "$dir/logger.out" &
@@ -464,5 +465,8 @@ struct ShimContractTests {
         })
         #expect(try String(contentsOfFile: dir + "/logger.out", encoding: .utf8) == "to-out\n")
         #expect(try String(contentsOfFile: dir + "/logger.env", encoding: .utf8) == "\(shim.id) \(shim.namespace) mode test\n")
+        // The logger ends at the streams' end (it runs with an empty signal mask: its shell's `wait` works).
+        let loggerPid = Int32(try String(contentsOfFile: dir + "/logger.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        #expect(loggerPid > 0 && waitUntil(timeout: 10) { !ProcStat.isAlive(loggerPid) })
     }
 }
