@@ -65,7 +65,7 @@ final class ProcessStdio {
             return
         }
         if !stdinPath.isEmpty {
-            let fifo = try ProcessStdio.openFIFO(stdinPath)
+            let fifo = try ProcessStdio.openStdinFIFO(stdinPath)
             let (read, write) = try FileIO.pipe()
             childStdin = read
             stdinWriteEnd = write
@@ -124,8 +124,16 @@ final class ProcessStdio {
         return write
     }
 
-    /// FIFOs are opened read-write: the open never blocks whether or not the other side is there yet, and the
-    /// shim's own end keeps the FIFO usable when a client goes away and a new one attaches.
+    /// The stdin FIFO, as containerd's runc shim opens it: O_RDONLY|O_NONBLOCK never blocks, and the loop only
+    /// reads when epoll says so: nothing before a writer connects, EOF (HUP) once the last writer has gone,
+    /// which closes the process's stdin (for a terminal the pty stays open).
+    static func openStdinFIFO(_ path: String) throws -> Int32 {
+        try FileIO.open(path, O_RDONLY | O_NONBLOCK)
+    }
+
+    /// stdout/stderr FIFOs are opened read-write (containerd's shim opens a read side next to its writer for the
+    /// same reason): the open never blocks whether or not a reader is there yet, a write never gets EPIPE when a
+    /// reader leaves, and the FIFO stays usable when a client goes away and a new one attaches.
     static func openFIFO(_ path: String) throws -> Int32 {
         try FileIO.open(path, O_RDWR | O_NONBLOCK)
     }
@@ -150,7 +158,7 @@ final class ProcessStdio {
         let sink = stdoutPath.isEmpty ? nil : try? ProcessStdio.openFIFO(stdoutPath)
         outputs.append(try OutputRelay(loop: loop, source: received, sink: sink, ownsSink: true))
         if !stdinPath.isEmpty {
-            let fifo = try ProcessStdio.openFIFO(stdinPath)
+            let fifo = try ProcessStdio.openStdinFIFO(stdinPath)
             input = try InputRelay(loop: loop, source: fifo, sink: received, closeSinkOnEnd: false)
         }
     }

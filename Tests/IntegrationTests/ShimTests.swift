@@ -141,6 +141,29 @@ struct ShimTests {
         #expect(exitStatus(wait) == 0)
     }
 
+    @Test("stdin: the shim waits for a writer; when the last writer closes, the process sees EOF",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func stdinEOFWhenTheWriterCloses() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "sleep 0.3; cat; exit 9"])
+        let stdin = shim.directory.path + "/stdin.fifo"
+        let stdout = shim.directory.path + "/stdout.fifo"
+        #expect(mkfifo(stdin, 0o600) == 0 && mkfifo(stdout, 0o600) == 0)
+        let reader = open(stdout, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        defer { close(reader) }
+        try shim.createAndStart(["--stdin", stdin, "--stdout", stdout])
+        // No writer yet: cat keeps waiting.
+        usleep(500_000)
+        #expect((try shim.call("state"))["status"] as? String == "RUNNING")
+        let writer = open(stdin, O_WRONLY | O_CLOEXEC)  // the shim holds the read side: never blocks
+        #expect(writer >= 0)
+        _ = "bye\n".withCString { write(writer, $0, 4) }
+        close(writer)
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 9)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let n = read(reader, &buffer, buffer.count)
+        #expect(n == 4 && String(decoding: buffer[0..<max(n, 0)], as: UTF8.self) == "bye\n")
+    }
+
     @Test("stdout reader killed while the container writes 100 MB: the container finishes, the shim answers",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func deadReaderNeverWedges() throws {
