@@ -344,6 +344,43 @@ struct ShimExecTests {
         #expect(try shim.rpc("state", ["--exec-id", "e1"]).stderr.contains("NOT_FOUND"))
     }
 
+    @Test("many concurrent waiters on the init and on an exec are all answered; no intermediate process remains",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func concurrentWaiters() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 6"])
+        let initPid = try shim.createAndStart()
+        try shim.call("exec", ["--exec-id", "w", "--", "sh", "-c", "while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 2"])
+        let execPid = (try shim.call("start", ["--exec-id", "w"]))["pid"] as? Int ?? 0
+        let shimPid = shim.shimPid
+        // The runtime's exec intermediate is gone: the shim's children are the init and the exec.
+        #expect(waitUntil(timeout: 5) {
+            Set(ProcStat.children(of: shimPid).filter { $0.state != "Z" }.map(\.pid)) == [initPid, Int32(execPid)]
+        }, "\(ProcStat.children(of: shimPid))")
+        var waiters: [(Process, Pipe, String)] = []
+        for index in 0..<8 {
+            let process = Process()
+            let pipe = Pipe()
+            process.executableURL = URL(fileURLWithPath: ShimHarnessFixture.harness)
+            let execID = index % 2 == 0 ? "" : "w"
+            process.arguments = ["wait", "--socket", shim.address, "--id", shim.id, "--exec-id", execID, "--timeout", "60"]
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            waiters.append((process, pipe, execID))
+        }
+        usleep(300_000)
+        #expect(FileManager.default.createFile(atPath: "/proc/\(initPid)/root/tmp/go", contents: nil))
+        for (process, pipe, execID) in waiters {
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            // The init exits 6; the exec exits 2, or is killed (137) with what is left of the container when
+            // the init sees the file first.
+            let status = exitStatus(ShimHarnessFixture.json(output))
+            if execID.isEmpty { #expect(status == 6, "\(output)") } else { #expect(status == 2 || status == 137, "\(output)") }
+        }
+    }
+
     @Test("exec `kill -9 1` inside: the container lives",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func execKillNineOfInitIsIgnored() throws {
