@@ -76,6 +76,12 @@ public enum FileIO {
         try writeAll(fd, text)
     }
 
+    public static func currentDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4097)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return String(cString: buffer)
+    }
+
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }

@@ -1,11 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import TetherSystem
 
 /// The environment of this process, as a dictionary.
-enum ProcessEnvironment {
-    static var current: [String: String] {
+public enum ProcessEnvironment {
+    public static var current: [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
         while let entry = pointer.pointee {
@@ -21,13 +20,15 @@ enum ProcessEnvironment {
 
 /// Runs a short-lived command (such as `shim start`, which leaves a daemon behind) and collects its combined
 /// output, as containerd does: posix_spawn, fds above 2 not inherited, wait for that pid only.
-enum Spawner {
-    struct Result {
-        let status: Int32
-        let output: String
+public enum Spawner {
+    public struct Result: Sendable {
+        public let status: Int32
+        public let output: String
     }
 
-    static func run(_ arguments: [String], directory: String, environment: [String: String]) throws -> Result {
+    /// Runs `arguments` in `directory`. The caller's working directory is changed to `directory` (callers
+    /// are single-threaded CLIs and daemons that spawn from one thread).
+    public static func run(_ arguments: [String], directory: String, environment: [String: String]) throws -> Result {
         let (read, write) = try FileIO.pipe()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -41,8 +42,9 @@ enum Spawner {
             for pointer in cArguments { free(pointer) }
             for pointer in cEnvironment { free(pointer) }
         }
-        // The child starts in `directory` (this CLI is single-threaded and exits after the command).
+        let previous = FileIO.currentDirectory()
         guard chdir(directory) == 0 else { throw SyscallError.current("chdir \(directory)") }
+        defer { _ = chdir(previous) }
         var pid: pid_t = 0
         let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, cArguments, cEnvironment)
         FileIO.close(write)

@@ -24,8 +24,10 @@ struct Attach: ParsableCommand {
         defer { if raw { tcsetattr(0, TCSANOW, &saved) } }
         let loop = try EventLoop()
         var open = 0
+        var outputs = 0
         func copy(from source: Int32, to sink: Int32, onEnd: @escaping () -> Void) throws {
             open += 1
+            outputs += 1
             try loop.register(source, .readable) { _ in
                 var buffer = [UInt8](repeating: 0, count: 65536)
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(source, $0.baseAddress, $0.count) }
@@ -35,7 +37,9 @@ struct Attach: ParsableCommand {
                     loop.unregister(source)
                     onEnd()
                     open -= 1
-                    if open == 0 { loop.stop() }
+                    outputs -= 1
+                    // The process's output ended: it exited; stop even if our stdin is still open.
+                    if open == 0 || outputs == 0 { loop.stop() }
                 }
             }
         }
@@ -44,8 +48,7 @@ struct Attach: ParsableCommand {
         if let stderr { try copy(from: try FileIO.open(stderr, O_RDONLY), to: 2) {} }
         if let stdin {
             let fifo = try FileIO.open(stdin, O_WRONLY)
-            open += 1
-            try loop.register(0, .readable) { _ in
+            let relayStdin: EventLoop.Handler = { _ in
                 var buffer = [UInt8](repeating: 0, count: 65536)
                 let n = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
                 if n > 0 {
@@ -56,6 +59,19 @@ struct Attach: ParsableCommand {
                     open -= 1
                     if open == 0 { loop.stop() }
                 }
+            }
+            if (try? loop.register(0, .readable, handler: relayStdin)) != nil {
+                open += 1
+            } else {
+                // Not pollable (a regular file, /dev/null): copy it all now; EOF closes the FIFO.
+                var buffer = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let n = buffer.withUnsafeMutableBytes { Glibc.read(0, $0.baseAddress, $0.count) }
+                    if n <= 0 { break }
+                    try? FileIO.writeAll(fifo, Array(buffer[0..<n]))
+                }
+                FileIO.close(fifo)
+                if outputs == 0 { return }
             }
         }
         if open == 0 { throw ValidationError("nothing to attach: give --stdin, --stdout or --stderr") }

@@ -1,0 +1,80 @@
+import FoundationEssentials
+import TetherSystem
+
+/// One container as tetherd remembers it: written atomically after every change, so a daemon killed at any
+/// point restarts with a consistent view and reconnects to the container's shim.
+struct ContainerRecord: Codable, Sendable {
+    var id: String
+    var name: String
+    var rootfs: String
+    var args: [String]
+    var env: [String]
+    var cwd: String
+    var hostname: String
+    var readOnly: Bool
+    var network: String
+    var remove: Bool
+    var restart: RestartPolicy
+    var status: String = "created"
+    var pid: UInt32 = 0
+    var exitCode: Int32 = 0
+    var createdAt: Int64 = 0
+    var startedAt: Int64 = 0
+    var finishedAt: Int64 = 0
+    var restartCount: UInt32 = 0
+    var shimAddress: String = ""
+    var bundle: String = ""
+    var logPath: String = ""
+
+    static func load(_ path: String) -> ContainerRecord? {
+        guard let bytes = try? FileIO.readFile(path) else { return nil }
+        return try? JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+    }
+
+    func save(_ path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try FileIO.writeAtomically(path, Array(try encoder.encode(self)), mode: 0o600, sync: true)
+    }
+}
+
+/// `--restart no|on-failure[:N]|always`.
+struct RestartPolicy: Codable, Sendable, Equatable {
+    enum Kind: String, Codable, Sendable { case no, onFailure = "on-failure", always }
+    var kind: Kind
+    var maximum: UInt32?
+
+    static let no = RestartPolicy(kind: .no, maximum: nil)
+
+    static func parse(_ text: String) -> RestartPolicy? {
+        if text.isEmpty || text == "no" { return .no }
+        if text == "always" { return RestartPolicy(kind: .always, maximum: nil) }
+        if text == "on-failure" { return RestartPolicy(kind: .onFailure, maximum: nil) }
+        if text.hasPrefix("on-failure:"), let count = UInt32(text.dropFirst("on-failure:".count)) {
+            return RestartPolicy(kind: .onFailure, maximum: count)
+        }
+        return nil
+    }
+
+    var description: String {
+        switch kind {
+        case .no: "no"
+        case .always: "always"
+        case .onFailure: maximum.map { "on-failure:\($0)" } ?? "on-failure"
+        }
+    }
+
+    /// Whether a container that exited with `code` after `restarts` restarts should start again.
+    func shouldRestart(exitCode code: Int32, restarts: UInt32) -> Bool {
+        switch kind {
+        case .no: return false
+        case .always: return true
+        case .onFailure: return code != 0 && (maximum.map { restarts < $0 } ?? true)
+        }
+    }
+
+    /// Exponential backoff: 100 ms doubling, at most 10 s.
+    static func backoff(restarts: UInt32) -> UInt64 {
+        min(100 << UInt64(min(restarts, 7)), 10_000)
+    }
+}

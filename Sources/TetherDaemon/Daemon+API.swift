@@ -1,0 +1,153 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TTRPC
+import TetherAPI
+import TetherSystem
+
+/// The `tether.daemon.v1.Daemon` service, and the Events service the shims publish to.
+extension Daemon {
+    static let service = "tether.daemon.v1.Daemon"
+
+    func registerAPI() {
+        let service = Daemon.service
+        server.register(service, "Run") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+            reply.complete { try self.run(request) }
+        }
+        server.register(service, "List") { [unowned self] (request: Tether_Daemon_V1_ListRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ListResponse>) in
+            let containers = self.records.values
+                .filter { request.all || $0.status == "running" }
+                .sorted { $0.createdAt > $1.createdAt }
+                .map(Daemon.info)
+            reply.succeed(.with { $0.containers = containers })
+        }
+        server.register(service, "Inspect") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ContainerInfo>) in
+            reply.complete { Daemon.info(try self.resolve(request.id)) }
+        }
+        server.register(service, "Kill") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete {
+                try self.signal(try self.resolve(request.id), request.signal == 0 ? UInt32(SIGKILL) : request.signal)
+                return Google_Protobuf_Empty()
+            }
+        }
+        server.register(service, "Wait") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
+            do {
+                let record = try self.resolve(request.id)
+                if record.status == "exited" {
+                    reply.succeed(.with { $0.exitCode = record.exitCode })
+                } else {
+                    self.waiters[record.id, default: []].append(reply)
+                }
+            } catch {
+                reply.fail(error)
+            }
+        }
+        server.register(service, "Stop") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
+            do {
+                let record = try self.resolve(request.id)
+                if record.status != "running" {
+                    reply.succeed(.with { $0.exitCode = record.exitCode })
+                    return
+                }
+                self.waiters[record.id, default: []].append(reply)
+                try self.signal(record, UInt32(SIGTERM))
+                let grace = UInt64(request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) * 1000
+                self.loop.schedule(after: grace) { [weak self] in
+                    guard let self, let current = self.records[record.id], current.status == "running" else { return }
+                    try? self.signal(current, UInt32(SIGKILL))
+                }
+            } catch {
+                reply.fail(error)
+            }
+        }
+        server.register(service, "Remove") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete {
+                try self.removeContainer(try self.resolve(request.id).id, force: request.force)
+                return Google_Protobuf_Empty()
+            }
+        }
+        server.register(service, "Prune") { [unowned self] (_: Google_Protobuf_Empty, _, reply: TTRPCResponder<Tether_Daemon_V1_PruneResponse>) in
+            let stopped = self.records.values.filter { $0.status != "running" }.map(\.id)
+            for id in stopped { try? self.removeContainer(id, force: false) }
+            reply.succeed(.with { $0.removed = stopped })
+        }
+        // Shims publish task events here (TTRPC_ADDRESS is this socket); an exit event settles a container
+        // even when its Wait connection was lost.
+        server.register(EventsService.name, EventsService.forward) { [unowned self] (request: ForwardRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.succeed(Google_Protobuf_Empty())
+            if request.envelope.event.holds(Containerd_Events_TaskExit.self),
+               let exit = try? request.envelope.event.unpack(Containerd_Events_TaskExit.self),
+               exit.id == exit.containerID || exit.id.isEmpty {
+                self.exited(exit.containerID, code: Int32(bitPattern: exit.exitStatus), at: exit.exitedAt)
+            }
+        }
+    }
+
+    func run(_ request: Tether_Daemon_V1_RunRequest) throws -> Tether_Daemon_V1_RunResponse {
+        guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
+        guard FileIO.isDirectory(request.rootfs) else {
+            throw TTRPCStatus(.invalidArgument, "rootfs \(request.rootfs): not a directory")
+        }
+        guard let restart = RestartPolicy.parse(request.restart) else {
+            throw TTRPCStatus(.invalidArgument, "--restart \(request.restart): expected no, on-failure[:N] or always")
+        }
+        if !request.name.isEmpty, records.values.contains(where: { $0.name == request.name }) {
+            throw TTRPCStatus(.alreadyExists, "the container name \"\(request.name)\" is already in use")
+        }
+        let id = Daemon.randomID()
+        var record = ContainerRecord(
+            id: id, name: request.name.isEmpty ? "c-" + String(id.prefix(8)) : request.name, rootfs: request.rootfs,
+            args: request.args, env: request.env, cwd: request.cwd, hostname: request.hostname,
+            readOnly: request.readOnly, network: request.network.isEmpty ? "none" : request.network,
+            remove: request.remove, restart: restart)
+        record.createdAt = Daemon.now()
+        save(record)
+        do {
+            try launch(&record)
+        } catch {
+            try? removeContainer(id, force: true)
+            throw error
+        }
+        return .with {
+            $0.id = id
+            $0.pid = record.pid
+            $0.logPath = record.logPath
+        }
+    }
+
+    func signal(_ record: ContainerRecord, _ signal: UInt32) throws {
+        guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+        let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10))
+        defer { client.close() }
+        _ = try client.kill(.with { $0.id = record.id; $0.signal = signal })
+    }
+
+    static func info(_ record: ContainerRecord) -> Tether_Daemon_V1_ContainerInfo {
+        .with {
+            $0.id = record.id
+            $0.name = record.name
+            $0.rootfs = record.rootfs
+            $0.args = record.args
+            $0.status = record.status
+            $0.pid = record.status == "running" ? record.pid : 0
+            $0.exitCode = record.exitCode
+            $0.createdAtNs = record.createdAt
+            $0.startedAtNs = record.startedAt
+            $0.finishedAtNs = record.finishedAt
+            $0.logPath = record.logPath
+            $0.shimAddress = record.shimAddress
+            $0.bundle = record.bundle
+            $0.restartCount = record.restartCount
+            $0.restart = record.restart.description
+        }
+    }
+
+    static func randomID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        return bytes.map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}

@@ -1,0 +1,245 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import TTRPC
+import TetherAPI
+import TetherSystem
+
+/// tetherd: a single-threaded daemon on one epoll loop. It spawns one tether-shim per container through the
+/// shim's start contract, talks to shims only over ttrpc (containerd.task.v2.Task), keeps one record per
+/// container on disk, and on start reconnects to every shim that is still there. It never forks containers.
+public final class Daemon {
+    public struct Configuration: Sendable {
+        public var root: String
+        public var state: String
+        public var socket: String
+        public var shimBinary: String
+
+        public init(root: String = "/var/lib/tether", state: String = "/run/tether", socket: String? = nil, shimBinary: String) {
+            self.root = root
+            self.state = state
+            self.socket = socket ?? state + "/tetherd.sock"
+            self.shimBinary = shimBinary
+        }
+    }
+
+    static let namespace = "tether"
+    let configuration: Configuration
+    let loop: EventLoop
+    let server: TTRPCServer
+    var records: [String: ContainerRecord] = [:]
+    /// Daemon.Wait calls held until the container exits.
+    var waiters: [String: [TTRPCResponder<Tether_Daemon_V1_WaitResponse>]] = [:]
+    /// Task.Wait calls in flight to each running container's shim.
+    var shimWaits: [String: TTRPCLoopClient] = [:]
+
+    public init(_ configuration: Configuration) throws {
+        self.configuration = configuration
+        try FileIO.makeDirectories(configuration.root + "/containers", mode: 0o700)
+        try FileIO.makeDirectories(configuration.state + "/bundles", mode: 0o700)
+        _ = chmod(configuration.state, 0o700)
+        loop = try EventLoop()
+        let listener = try UnixSocket.listen(path: configuration.socket, mode: 0o600)
+        server = TTRPCServer(loop: loop, listener: listener)
+        registerAPI()
+        reconnect()
+    }
+
+    public func run() throws { try loop.run() }
+
+    func recordPath(_ id: String) -> String { configuration.root + "/containers/\(id)/record.json" }
+    func containerDirectory(_ id: String) -> String { configuration.root + "/containers/\(id)" }
+
+    func save(_ record: ContainerRecord) {
+        records[record.id] = record
+        try? record.save(recordPath(record.id))
+    }
+
+    /// Finds a container by id, name or unique id prefix.
+    func resolve(_ reference: String) throws -> ContainerRecord {
+        if let record = records[reference] { return record }
+        if let record = records.values.first(where: { $0.name == reference }) { return record }
+        let matches = records.values.filter { $0.id.hasPrefix(reference) }
+        if matches.count == 1, let record = matches.first { return record }
+        if matches.count > 1 { throw TTRPCStatus(.invalidArgument, "container reference \"\(reference)\" is ambiguous") }
+        throw TTRPCStatus(.notFound, "no such container: \(reference)")
+    }
+
+    static func now() -> Int64 {
+        let (seconds, nanoseconds) = Clock.realtime()
+        return seconds * 1_000_000_000 + Int64(nanoseconds)
+    }
+
+    // MARK: Reconnect
+
+    /// Loads every record; for containers that were running, reconnects to the shim (State, then Wait) or,
+    /// when the shim is gone, takes the exit the shim recorded durably in the bundle.
+    func reconnect() {
+        guard let ids = try? FileIO.listDirectory(configuration.root + "/containers") else { return }
+        for id in ids {
+            guard var record = ContainerRecord.load(recordPath(id)) else { continue }
+            records[id] = record
+            guard record.status == "running" else { continue }
+            do {
+                let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(5))
+                defer { client.close() }
+                let state = try client.state(.with { $0.id = id })
+                if state.status == .stopped {
+                    exited(id, code: Int32(bitPattern: state.exitStatus), at: state.exitedAt)
+                } else {
+                    watch(id)
+                }
+            } catch {
+                if let exit = Daemon.durableExit(bundle: record.bundle) {
+                    exited(id, code: exit, at: nil)
+                } else {
+                    record.status = "exited"
+                    record.exitCode = 137
+                    record.finishedAt = Daemon.now()
+                    save(record)
+                }
+            }
+        }
+    }
+
+    /// The init's exit status the shim wrote to `<bundle>/exit-status` (JSON with a "status" field).
+    static func durableExit(bundle: String) -> Int32? {
+        guard let bytes = try? FileIO.readFile(bundle + "/exit-status"),
+              let object = try? JSONDecoder().decode([String: Int64].self, from: Data(bytes)),
+              let status = object["status"] else { return nil }
+        return Int32(truncatingIfNeeded: status)
+    }
+
+    // MARK: Lifecycle
+
+    /// Starts (or restarts) a container's task: bundle, shim, Create, Start; then watches for its exit.
+    func launch(_ record: inout ContainerRecord) throws {
+        let id = record.id
+        let directory = containerDirectory(id)
+        record.bundle = configuration.state + "/bundles/\(id)"
+        record.logPath = directory + "/container.log"
+        try FileIO.makeDirectories(directory + "/upper", mode: 0o755)
+        try FileIO.makeDirectories(directory + "/work", mode: 0o700)
+        try BundleWriter.write(record, to: record.bundle)
+        if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
+            var environment = ProcessEnvironment.current
+            environment["TTRPC_ADDRESS"] = configuration.socket
+            let result = try Spawner.run(
+                [configuration.shimBinary, "-namespace", Daemon.namespace, "-id", id, "-address", configuration.socket, "start"],
+                directory: record.bundle, environment: environment)
+            guard result.status == 0 else {
+                throw TTRPCStatus(.unknown, "start shim: \(result.output)")
+            }
+            record.shimAddress = result.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        }
+        let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(30))
+        defer { client.close() }
+        let overlay = Containerd_Types_Mount.with {
+            $0.type = "overlay"
+            $0.source = "overlay"
+            $0.options = ["lowerdir=\(record.rootfs)", "upperdir=\(directory)/upper", "workdir=\(directory)/work"]
+        }
+        let created = try client.create(.with {
+            $0.id = id
+            $0.bundle = record.bundle
+            $0.rootfs = [overlay]
+            $0.stdout = "file://" + record.logPath
+            $0.stderr = "file://" + record.logPath
+        })
+        _ = try client.start(.with { $0.id = id })
+        record.pid = created.pid
+        record.status = "running"
+        record.startedAt = Daemon.now()
+        save(record)
+        watch(id)
+    }
+
+    static func answers(_ address: String) -> Bool {
+        guard let fd = try? UnixSocket.connect(path: TTRPCClient.socketPath(fromAddress: address)) else { return false }
+        FileIO.close(fd)
+        return true
+    }
+
+    /// Holds a Task.Wait on the container's shim; its reply is the exit.
+    func watch(_ id: String) {
+        guard let record = records[id], shimWaits[id] == nil else { return }
+        guard let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress)) else {
+            loop.schedule(after: 500) { [weak self] in self?.watch(id) }
+            return
+        }
+        shimWaits[id] = client
+        client.call(TaskService.name, "Wait", Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+            [weak self] (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+            guard let self else { return }
+            self.shimWaits.removeValue(forKey: id)?.close()
+            switch result {
+            case .success(let response):
+                self.exited(id, code: Int32(bitPattern: response.exitStatus), at: response.exitedAt)
+            case .failure:
+                // The shim went away: it recorded the exit durably if the container exited.
+                if let code = Daemon.durableExit(bundle: record.bundle) { self.exited(id, code: code, at: nil) }
+            }
+        }
+    }
+
+    /// Records an exit, answers waiters, then applies --rm or the restart policy.
+    func exited(_ id: String, code: Int32, at time: Google_Protobuf_Timestamp?) {
+        guard var record = records[id], record.status != "exited" else { return }
+        record.status = "exited"
+        record.exitCode = code
+        record.finishedAt = time.map { $0.seconds * 1_000_000_000 + Int64($0.nanos) } ?? Daemon.now()
+        save(record)
+        for waiter in waiters.removeValue(forKey: id) ?? [] {
+            waiter.succeed(.with { $0.exitCode = code })
+        }
+        if record.remove {
+            try? removeContainer(id, force: true)
+        } else if record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
+            let delay = RestartPolicy.backoff(restarts: record.restartCount)
+            loop.schedule(after: delay) { [weak self] in self?.restart(id) }
+        }
+    }
+
+    func restart(_ id: String) {
+        guard var record = records[id], record.status == "exited" else { return }
+        deleteTask(record)
+        record.restartCount += 1
+        do {
+            try launch(&record)
+        } catch {
+            record.status = "exited"
+            save(record)
+        }
+    }
+
+    /// Deletes the task in the shim (which unmounts the rootfs) and asks the shim to exit.
+    func deleteTask(_ record: ContainerRecord) {
+        guard !record.shimAddress.isEmpty, let client = try? TaskClient(
+            path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10)) else { return }
+        defer { client.close() }
+        _ = try? client.delete(.with { $0.id = record.id })
+        _ = try? client.shutdown(.with { $0.id = record.id })
+    }
+
+    func removeContainer(_ id: String, force: Bool) throws {
+        guard let record = records[id] else { throw TTRPCStatus(.notFound, "no such container: \(id)") }
+        if record.status == "running" {
+            guard force else {
+                throw TTRPCStatus(.failedPrecondition, "container \(record.name) is running: stop it first or use rm -f")
+            }
+            if let client = try? TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10)) {
+                _ = try? client.kill(.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true })
+                _ = try? client.wait(.with { $0.id = id })
+                client.close()
+            }
+        }
+        shimWaits.removeValue(forKey: id)?.close()
+        deleteTask(record)
+        _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
+        try? FileIO.removeTree(record.bundle)
+        try? FileIO.removeTree(containerDirectory(id))
+        records.removeValue(forKey: id)
+        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.succeed(.with { $0.exitCode = record.exitCode }) }
+    }
+}

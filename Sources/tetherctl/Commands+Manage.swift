@@ -1,0 +1,193 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FoundationEssentials
+import TetherAPI
+import TetherSystem
+
+struct Ps: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List containers.")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Show all containers (default shows just running).") var all = false
+    @Flag(name: .shortAndLong, help: "Only display ids.") var quiet = false
+
+    func run() throws {
+        let response: Tether_Daemon_V1_ListResponse = try daemon.call("List", Tether_Daemon_V1_ListRequest.with { $0.all = all })
+        if quiet {
+            for container in response.containers { print(String(container.id.prefix(12))) }
+            return
+        }
+        var rows = [["CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS"]]
+        let now = Clock.realtime().seconds
+        for container in response.containers {
+            let command = container.args.joined(separator: " ")
+            let created = Humanize.ago(now - container.createdAtNs / 1_000_000_000)
+            let status = container.status == "running"
+                ? "Up \(Humanize.duration(now - container.startedAtNs / 1_000_000_000))"
+                : container.status == "exited"
+                    ? "Exited (\(container.exitCode)) \(Humanize.ago(now - container.finishedAtNs / 1_000_000_000))"
+                    : "Created"
+            rows.append([String(container.id.prefix(12)), container.name,
+                         "\"" + (command.count > 20 ? String(command.prefix(19)) + "…" : command) + "\"", created, status])
+        }
+        let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            let line = row.enumerated().map { index, cell in
+                index == 4 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count + 3)
+            }.joined()
+            print(line)
+        }
+    }
+}
+
+enum Humanize {
+    static func duration(_ seconds: Int64) -> String {
+        switch seconds {
+        case ..<1: return "Less than a second"
+        case 1: return "1 second"
+        case ..<60: return "\(seconds) seconds"
+        case ..<120: return "About a minute"
+        case ..<3600: return "\(seconds / 60) minutes"
+        case ..<7200: return "About an hour"
+        default: return "\(seconds / 3600) hours"
+        }
+    }
+
+    static func ago(_ seconds: Int64) -> String { duration(seconds) + " ago" }
+
+    static func rfc3339(_ nanoseconds: Int64) -> String {
+        if nanoseconds == 0 { return "0001-01-01T00:00:00Z" }
+        var seconds = time_t(nanoseconds / 1_000_000_000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func pad(_ value: Int32, _ width: Int = 2) -> String {
+            let text = "\(value)"
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        let fraction = "\(nanoseconds % 1_000_000_000)"
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
+            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))."
+            + String(repeating: "0", count: 9 - fraction.count) + fraction + "Z"
+    }
+}
+
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a container's details as JSON.")
+    @OptionGroup var daemon: DaemonOptions
+    @Argument var container: String
+
+    struct Document: Encodable {
+        struct State: Encodable {
+            var Status: String
+            var Running: Bool
+            var Pid: UInt32
+            var ExitCode: Int32
+            var StartedAt: String
+            var FinishedAt: String
+        }
+        var Id: String
+        var Name: String
+        var Path: String
+        var Args: [String]
+        var Rootfs: String
+        var State: State
+        var LogPath: String
+        var RestartCount: UInt32
+        var RestartPolicy: String
+        var Bundle: String
+        var ShimAddress: String
+        var Created: String
+    }
+
+    func run() throws {
+        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        let document = Document(
+            Id: info.id, Name: info.name, Path: info.args.first ?? "", Args: Array(info.args.dropFirst()), Rootfs: info.rootfs,
+            State: .init(Status: info.status, Running: info.status == "running", Pid: info.pid, ExitCode: info.exitCode,
+                         StartedAt: Humanize.rfc3339(info.startedAtNs), FinishedAt: Humanize.rfc3339(info.finishedAtNs)),
+            LogPath: info.logPath, RestartCount: info.restartCount, RestartPolicy: info.restart, Bundle: info.bundle,
+            ShimAddress: info.shimAddress, Created: Humanize.rfc3339(info.createdAtNs))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode([document]), as: UTF8.self))
+    }
+}
+
+struct Logs: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a container's output.")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Follow the output until the container exits.") var follow = false
+    @Option(help: "Only the last N lines.") var tail: Int?
+    @Argument var container: String
+
+    func run() throws {
+        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        if follow && info.status == "running" {
+            _ = try Follow.untilExit(daemon: daemon, id: info.id, logPath: info.logPath)
+            return
+        }
+        let bytes = (try? FileIO.readFile(info.logPath)) ?? []
+        if let tail {
+            let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            let trimmed = lines.last == [] ? lines.dropLast() : lines[...]
+            for line in trimmed.suffix(max(tail, 0)) { try FileIO.writeAll(1, Array(line) + [10]) }
+        } else {
+            try FileIO.writeAll(1, bytes)
+        }
+    }
+}
+
+struct Kill: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Send a signal to a container's init.")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: .shortAndLong, help: "Signal name or number.") var signal = "KILL"
+    @Argument var container: String
+    func run() throws {
+        guard let number = ProcessSupport.signalNumber(named: signal) else { throw ValidationError("--signal \(signal): unknown signal") }
+        let _: Google_Protobuf_Empty = try daemon.call("Kill", Tether_Daemon_V1_ContainerRequest.with {
+            $0.id = container
+            $0.signal = UInt32(number)
+        })
+        print(container)
+    }
+}
+
+struct Stop: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a container: SIGTERM, then SIGKILL after the grace period.")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: .shortAndLong, help: "Seconds to wait before killing it.") var time: UInt32 = 10
+    @Argument var container: String
+    func run() throws {
+        let _: Tether_Daemon_V1_WaitResponse = try daemon.call("Stop", Tether_Daemon_V1_ContainerRequest.with {
+            $0.id = container
+            $0.timeoutSeconds = time
+        }, timeout: .seconds(Int64(time) + 30))
+        print(container)
+    }
+}
+
+struct Rm: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove a container.")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Kill it first if it is running.") var force = false
+    @Argument var containers: [String]
+    func run() throws {
+        for container in containers {
+            let _: Google_Protobuf_Empty = try daemon.call("Remove", Tether_Daemon_V1_ContainerRequest.with {
+                $0.id = container
+                $0.force = force
+            })
+            print(container)
+        }
+    }
+}
+
+struct Prune: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Remove every stopped container.")
+    @OptionGroup var daemon: DaemonOptions
+    func run() throws {
+        let response: Tether_Daemon_V1_PruneResponse = try daemon.call("Prune", Google_Protobuf_Empty())
+        for id in response.removed { print(id) }
+    }
+}
