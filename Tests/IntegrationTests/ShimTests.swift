@@ -164,6 +164,20 @@ struct ShimTests {
         #expect(n == 4 && String(decoding: buffer[0..<max(n, 0)], as: UTF8.self) == "bye\n")
     }
 
+    @Test("tether-harness attach streams stdin to the process and its output back until it exits",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func attach() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "read line; echo \"got $line\"; echo done >&2"])
+        let directory = shim.directory.path
+        for name in ["in", "out", "err"] { #expect(mkfifo(directory + "/" + name, 0o600) == 0) }
+        try shim.createAndStart(["--stdin", directory + "/in", "--stdout", directory + "/out", "--stderr", directory + "/err"])
+        let result = try runCommand(ShimHarnessFixture.harness, ["attach", "--stdin", directory + "/in", "--stdout", directory + "/out",
+                                                                 "--stderr", directory + "/err"], stdin: "hello\n", timeout: 30)
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout == "got hello\n", "\(result)")
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 0)
+    }
+
     @Test("stdout reader killed while the container writes 100 MB: the container finishes, the shim answers",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func deadReaderNeverWedges() throws {
