@@ -15,6 +15,9 @@ struct ShimTests {
         let shimPid = shim.shimPid
         #expect(initPid > 0 && shimPid > 0)
         #expect(ProcStat.read(initPid)?.ppid == shimPid)
+        // One thread: what makes forking the runtime from the shim safe.
+        let status = try String(contentsOfFile: "/proc/\(shimPid)/status", encoding: .utf8)
+        #expect(status.split(separator: "\n").contains("Threads:\t1"), "\(status)")
         // Only the init is a child of the shim: nothing like a runtime process was left behind.
         let children = ProcStat.children(of: shimPid).filter { $0.state != "Z" }.map(\.pid)
         #expect(children == [initPid])
