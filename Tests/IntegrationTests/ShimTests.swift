@@ -398,6 +398,23 @@ struct ShimExecTests {
         }
     }
 
+    @Test("exec with a terminal: ResizePty with the exec id sets what stty size shows",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func execTerminal() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        let fifos = try FIFOPair(in: shim.directory.path)
+        try shim.call("exec", ["--exec-id", "tty", "--terminal", "--stdin", fifos.stdinPath, "--stdout", fifos.stdoutPath, "--", "sh"])
+        try shim.call("start", ["--exec-id", "tty"])
+        try shim.call("resize", ["--exec-id", "tty", "--width", "91", "--height", "33"])
+        fifos.write("stty size; tty\n")
+        #expect(fifos.read(until: "33 91"), "output: \(fifos.output)")
+        #expect(fifos.read(until: "/dev/pts/"), "output: \(fifos.output)")
+        fifos.write("exit 8\n")
+        #expect(exitStatus(try shim.call("wait", ["--exec-id", "tty", "--timeout", "30"])) == 8)
+        #expect((try shim.call("state"))["status"] as? String == "RUNNING")
+    }
+
     @Test("exec `kill -9 1` inside: the container lives",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func execKillNineOfInitIsIgnored() throws {
