@@ -466,6 +466,25 @@ struct ShimContractTests {
         #expect(shim.shimPid == pid)
     }
 
+    @Test("Shutdown keeps the shim while a task is left; after Delete it exits and removes its socket",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func shutdown() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        let pid = shim.shimPid
+        let socket = String(shim.address.dropFirst("unix://".count))
+        try shim.call("shutdown")
+        usleep(300_000)
+        #expect(ProcStat.isAlive(pid))
+        #expect((try shim.call("state"))["status"] as? String == "RUNNING")
+        try shim.call("kill", ["--signal", "SIGKILL"])
+        try shim.call("wait", ["--timeout", "30"])
+        try shim.call("delete")
+        try shim.call("shutdown")
+        #expect(waitUntil(timeout: 10) { !ProcStat.isAlive(pid) })
+        #expect(!FileManager.default.fileExists(atPath: socket))
+    }
+
     @Test("the shim killed: the container keeps running; `tether-shim delete` kills it and prints a DeleteResponse",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func deleteAfterADeadShim() throws {
