@@ -203,7 +203,8 @@ public final class Daemon {
 
     func restart(_ id: String) {
         guard var record = records[id], record.status == "exited" else { return }
-        deleteTask(record)
+        // The shim stays: the next task is created in it.
+        deleteTask(record, shutdown: false)
         record.restartCount += 1
         do {
             try launch(&record)
@@ -213,13 +214,13 @@ public final class Daemon {
         }
     }
 
-    /// Deletes the task in the shim (which unmounts the rootfs) and asks the shim to exit.
-    func deleteTask(_ record: ContainerRecord) {
+    /// Deletes the task in the shim (which unmounts the rootfs) and, with `shutdown`, asks the shim to exit.
+    func deleteTask(_ record: ContainerRecord, shutdown: Bool = true) {
         guard !record.shimAddress.isEmpty, let client = try? TaskClient(
             path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10)) else { return }
         defer { client.close() }
         _ = try? client.delete(.with { $0.id = record.id })
-        _ = try? client.shutdown(.with { $0.id = record.id })
+        if shutdown { _ = try? client.shutdown(.with { $0.id = record.id }) }
     }
 
     func removeContainer(_ id: String, force: Bool) throws {

@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+
+/// Issue 7: tetherd + tetherctl as a user drives them, each test with its own daemon (root, state, socket).
+@Suite("tetherd and tetherctl", .serialized)
+struct DaemonTests {
+    /// A private tetherd; containers are force-removed and the daemon killed at the end.
+    final class DaemonFixture {
+        let directory: TemporaryDirectory
+        var process: Process?
+        var socket: String { directory.path + "/state/tetherd.sock" }
+
+        init() throws {
+            directory = try TemporaryDirectory("tether-d")
+            try start()
+        }
+
+        func start() throws {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tetherd"))
+            process.arguments = ["--root", directory.path + "/root", "--state", directory.path + "/state"]
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            self.process = process
+            for _ in 0..<200 {
+                if (try? ctl(["ps"], timeout: 5))?.status == 0 { return }
+                usleep(25_000)
+            }
+            throw CocoaError(.fileReadUnknown)
+        }
+
+        func kill9() {
+            guard let process else { return }
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            self.process = nil
+        }
+
+        @discardableResult
+        func ctl(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+            guard let command = arguments.first else { throw CocoaError(.fileReadUnknown) }
+            return try runCommand(TestEnvironment.binary("tetherctl"), [command, "--socket", socket] + arguments.dropFirst(),
+                                  timeout: timeout)
+        }
+
+        deinit {
+            if process != nil, let ids = try? ctl(["ps", "-a", "-q"]).stdout.split(separator: "\n") {
+                for id in ids { _ = try? ctl(["rm", "-f", String(id)]) }
+            }
+            kill9()
+        }
+    }
+
+    static var rootfs: String { TestEnvironment.rootfs }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func runRemovePrintsOutputAndPassesTheExitCode() throws {
+        let daemon = try DaemonFixture()
+        let hello = try daemon.ctl(["run", "--rm", Self.rootfs, "/bin/echo", "hello"])
+        #expect(hello.stdout == "hello\n", "\(hello)")
+        #expect(hello.status == 0, "\(hello)")
+        let failing = try daemon.ctl(["run", "--rm", Self.rootfs, "/bin/sh", "-c", "echo out; exit 3"])
+        #expect(failing.stdout == "out\n")
+        #expect(failing.status == 3, "\(failing)")
+        // --rm left nothing behind; the rootfs directory was not written to (overlay upper layer).
+        #expect(try daemon.ctl(["ps", "-a", "-q"]).stdout.isEmpty)
+        let writer = try daemon.ctl(["run", "--rm", Self.rootfs, "/bin/sh", "-c", "echo x > /tether-was-here && cat /tether-was-here"])
+        #expect(writer.stdout == "x\n", "\(writer)")
+        #expect(!FileManager.default.fileExists(atPath: Self.rootfs + "/tether-was-here"))
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func badInputGetsClearErrors() throws {
+        let daemon = try DaemonFixture()
+        let missing = try daemon.ctl(["run", "/nonexistent-rootfs", "/bin/true"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("/nonexistent-rootfs"), "\(missing)")
+        let unknown = try daemon.ctl(["kill", "no-such-container"])
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("no such container"), "\(unknown)")
+        _ = try daemon.ctl(["run", "-d", "--name", "taken", Self.rootfs, "/bin/sleep", "100"])
+        let conflict = try daemon.ctl(["run", "-d", "--name", "taken", Self.rootfs, "/bin/true"])
+        #expect(conflict.status != 0)
+        #expect(conflict.stderr.contains("already in use"), "\(conflict)")
+        let restart = try daemon.ctl(["run", "--restart", "sometimes", Self.rootfs, "/bin/true"])
+        #expect(restart.status != 0)
+        #expect(restart.stderr.contains("--restart"), "\(restart)")
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func containersSurviveADaemonCrashAndExitsAreLearnedOnRestart() throws {
+        let daemon = try DaemonFixture()
+        var ids: [String] = []
+        for index in 0..<20 {
+            let script = index < 5 ? "echo start-\(index); sleep 2; echo end-\(index); exit \(index + 1)"
+                                   : "echo start-\(index); exec sleep 1000"
+            let run = try daemon.ctl(["run", "-d", "--name", "c\(index)", Self.rootfs, "/bin/sh", "-c", script])
+            #expect(run.status == 0, "\(run)")
+            ids.append(run.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        let pids = try ids.map { id -> Int32 in
+            let inspect = try daemon.ctl(["inspect", id])
+            let document = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]]
+            let state = document?.first?["State"] as? [String: Any]
+            return Int32(state?["Pid"] as? Int ?? 0)
+        }
+        daemon.kill9()
+        for pid in pids { #expect(processIsAlive(pid), "container init \(pid) died with tetherd") }
+        sleep(3)  // five containers exit while tetherd is down
+        try daemon.start()
+        let ps = try daemon.ctl(["ps", "-a"])
+        let lines = ps.stdout.split(separator: "\n").dropFirst()
+        #expect(lines.filter { $0.contains("Up ") }.count == 15, "\(ps)")
+        for index in 0..<5 {
+            #expect(lines.contains { $0.contains("c\(index) ") && $0.contains("Exited (\(index + 1))") }, "\(ps)")
+        }
+        for index in 0..<20 {
+            let logs = try daemon.ctl(["logs", "c\(index)"])
+            let expected = index < 5 ? "start-\(index)\nend-\(index)\n" : "start-\(index)\n"
+            #expect(logs.stdout == expected, "c\(index): \(logs)")
+        }
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func stopKillsAContainerThatIgnoresSIGTERMAfterTheGracePeriod() throws {
+        let daemon = try DaemonFixture()
+        // PID 1 without a SIGTERM handler ignores SIGTERM.
+        _ = try daemon.ctl(["run", "-d", "--name", "stubborn", Self.rootfs, "/bin/sleep", "1000"])
+        let started = Date()
+        let stop = try daemon.ctl(["stop", "-t", "2", "stubborn"])
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(stop.status == 0, "\(stop)")
+        #expect(elapsed >= 1.9, "stop returned after \(elapsed) s, before the grace period")
+        let inspect = try daemon.ctl(["inspect", "stubborn"])
+        #expect(inspect.stdout.contains("\"ExitCode\" : 137"), "\(inspect)")
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func onFailureRestartsExactlyTheGivenNumberOfTimes() throws {
+        let daemon = try DaemonFixture()
+        _ = try daemon.ctl(["run", "-d", "--name", "flaky", "--restart", "on-failure:3", Self.rootfs, "/bin/sh", "-c", "echo try; exit 1"])
+        var restarts = -1
+        var status = ""
+        for _ in 0..<100 {
+            let inspect = try daemon.ctl(["inspect", "flaky"])
+            let document = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]]
+            restarts = document?.first?["RestartCount"] as? Int ?? -1
+            status = (document?.first?["State"] as? [String: Any])?["Status"] as? String ?? ""
+            if restarts == 3 && status == "exited" { break }
+            usleep(100_000)
+        }
+        #expect(restarts == 3)
+        #expect(status == "exited")
+        sleep(1)  // no fourth run
+        let logs = try daemon.ctl(["logs", "flaky"])
+        #expect(logs.stdout == "try\ntry\ntry\ntry\n", "\(logs)")
+    }
+}
