@@ -31,7 +31,7 @@ struct FeaturesCommand: ParsableCommand {
 
     func run() throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try FileIO.writeAll(1, String(decoding: try encoder.encode(Features.current), as: UTF8.self) + "\n")
     }
 }

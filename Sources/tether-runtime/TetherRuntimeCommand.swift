@@ -23,7 +23,7 @@ struct TetherRuntimeCommand: ParsableCommand {
         version: "0.1.0 (runtime-spec \(OCIVersion.current))",
         subcommands: [
             CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self, ListCommand.self,
-            KillCommand.self, DeleteCommand.self, SpecCommand.self, FeaturesCommand.self,
+            KillCommand.self, DeleteCommand.self, ExecCommand.self, SpecCommand.self, FeaturesCommand.self,
         ]
     )
 }
@@ -98,7 +98,7 @@ struct StateCommand: ParsableCommand {
     func run() throws {
         let state = try runtime.state(id: id)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try FileIO.writeAll(1, String(decoding: try encoder.encode(state), as: UTF8.self) + "\n")
     }
 }
@@ -121,7 +121,7 @@ struct ListCommand: ParsableCommand {
         }
         if format == "json" {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             try FileIO.writeAll(1, String(decoding: try encoder.encode(states), as: UTF8.self) + "\n")
             return
         }
