@@ -1,13 +1,14 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FoundationEssentials
 import TTRPC
 import TetherAPI
 import TetherSystem
 
 /// Pause and Resume through the container's freezer cgroup (v1 `freezer.state`, v2 `cgroup.freeze`), done by
-/// the shim until the runtime library has pause/resume of its own; Update and Stats answer with an error
-/// naming the missing piece.
+/// the shim until the runtime library has pause/resume of its own; Stats reads the cgroup v1 counters (CgroupMetrics);
+/// Update and Checkpoint answer with an error naming the missing piece.
 extension Shim {
     func registerFreezerService() {
         let service = TaskService.name
@@ -31,8 +32,16 @@ extension Shim {
         }
         server.register(service, "Stats") { [unowned self] (request: Containerd_Task_V2_StatsRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StatsResponse>) in
             reply.complete {
-                _ = try self.lookup(request.id, "")
-                throw TTRPCStatus(.unknown, "stats \(request.id): cgroup metrics need the io.containerd.cgroups.v1.Metrics types, not generated yet")
+                let process = try self.lookup(request.id, "").1
+                guard !process.hasExited, let bytes = CgroupMetrics.v1(pid: process.pid) else {
+                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): no cgroup v1 hierarchy for the task (cgroup v2 metrics are not implemented yet)")
+                }
+                return Containerd_Task_V2_StatsResponse.with {
+                    $0.stats = Google_Protobuf_Any.with { any in
+                        any.typeURL = CgroupMetrics.typeURL
+                        any.value = Data(bytes)
+                    }
+                }
             }
         }
         server.register(service, "Checkpoint") { [unowned self] (request: Containerd_Task_V2_CheckpointTaskRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in

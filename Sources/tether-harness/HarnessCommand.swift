@@ -15,7 +15,7 @@ struct HarnessCommand: ParsableCommand {
         abstract: "Drive one containerd shim v2 over its ttrpc socket.",
         subcommands: [
             Spawn.self, Create.self, Start.self, Exec.self, Kill.self, Wait.self, State.self, Pids.self,
-            Pause.self, Resume.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
+            Pause.self, Resume.self, Stats.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
             Attach.self, Events.self,
         ]
     )
@@ -217,6 +217,19 @@ struct Pids: ParsableCommand {
     @OptionGroup var target: Target
     func run() throws {
         try rpc { try printReply(try target.client().pids(.with { $0.id = target.id })) }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the task's metrics: {\"type_url\": ..., \"value\": base64 protobuf}.")
+    @OptionGroup var target: Target
+    func run() throws {
+        try rpc {
+            // Printed by hand: the metrics type is not in this binary's protobuf registry.
+            let any = try target.client().stats(.with { $0.id = target.id }).stats
+            print("{\"type_url\":\"\(any.typeURL)\",\"value\":\"\(any.value.base64EncodedString())\"}")
+        }
     }
 }
 
