@@ -68,6 +68,9 @@ struct ShimTests {
         #expect(exitStatus(state) == expected)
         let exit = shim.event("/tasks/exit") { ($0["container_id"] as? String) == shim.id }
         #expect(exitStatus(exit ?? [:]) == expected)
+        // A process's start is published before its exit, even when it exits at once.
+        let topics = shim.events.compactMap { $0["topic"] as? String }
+        #expect(topics == ["/tasks/create", "/tasks/start", "/tasks/exit"], "\(topics)")
         // The durable record agrees.
         let record = try String(contentsOfFile: shim.bundle + "/exit-status", encoding: .utf8)
         #expect(record.contains("\"status\":\(expected)"))
@@ -413,6 +416,8 @@ struct ShimExecTests {
         #expect(shim.event("/tasks/exec-added") { ($0["exec_id"] as? String) == "e1" } != nil)
         #expect(shim.event("/tasks/exec-started") { ($0["exec_id"] as? String) == "e1" && ($0["pid"] as? Int) == pid } != nil)
         #expect(shim.event("/tasks/exit") { ($0["id"] as? String) == "e1" && exitStatus($0) == 4 } != nil)
+        let topics = shim.events.compactMap { $0["topic"] as? String }
+        #expect(topics == ["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/exit"], "\(topics)")
         try shim.call("delete", ["--exec-id", "e1"])
         #expect(try shim.rpc("state", ["--exec-id", "e1"]).stderr.contains("NOT_FOUND"))
     }
