@@ -2,13 +2,14 @@
 import Glibc
 #endif
 import FoundationEssentials
+import OCISpec
 import TTRPC
 import TetherAPI
 import TetherSystem
 
 /// Pause and Resume through the container's freezer cgroup (v1 `freezer.state`, v2 `cgroup.freeze`), done by
 /// the shim until the runtime library has pause/resume of its own; Stats reads the cgroup v1 counters (CgroupMetrics);
-/// Update and Checkpoint answer with an error naming the missing piece.
+/// Update writes cgroup v1 limits (CgroupUpdate); Checkpoint answers with an error naming the missing piece.
 extension Shim {
     func registerFreezerService() {
         let service = TaskService.name
@@ -26,8 +27,20 @@ extension Shim {
         }
         server.register(service, "Update") { [unowned self] (request: Containerd_Task_V2_UpdateTaskRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
             reply.complete {
-                _ = try self.lookup(request.id, "")
-                throw TTRPCStatus(.unknown, "update \(request.id): resource updates need TetherRuntime support (Runtime.update), not there yet")
+                let process = try self.lookup(request.id, "").1
+                guard !process.hasExited else { throw TTRPCStatus(.failedPrecondition, "update \(request.id): the task has exited") }
+                let resources: Resources
+                do {
+                    resources = try JSONDecoder().decode(Resources.self, from: Data(request.resources.value))
+                } catch {
+                    throw TTRPCStatus(.invalidArgument, "resources: invalid linux.resources JSON: \(error)")
+                }
+                do {
+                    try CgroupUpdate.apply(resources, pid: process.pid)
+                } catch {
+                    throw TTRPCStatus(.failedPrecondition, "update \(request.id): \(error)")
+                }
+                return Google_Protobuf_Empty()
             }
         }
         server.register(service, "Stats") { [unowned self] (request: Containerd_Task_V2_StatsRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StatsResponse>) in

@@ -15,7 +15,7 @@ struct HarnessCommand: ParsableCommand {
         abstract: "Drive one containerd shim v2 over its ttrpc socket.",
         subcommands: [
             Spawn.self, Create.self, Start.self, Exec.self, Kill.self, Wait.self, State.self, Pids.self,
-            Pause.self, Resume.self, Stats.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
+            Pause.self, Resume.self, Stats.self, Update.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
             Attach.self, Events.self,
         ]
     )
@@ -230,6 +230,52 @@ struct Stats: ParsableCommand {
             let any = try target.client().stats(.with { $0.id = target.id }).stats
             print("{\"type_url\":\"\(any.typeURL)\",\"value\":\"\(any.value.base64EncodedString())\"}")
         }
+    }
+}
+
+struct Update: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Change the task's resource limits.")
+    @OptionGroup var target: Target
+    @Option(help: "Memory limit in bytes (-1: none).") var memory: Int64?
+    @Option(name: .customLong("memory-swap"), help: "Memory+swap limit in bytes (-1: none).") var memorySwap: Int64?
+    @Option(name: .customLong("cpu-shares"), help: "CPU shares.") var cpuShares: UInt64?
+    @Option(name: .customLong("cpu-quota"), help: "CFS quota in µs per period (-1: none).") var cpuQuota: Int64?
+    @Option(name: .customLong("cpu-period"), help: "CFS period in µs.") var cpuPeriod: UInt64?
+    @Option(help: "Maximum number of processes (0: none).") var pids: Int64?
+
+    func run() throws {
+        var resources: [String: Any] = [:]
+        var memoryLimits: [String: Int64] = [:]
+        if let memory { memoryLimits["limit"] = memory }
+        if let memorySwap { memoryLimits["swap"] = memorySwap }
+        if !memoryLimits.isEmpty { resources["memory"] = memoryLimits }
+        var cpu: [String: Int64] = [:]
+        if let cpuShares { cpu["shares"] = Int64(cpuShares) }
+        if let cpuQuota { cpu["quota"] = cpuQuota }
+        if let cpuPeriod { cpu["period"] = Int64(cpuPeriod) }
+        if !cpu.isEmpty { resources["cpu"] = cpu }
+        if let pids { resources["pids"] = ["limit": pids] }
+        guard !resources.isEmpty else { throw ValidationError("nothing to update: give --memory, --cpu-shares, --pids, ...") }
+        let json = UpdateJSON.encode(resources)
+        try rpc {
+            try target.client().update(.with {
+                $0.id = target.id
+                $0.resources = Google_Protobuf_Any.with { any in
+                    any.typeURL = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
+                    any.value = Data(json.utf8)
+                }
+            })
+        }
+    }
+}
+
+/// A tiny JSON writer for nested dictionaries of numbers (FoundationEssentials has no JSONSerialization).
+enum UpdateJSON {
+    static func encode(_ value: Any) -> String {
+        if let dictionary = value as? [String: Any] {
+            return "{" + dictionary.keys.sorted().map { "\"\($0)\":" + encode(dictionary[$0] ?? 0) }.joined(separator: ",") + "}"
+        }
+        return "\(value)"
     }
 }
 

@@ -257,6 +257,29 @@ struct ShimTests {
         #expect(try shim.rpc("stats").stderr.contains("FAILED_PRECONDITION"))
     }
 
+    @Test("Update writes memory, cpu and pids limits to the task's cgroups",
+          .enabled(if: TestEnvironment.canRunContainers && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.stat"),
+                   "needs root, the busybox rootfs and cgroup v1"))
+    func update() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        let pid = try shim.createAndStart()
+        try shim.call("update", ["--memory", "67108864", "--cpu-shares", "512", "--pids", "50"])
+        let cgroups = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false) }
+        func directory(_ controller: String) -> String {
+            guard let line = cgroups.first(where: { $0.count == 3 && $0[1].split(separator: ",").contains(Substring(controller)) }) else { return "" }
+            return "/sys/fs/cgroup/\(line[1])\(line[2])"
+        }
+        func read(_ path: String) -> String {
+            ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(read(directory("memory") + "/memory.limit_in_bytes") == "67108864")
+        #expect(read(directory("cpu") + "/cpu.shares") == "512")
+        #expect(read(directory("pids") + "/pids.max") == "50")
+        #expect(try shim.rpc("update", ["--pids", "10"], id: "no-such-container").stderr.contains("NOT_FOUND"))
+        #expect(try shim.rpc("update").stderr.contains("nothing to update"))
+    }
+
     @Test("bad input on the RPCs gets the runc shim's error statuses",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func badInput() throws {
