@@ -34,10 +34,11 @@ public final class Shim {
     /// Sets up the process (signals blocked, subreaper) and the loop over the listener on fd `listener`.
     public init(flags: ShimFlags, listener: Int32) throws {
         self.flags = flags
-        var all = Shim.forwardedSignals
-        all.append(SIGCHLD)
-        all.append(SIGPIPE)
-        try SignalFD.block(all)
+        // Every catchable signal is blocked (children reset their mask before exec): what the shim handles
+        // arrives on the signalfd, anything else stays pending instead of killing the supervisor. Fault
+        // signals stay deliverable.
+        let faults: Set<Int32> = [SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT]
+        try SignalFD.block((1...Int32(64)).filter { !faults.contains($0) })
         try sys("prctl PR_SET_CHILD_SUBREAPER") { tether_set_child_subreaper(1) }
         signals = try SignalFD([SIGCHLD] + Shim.forwardedSignals)
         loop = try EventLoop()

@@ -215,6 +215,10 @@ struct ShimTests {
         let shimPid = shim.shimPid
         // The trap is set once the shell runs its loop: a sleep child shows it got there.
         #expect(waitUntil(timeout: 10) { !ProcStat.children(of: initPid).isEmpty })
+        // Signals the shim does not handle stay blocked: they never kill the supervisor.
+        #expect(kill(shimPid, SIGALRM) == 0 && kill(shimPid, SIGQUIT) == 0 && kill(shimPid, SIGTSTP) == 0)
+        usleep(200_000)
+        #expect(ProcStat.isAlive(shimPid) && ProcStat.read(shimPid)?.state != "T")
         #expect(kill(shimPid, SIGTERM) == 0)
         let wait = try shim.call("wait", ["--timeout", "30"])
         #expect(exitStatus(wait) == 42)
