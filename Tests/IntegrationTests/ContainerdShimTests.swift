@@ -36,6 +36,12 @@ struct ContainerdShimTests {
         let exec = try containerd.ctr(["task", "exec", "--exec-id", "e1", id, "/bin/sh", "-c", "echo in $(hostname); exit 4"])
         #expect(exec.stdout.hasPrefix("in "), "\(exec)")
         #expect(exec.status == 4, "\(exec)")
+        #expect(try containerd.ctr(["task", "pause", id]).status == 0)
+        let paused = try containerd.ctr(["task", "ls"])
+        #expect(paused.stdout.contains("PAUSED"), "\(paused)")
+        #expect(try containerd.ctr(["task", "resume", id]).status == 0)
+        let resumed = try containerd.ctr(["task", "ls"])
+        #expect(resumed.stdout.contains("RUNNING"), "\(resumed)")
         let kill = try containerd.ctr(["task", "kill", "-s", "SIGKILL", id])
         #expect(kill.status == 0, "\(kill)")
         var stopped = false
@@ -48,7 +54,8 @@ struct ContainerdShimTests {
         #expect(delete.status == 0, "\(delete)")
         #expect(try containerd.ctr(["container", "rm", id]).status == 0)
         let topics = events.topics(waitingFor: "/tasks/delete")
-        for topic in ["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/exit", "/tasks/delete"] {
+        for topic in ["/tasks/create", "/tasks/start", "/tasks/exec-added", "/tasks/exec-started", "/tasks/paused", "/tasks/resumed",
+                      "/tasks/exit", "/tasks/delete"] {
             #expect(topics.contains(topic), "missing \(topic) in \(topics)")
         }
         if let start = topics.firstIndex(of: "/tasks/start"), let exit = topics.firstIndex(of: "/tasks/exit") {
