@@ -34,6 +34,9 @@ sections=(${BENCH_SECTIONS:-runtime ttrpc shim containerd daemon})
       echo "running bench section $section" >&2
       "$script" || echo "_section $section failed (exit $?); see $out/$section.log_"
       echo
+    else
+      echo "_No \`$section\` section yet (scripts/bench/$section.sh)._"
+      echo
     fi
   done
 } > "$out/Benchmarks.md.new"

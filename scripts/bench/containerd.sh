@@ -19,11 +19,13 @@ TOML
 containerd --config "$work/config.toml" --log-level error >"$OUT/containerd.log" 2>&1 &
 daemon=$!
 cleanup() {
+  set +e
   for id in $(ctr_ task ls -q 2>/dev/null); do ctr_ task kill -s SIGKILL "$id" >/dev/null 2>&1; ctr_ task delete -f "$id" >/dev/null 2>&1; done
   for id in $(ctr_ container ls -q 2>/dev/null); do ctr_ container rm "$id" >/dev/null 2>&1; done
   kill -9 "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null
   grep " $work" /proc/mounts | awk '{print $2}' | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$work"
+  true
 }
 trap cleanup EXIT
 ctr_() { ctr --address "$work/containerd.sock" -n bench "$@"; }
@@ -44,6 +46,7 @@ measure() { # label runtime-args...
   local shim; shim=$(awk '/^PPid:/{print $2}' "/proc/$pid/status")
   read -r rss pss uss anon < <(mem_of "$shim")
   echo "| $label | $(printf '%s\n' "${runs_ms[@]}" | median) | $(printf '%s\n' "${exec_ms[@]}" | median) | $rss / $pss / $uss / $anon | $(threads_of "$shim") |"
+  set +e
   for i in $(seq "$runs"); do
     ctr_ task kill -s SIGKILL "b$label$i" >/dev/null 2>&1
   done
@@ -59,3 +62,4 @@ echo "| shim | ctr run -d (ms) | ctr task exec (ms) | shim RSS / PSS / USS / Ano
 echo "|---|---|---|---|---|"
 measure runc --runtime io.containerd.runc.v2
 measure tether --runtime "$BIN/tether-shim"
+exit 0

@@ -15,7 +15,7 @@ mkbundle() {
 
 # hf_row LABEL JSONFILE: a Markdown row "| LABEL | median | min | max | runs |" in ms from hyperfine's JSON.
 hf_row() {
-  jq -r --arg label "$1" '.results[0] | "| \($label) | \(.median*1000*100|round/100) | \(.min*1000*100|round/100) | \(.max*1000*100|round/100) | \(.times|length) |"' "$2"
+  jq -r --arg name "$1" '.results[0] | "| \($name) | \(.median*1000*100|floor/100) | \(.min*1000*100|floor/100) | \(.max*1000*100|floor/100) | \(.times|length) |"' "$2"
 }
 
 # median of numbers on stdin
