@@ -166,15 +166,11 @@ public final class Shim {
     func exitSoon() {
         shuttingDown = true
         server.stopAccepting()
-        loop.schedule(after: 20) { [weak self] in
+        // Queued events get up to 2 s to reach the manager.
+        let deadline = Clock.monotonicMilliseconds() + 2000
+        loop.schedule(after: 20, repeating: true) { [weak self] in
             guard let self else { exit(0) }
-            if !self.events.isIdle { return }  // flush queued events first (re-armed below)
-            self.finish()
-        }
-        // Give queued events up to 2 s.
-        loop.schedule(after: 2000) { [weak self] in self?.finish() }
-        loop.schedule(after: 100, repeating: true) { [weak self] in
-            if self?.events.isIdle == true { self?.finish() }
+            if self.events.isIdle || Clock.monotonicMilliseconds() >= deadline { self.finish() }
         }
     }
 
