@@ -55,7 +55,9 @@ extension ContainerRecord {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let bytes = Array(try encoder.encode(self))
-        try FileIO.writeAtomically(paths.stateFile, bytes, mode: 0o600)
+        // Atomic (rename) but not fsync'd, as runc: the state describes live processes and lives on /run,
+        // which does not outlast a reboot; the rename alone keeps readers from seeing a partial file.
+        try FileIO.writeAtomically(paths.stateFile, bytes, mode: 0o600, sync: false)
     }
 
     /// The derived status: fifo present → created; init alive → running (paused if frozen); else stopped.
