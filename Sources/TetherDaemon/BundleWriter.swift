@@ -4,7 +4,7 @@ import TetherSystem
 
 /// Writes a container's OCI bundle: config.json with Docker-like defaults (Docker's default capability set,
 /// masked and read-only /proc paths, a private network unless `--network host`). The root is `rootfs/`,
-/// which the shim mounts as an overlay of the image directory (see `overlayMount`).
+/// which the shim mounts as an overlay of the image directory (the Create request's rootfs mount, `Daemon.launch`).
 enum BundleWriter {
     static let dockerCapabilities = [
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
@@ -24,21 +24,11 @@ enum BundleWriter {
         if record.network != "host" { namespaces.append(.init(type: "network")) }
         var linux = Linux(namespaces: namespaces)
         linux.cgroupsPath = "/tether/\(record.id)"
-        linux.maskedPaths = ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                             "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware"]
-        linux.readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
-        let mounts: [Mount] = [
-            Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
-            Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
-            Mount(destination: "/dev/pts", type: "devpts", source: "devpts",
-                  options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]),
-            Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
-            Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
-            Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
-        ]
+        linux.maskedPaths = Linux.runcMaskedPaths
+        linux.readonlyPaths = Linux.runcReadonlyPaths
         return Spec(ociVersion: OCIVersion.current, process: process, root: Root(path: "rootfs", readonly: record.readOnly),
                     hostname: record.hostname.isEmpty ? String(record.id.prefix(12)) : record.hostname,
-                    mounts: mounts, linux: linux)
+                    mounts: Mount.runcDefaults, linux: linux)
     }
 
     static func write(_ record: ContainerRecord, to bundle: String) throws {
