@@ -16,8 +16,8 @@ public enum ShimStart {
     public static func run(_ flags: ShimFlags) throws(ShimError) -> String {
         guard !flags.id.isEmpty else { throw ShimError(.invalidArgument, "-id is required") }
         let bundle = flags.bundle.isEmpty ? currentDirectory() : flags.bundle
-        let address = "unix://" + socketPath(flags, bundle: bundle)
         let path = socketPath(flags, bundle: bundle)
+        let address = "unix://" + path
         do {
             try FileIO.makeDirectories(socketDirectory, mode: 0o700)
             _ = chmod(socketDirectory, 0o700)
