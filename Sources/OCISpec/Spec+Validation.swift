@@ -71,6 +71,7 @@ extension Spec {
         for key in (linux?.sysctl ?? [:]).keys.sorted() where key.isEmpty || key.contains("/") || key.contains("..") {
             throw SpecError(path: "linux.sysctl", "invalid key \"\(key)\"")
         }
+        try linux?.seccomp?.validate(path: "linux.seccomp")
     }
 }
 
@@ -90,6 +91,7 @@ extension Process {
         for (index, entry) in (env ?? []).enumerated() where !entry.contains("=") {
             throw SpecError(path: "\(path).env[\(index)]", "must be KEY=value, got \"\(entry)\"")
         }
+        try capabilities?.validate(path: "\(path).capabilities")
         var seen: Set<String> = []
         for (index, limit) in (rlimits ?? []).enumerated() {
             if !Process.rlimitTypes.contains(limit.type) {

@@ -22,6 +22,7 @@ struct InitConfiguration {
     var unshareCgroup: Bool
     var hasCgroupNamespace: Bool
     var cgroupPaths: [String: String]
+    var security = ProcessSecurity()
 }
 
 /// The container init: runs in the cloned child, never returns.
@@ -34,7 +35,7 @@ enum ContainerInit {
         let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
         if let console = configuration.io.consoleSocket { configuration.io.consoleSocket = ProcessSetup.relocate(console, above: floor) }
         do {
-            try setUp(configuration, sync: sync)
+            configuration.security.hostPid = try setUp(configuration, sync: sync)
         } catch {
             try? sync.send(.failure(stage: error.stage, errno: error.errno, message: error.message))
             _exit(1)
@@ -43,8 +44,8 @@ enum ContainerInit {
         FileIO.close(sync.fd)
         do {
             try waitForStart(configuration)
-            try ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true)
-                .finalizeAndExec()
+            try ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true,
+                             security: configuration.security).finalizeAndExec()
         } catch {
             ProcessSetup.report(error)
             _exit(error.errno == ENOENT ? 127 : (error.errno == EACCES ? 126 : 1))
@@ -52,15 +53,15 @@ enum ContainerInit {
     }
 
     /// Steps before "ready": everything that can fail because of the config, so `create` reports it.
-    private static func setUp(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) {
+    /// Returns the init's pid in the runtime's pid namespace when the parent sent it (0 otherwise).
+    private static func setUp(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) -> Int32 {
         SignalFD.resetForChild()
         try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
         let fifo = try step("open exec fifo") { try FileIO.open(configuration.fifoPath, O_RDWR) }
         _ = fifo  // kept open (close-on-exec) until start; its number is found again by path below
         try step("stdio") { try ProcessSetup.installStdio(configuration.io, preserveFDs: configuration.preserveFDs) }
 
-        guard let message = try step("wait for parent", { try sync.receive() }) else { _exit(1) }
-        guard message == .configured else { throw InitFailure("wait for parent", "unexpected sync message") }
+        let hostPid = try sync.awaitConfigured()
 
         if configuration.newUserNamespace {
             try step("become root in user namespace") {
@@ -108,6 +109,7 @@ enum ContainerInit {
         }
         ContainerInit.fifoDescriptor = fifo
         try step("report ready") { try sync.send(.ready) }
+        return hostPid
     }
 
     nonisolated(unsafe) static var fifoDescriptor: Int32 = -1

@@ -21,6 +21,8 @@ struct ContainerRecord: Codable, Equatable {
     var namespaces: [Linux.Namespace]
     /// The spec's process (exec defaults such as noNewPrivileges come from it).
     var process: OCISpec.Process?
+    /// The config's `linux.seccomp`: exec'd processes get the container's filter, as with runc.
+    var seccomp: Seccomp? = nil
 
     var sharesHostPidNamespace: Bool { !namespaces.contains { $0.type == "pid" && $0.path == nil } }
 }

@@ -11,6 +11,7 @@ struct ProcessSetup {
     let process: OCISpec.Process
     let preserveFDs: Int
     let isInit: Bool
+    var security = ProcessSecurity()
 
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -103,9 +104,21 @@ struct ProcessSetup {
         if let score = process.oomScoreAdj {
             try step("oomScoreAdj") { try FileIO.writeFile("/proc/self/oom_score_adj", "\(score)", flags: O_WRONLY) }
         }
-        if process.noNewPrivileges == true {
+        // noNewPrivileges comes before the seccomp filter. Where the filter is loaded follows runc
+        // (standard_init_linux.go, setns_init_linux.go): without noNewPrivileges, loading it needs CAP_SYS_ADMIN, so
+        // it is loaded before the capabilities are dropped; with it, as late as possible, right before execve, so
+        // the profile has to allow as few of the runtime's own syscalls as possible.
+        let noNewPrivileges = process.noNewPrivileges == true
+        if noNewPrivileges {
             try step("noNewPrivileges") { try check(tether_set_no_new_privs(), "prctl PR_SET_NO_NEW_PRIVS") }
+        } else {
+            try security.loadSeccomp()
         }
+        try step("close fds") {
+            for fd in 3..<(3 + Int32(preserveFDs)) { _ = tether_set_cloexec(fd, 0) }
+            try check(tether_cloexec_from(3 + Int32(preserveFDs)), "close fds")
+        }
+        try security.capabilities?.dropBoundingSetAndKeepCaps()
         let user = process.user
         try step("user") {
             let groups = (user.additionalGids ?? []).map { gid_t($0) }
@@ -114,16 +127,32 @@ struct ProcessSetup {
             try check(tether_setresuid(user.uid), "setresuid \(user.uid)")
         }
         if let mask = user.umask { umask(mode_t(mask)) }
-        try step("cwd") { try check(chdir(process.cwd), "chdir \(process.cwd)") }
+        try step("cwd") {
+            try check(chdir(process.cwd), "chdir \(process.cwd)")
+            try ProcessSetup.verifyWorkingDirectoryInsideRoot()
+        }
+        try security.capabilities?.apply()
         let executable = try resolveExecutable()
         let env = environment
-        try step("close fds") {
-            for fd in 3..<(3 + Int32(preserveFDs)) { _ = tether_set_cloexec(fd, 0) }
-            try check(tether_cloexec_from(3 + Int32(preserveFDs)), "close fds")
-        }
+        if noNewPrivileges { try security.loadSeccomp() }
         let args = process.args ?? []
         let code = ProcessSetup.exec(executable, args: args, env: env)
         throw InitFailure("exec", errno: code, "exec \(executable): \(SyscallError.describe(code))")
+    }
+
+    /// runc's verifyCwd (CVE-2024-21626): getcwd fails with ENOENT when the working directory is not reachable
+    /// from the process's root, i.e. a leaked host directory.
+    static func verifyWorkingDirectoryInsideRoot() throws {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        if getcwd(&buffer, buffer.count) == nil {
+            if errno == ENOENT {
+                throw InitFailure("cwd", errno: ENOENT, "current working directory is outside of the container's root -- possible container breakout detected")
+            }
+            throw SyscallError.current("getcwd")
+        }
+        if buffer[0] != CChar(UInt8(ascii: "/")) {
+            throw InitFailure("cwd", "current working directory is not absolute -- possible container breakout detected")
+        }
     }
 
     /// execve; returns the errno only if it failed.

@@ -63,12 +63,17 @@ extension Runtime {
                 flags |= CloneFlag.forNamespace(namespace.type) ?? 0
             }
             let newUser = namespaces.contains { $0.type == "user" && $0.path == nil }
+            let security = try ProcessSecurity(
+                process: process, seccomp: spec.linux?.seccomp,
+                state: State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations))
+            defer { security.closeParentCopies() }
             let configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,
                 noPivot: options.noPivot, preserveFDs: options.preserveFDs,
                 joins: Runtime.joinOrder(namespaces.filter { $0.path != nil }), newUserNamespace: newUser,
                 unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
-                hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths)
+                hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths,
+                security: security)
 
             let (parentEnd, childEnd) = try FileIO.socketPair()
             defer { FileIO.close(parentEnd) }
@@ -90,6 +95,7 @@ extension Runtime {
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }
+            if security.listener != nil { try sync.send(.childPid(pid)) }
             try sync.send(.configured)
             try Runtime.awaitReady(sync, stage: "init")
 
@@ -99,7 +105,7 @@ extension Runtime {
             let record = ContainerRecord(
                 id: id, initPid: pid, initStartTime: startTime, bundle: bundle, rootfs: rootfs, created: Timestamp.now(),
                 owner: Runtime.ownerName(), annotations: spec.annotations, cgroups: cgroups, namespaces: namespaces,
-                process: process)
+                process: process, seccomp: spec.linux?.seccomp)
             try record.save(paths)
             if let pidFile = options.pidFile {
                 try FileIO.writeAtomically(Runtime.absolutePath(pidFile), Array("\(pid)".utf8), mode: 0o644, sync: false)

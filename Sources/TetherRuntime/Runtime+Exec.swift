@@ -39,6 +39,15 @@ extension Runtime {
         } catch let error as SyscallError {
             throw RuntimeError(.invalidState, error.call, stage: "exec")
         }
+        do {
+            try process.capabilities?.validate(path: "process.capabilities")
+        } catch {
+            throw RuntimeError(.invalidConfig, error.description)
+        }
+        let security = try ProcessSecurity(
+            process: process, seccomp: record.seccomp,
+            state: State(id: id, status: .running, pid: record.initPid, bundle: record.bundle, annotations: record.annotations))
+        defer { security.closeParentCopies() }
         let joins = try Runtime.namespaceDescriptors(of: record.initPid)
         defer { for (_, fd) in joins { FileIO.close(fd) } }
         let (parentEnd, childEnd) = try FileIO.socketPair()
@@ -46,7 +55,7 @@ extension Runtime {
         let intermediate = tether_clone_fork(0)
         if intermediate == 0 {
             FileIO.close(parentEnd)
-            ExecIntermediate.run(joins: joins, process: process, io: io, preserveFDs: preserveFDs,
+            ExecIntermediate.run(joins: joins, process: process, io: io, preserveFDs: preserveFDs, security: security,
                                  sync: SyncSocket(fd: childEnd))
         }
         FileIO.close(childEnd)
@@ -71,6 +80,7 @@ extension Runtime {
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "exec: join cgroups")
             }
+            if security.listener != nil { try sync.send(.childPid(childPid)) }
             try sync.send(.configured)
             try Runtime.awaitReady(sync, stage: "exec")
         } catch {
@@ -118,7 +128,7 @@ extension Runtime {
 /// The exec intermediate and the exec'd process (both run in forked children and never return).
 enum ExecIntermediate {
     static func run(joins: [(String, Int32)], process: OCISpec.Process, io: ProcessIO, preserveFDs: Int,
-                    sync original: SyncSocket) -> Never {
+                    security: ProcessSecurity, sync original: SyncSocket) -> Never {
         let floor = Int32(3 + preserveFDs)
         let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
         var io = io
@@ -134,7 +144,7 @@ enum ExecIntermediate {
             _exit(1)
         }
         let child = tether_clone_fork(UInt(CLONE_PARENT))
-        if child == 0 { runProcess(process: process, io: io, preserveFDs: preserveFDs, sync: sync) }
+        if child == 0 { runProcess(process: process, io: io, preserveFDs: preserveFDs, security: security, sync: sync) }
         if child < 0 {
             try? sync.send(.failure(stage: "exec: clone", errno: errno, message: "clone: \(SyscallError.describe(errno))"))
             _exit(1)
@@ -143,16 +153,18 @@ enum ExecIntermediate {
         _exit(0)
     }
 
-    private static func runProcess(process: OCISpec.Process, io: ProcessIO, preserveFDs: Int, sync: SyncSocket) -> Never {
+    private static func runProcess(process: OCISpec.Process, io: ProcessIO, preserveFDs: Int, security: ProcessSecurity,
+                                   sync: SyncSocket) -> Never {
         do {
             SignalFD.resetForChild()
-            guard let message = try step("wait for parent", { try sync.receive() }), message == .configured else { _exit(1) }
+            var security = security
+            security.hostPid = try sync.awaitConfigured()
             try step("stdio") { try ProcessSetup.installStdio(io, preserveFDs: preserveFDs) }
             try step("setsid") { try check(setsid() < 0 ? -1 : 0, "setsid") }
             if process.terminal == true {
                 try Terminal.setUp(size: process.consoleSize, consoleSocket: io.consoleSocket)
             }
-            let setup = ProcessSetup(process: process, preserveFDs: preserveFDs, isInit: false)
+            let setup = ProcessSetup(process: process, preserveFDs: preserveFDs, isInit: false, security: security)
             _ = try setup.resolveExecutable()
             try step("cwd") {
                 var info = stat()

@@ -11,7 +11,8 @@ enum SyncMessage: Equatable {
     case configured
     /// child → parent: the rootfs is ready and the process is waiting on exec.fifo (init) or about to exec (exec).
     case ready
-    /// intermediate → parent: the pid (in the caller's pid namespace) of the process it cloned with CLONE_PARENT.
+    /// intermediate → parent: the pid (in the caller's pid namespace) of the process it cloned with CLONE_PARENT;
+    /// parent → child, before `.configured`: the child's own pid there (for the seccomp listener's state).
     case childPid(Int32)
     /// child → parent: setup failed at `stage` with `errno` (0 when not a syscall) and a message.
     case failure(stage: String, errno: Int32, message: String)
@@ -67,6 +68,20 @@ struct SyncSocket {
         let bytes = message.encode()
         let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         if n < 0 { throw SyscallError.current("send sync message") }
+    }
+
+    /// In the child: waits for `.configured`, taking the `.childPid` the parent may send first. Returns that pid
+    /// (0 when none came); exits when the parent is gone.
+    func awaitConfigured() throws(InitFailure) -> Int32 {
+        var pid: Int32 = 0
+        while true {
+            guard let message = try step("wait for parent", { try receive() }) else { _exit(1) }
+            switch message {
+            case .configured: return pid
+            case .childPid(let value): pid = value
+            default: throw InitFailure("wait for parent", "unexpected sync message")
+            }
+        }
     }
 
     /// The next message, or nil when the peer closed its end (it exited).

@@ -20,8 +20,9 @@ struct ExecCommand: ParsableCommand {
     @Option(name: .customLong("cwd"), help: "Working directory in the container.") var cwd: String?
     @Option(name: [.short, .customLong("env")], help: "NAME=VALUE to add to the environment.") var env: [String] = []
     @Option(name: [.short, .customLong("user")], help: "uid[:gid].") var user: String?
-    @Option(name: .customLong("cap"), help: "An extra capability.") var caps: [String] = []
-    @Flag(name: .customLong("no-new-privs"), help: "Set no_new_privs.") var noNewPrivs = false
+    @Option(name: .customLong("cap"), help: "Add a capability (CAP_xxx) to the bounding, effective and permitted sets (repeatable).")
+    var caps: [String] = []
+    @Flag(name: .customLong("no-new-privs"), help: "Set no_new_privs for the process.") var noNewPrivs = false
     @Option(name: .customLong("preserve-fds"), help: "Pass this many extra fds (3...).") var preserveFDs: Int = 0
     @Argument(help: "The container id.") var id: String
     @Argument(parsing: .captureForPassthrough, help: "The command (when no --process).") var command: [String] = []
@@ -29,6 +30,9 @@ struct ExecCommand: ParsableCommand {
     func validate() throws {
         if process == nil && command.isEmpty { throw ValidationError("exec: a command or --process is required") }
         if preserveFDs < 0 { throw ValidationError("--preserve-fds \(preserveFDs): must not be negative") }
+        for name in caps where OCISpec.Process.Capabilities.number(of: name) == nil {
+            throw ValidationError("--cap \(name): unknown capability")
+        }
     }
 
     func buildProcess() throws -> OCISpec.Process {
@@ -52,6 +56,7 @@ struct ExecCommand: ParsableCommand {
                 spec.cwd = base.cwd
                 spec.user = base.user
                 spec.capabilities = base.capabilities
+                spec.noNewPrivileges = base.noNewPrivileges
             }
         }
         if tty { spec.terminal = true }
@@ -66,10 +71,12 @@ struct ExecCommand: ParsableCommand {
         if noNewPrivs { spec.noNewPrivileges = true }
         if !caps.isEmpty {
             var capabilities = spec.capabilities ?? .init()
+            // As runc: ambient only when the process already has an inheritable set (ambient needs inheritable).
             for name in caps {
                 capabilities.bounding = (capabilities.bounding ?? []) + [name]
                 capabilities.effective = (capabilities.effective ?? []) + [name]
                 capabilities.permitted = (capabilities.permitted ?? []) + [name]
+                if capabilities.inheritable != nil { capabilities.ambient = (capabilities.ambient ?? []) + [name] }
             }
             spec.capabilities = capabilities
         }

@@ -40,7 +40,14 @@ struct FeaturesCommand: ParsableCommand {
 struct Features: Encodable {
     struct LinuxFeatures: Encodable {
         struct Cgroup: Encodable { var v1: Bool; var v2: Bool; var systemd: Bool; var systemdUser: Bool; var rdma: Bool }
-        struct Seccomp: Encodable { var enabled: Bool }
+        struct Seccomp: Encodable {
+            var enabled: Bool
+            var actions: [String]
+            var operators: [String]
+            var archs: [String]
+            var knownFlags: [String]
+            var supportedFlags: [String]
+        }
         struct Toggle: Encodable { var enabled: Bool }
         var namespaces: [String]
         var capabilities: [String]
@@ -70,9 +77,13 @@ struct Features: Encodable {
             mountOptions: mountOptions,
             linux: LinuxFeatures(
                 namespaces: ["cgroup", "ipc", "mount", "network", "pid", "user", "uts"],
-                capabilities: DefaultSpec.allCapabilities,
+                capabilities: OCISpec.Process.Capabilities.knownNames,
                 cgroup: .init(v1: true, v2: true, systemd: false, systemdUser: false, rdma: false),
-                seccomp: .init(enabled: false), apparmor: .init(enabled: false), selinux: .init(enabled: false),
+                seccomp: .init(
+                    enabled: true, actions: OCISpec.Seccomp.knownActions.sorted(), operators: OCISpec.Seccomp.knownOperators.sorted(),
+                    archs: OCISpec.Seccomp.knownArchitectures.sorted(), knownFlags: OCISpec.Seccomp.knownFlags,
+                    supportedFlags: OCISpec.Seccomp.knownFlags),
+                apparmor: .init(enabled: false), selinux: .init(enabled: false),
                 intelRdt: .init(enabled: false), mountExtensions: ["idmap": .init(enabled: false)]),
             annotations: ["org.opencontainers.runc.version": "tether-runtime 0.1.0"]
         )
@@ -82,16 +93,6 @@ struct Features: Encodable {
 /// The config.json `runc spec` writes: sh in a read-only rootfs "rootfs", the usual mounts, masked paths.
 enum DefaultSpec {
     static let defaultCapabilities = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-
-    static let allCapabilities = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
-        "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-        "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO",
-        "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-        "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
-        "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-        "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-    ]
 
     static func make() -> Spec {
         var process = OCISpec.Process(
