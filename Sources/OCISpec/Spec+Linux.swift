@@ -114,6 +114,8 @@ public struct Resources: Codable, Sendable, Equatable {
         public var disableOOMKiller: Bool?
         public var useHierarchy: Bool?
         public var checkBeforeUpdate: Bool?
+
+        public init() {}
     }
 
     public struct CPU: Codable, Sendable, Equatable {
@@ -126,10 +128,16 @@ public struct Resources: Codable, Sendable, Equatable {
         public var cpus: String?
         public var mems: String?
         public var idle: Int64?
+
+        public init() {}
     }
 
     public struct Pids: Codable, Sendable, Equatable {
         public var limit: Int64
+
+        public init(limit: Int64) {
+            self.limit = limit
+        }
     }
 
     public struct WeightDevice: Codable, Sendable, Equatable {
@@ -153,6 +161,8 @@ public struct Resources: Codable, Sendable, Equatable {
         public var throttleWriteBpsDevice: [ThrottleDevice]?
         public var throttleReadIOPSDevice: [ThrottleDevice]?
         public var throttleWriteIOPSDevice: [ThrottleDevice]?
+
+        public init() {}
     }
 
     public struct HugepageLimit: Codable, Sendable, Equatable {

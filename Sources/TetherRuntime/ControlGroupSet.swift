@@ -4,20 +4,29 @@ import Glibc
 import OCISpec
 import TetherSystem
 
-/// What the runtime needs from cgroups, kept small so the cgroup-limits engineer can swap in a full manager
-/// (resources, v2 delegation, systemd) behind the same calls.
+/// What the runtime needs from cgroups. The cgroupfs manager (ControlGroupSet) implements it for v1, v2 and
+/// hybrid hosts; a systemd manager could sit behind the same calls.
 protocol ControlGroupManaging: Sendable {
-    /// Creates the container's cgroup directories (idempotent).
+    /// Creates the container's cgroup directories (idempotent); on v2 enables the controllers down the path.
     func create() throws
     /// Moves `pid` into every hierarchy.
     func add(pid: Int32) throws
-    /// Applies `linux.resources`; the minimal manager only checks nothing is asked of it that it would ignore silently.
+    /// Applies `linux.resources` at create: every field given, plus the device allow-list (runc's defaults
+    /// even without `linux.resources.devices`).
     func apply(_ resources: Resources?) throws
-    /// Pids in the container's cgroup (from one hierarchy), for `kill --all` and forced delete.
+    /// Applies a partial `linux.resources` (update): only the fields present are written.
+    func update(_ resources: Resources) throws
+    /// Pids in the container's cgroup and its sub-cgroups (from one hierarchy).
     func processes() -> [Int32]
-    /// Whether the freezer says FROZEN.
+    /// Whether the freezer says FROZEN (or FREEZING).
     func isFrozen() -> Bool
+    /// Freezes or thaws, waiting until the kernel reports it done.
+    func setFrozen(_ frozen: Bool) throws
     func thaw()
+    /// Counters (runc's events stats).
+    func stats() -> ContainerStats
+    /// A watch on the memory cgroup's OOM events.
+    func oomNotifier() throws -> OOMNotifier
     /// Removes the directories; retried briefly while the last tasks exit.
     func destroy() throws
 }
@@ -110,9 +119,42 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     func create() throws {
         for key in paths.keys.sorted() {
             guard let path = paths[key] else { continue }
+            if key == "unified" && isUnified { try enableControllers(down: path) }
             try FileIO.makeDirectories(path)
             if key.split(separator: ",").contains("cpuset") { try inheritCpuset(path) }
         }
+    }
+
+    /// Whether the host is cgroup v2 only (no v1 controller hierarchy). A hybrid host (v1 controllers plus a
+    /// cgroup2 mount holding few or no controllers) is driven through v1, as runc does.
+    var isUnified: Bool {
+        paths["unified"] != nil && paths.keys.allSatisfy { $0 == "unified" || $0.hasPrefix("name=") }
+    }
+
+    /// The directory of the hierarchy holding `controller` (v1), or the unified directory on a v2 host.
+    func directory(for controller: String) -> String? {
+        if isUnified { return paths["unified"] }
+        guard let key = paths.keys.sorted().first(where: { $0.split(separator: ",").contains(Substring(controller)) }) else { return nil }
+        return paths[key]
+    }
+
+    /// cgroup v2: a controller is usable in a cgroup only if every ancestor lists it in cgroup.subtree_control.
+    /// Enables what the mount's root offers, ancestor by ancestor (one controller at a time, failures ignored,
+    /// as runc does: a parent with processes of its own refuses).
+    private func enableControllers(down path: String) throws {
+        guard let mount = ControlGroupSet.hierarchies().first(where: { $0.isV2 })?.mountPoint, path.hasPrefix(mount) else { return }
+        var current = mount
+        let components = path.dropFirst(mount.count).split(separator: "/")
+        for component in components.dropLast() {
+            let controllers = (ControlGroupFile.read(current, "cgroup.controllers") ?? "").split(separator: " ")
+            for controller in controllers {
+                try? ControlGroupFile.write(current, "cgroup.subtree_control", "+" + controller)
+            }
+            current += "/" + component
+            try FileIO.makeDirectories(current)
+        }
+        let controllers = (ControlGroupFile.read(current, "cgroup.controllers") ?? "").split(separator: " ")
+        for controller in controllers { try? ControlGroupFile.write(current, "cgroup.subtree_control", "+" + controller) }
     }
 
     /// A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks: copy them down from the first
@@ -144,32 +186,57 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 
     func apply(_ resources: Resources?) throws {
-        // Limits come with the cgroup manager; the minimal placement only puts the init in its cgroups.
+        try apply(resources ?? Resources(), creating: true)
+    }
+
+    func update(_ resources: Resources) throws {
+        try apply(resources, creating: false)
+    }
+
+    private func apply(_ resources: Resources, creating: Bool) throws {
+        if isUnified, let directory = paths["unified"] {
+            try ControlGroupLimitsV2(directory: directory).apply(resources)
+        } else {
+            try ControlGroupLimitsV1(cgroups: self).apply(resources, creating: creating)
+        }
     }
 
     func processes() -> [Int32] {
-        let preferred = ["freezer", "pids", "memory", "unified"]
-        let key = preferred.first { paths[$0] != nil } ?? paths.keys.sorted().first
-        guard let key, let path = paths[key], let text = try? FileIO.readText(path + "/cgroup.procs") else { return [] }
-        return text.split(separator: "\n").compactMap { Int32($0) }
+        let preferred = ["freezer", "pids", "memory"]
+        let directory = isUnified ? paths["unified"] : preferred.lazy.compactMap { self.directory(for: $0) }.first
+        guard let directory = directory ?? paths.keys.sorted().first.flatMap({ paths[$0] }) else { return [] }
+        return ControlGroupFile.allProcesses(directory)
+    }
+
+    /// v1 freezer hierarchy if there is one (hybrid hosts too), else cgroup v2's cgroup.freeze.
+    var freezer: ControlGroupFreezer? {
+        if !isUnified, let directory = directory(for: "freezer") { return ControlGroupFreezer(directory: directory, isV2: false) }
+        if let directory = paths["unified"], ControlGroupFile.exists(directory, "cgroup.freeze") {
+            return ControlGroupFreezer(directory: directory, isV2: true)
+        }
+        return nil
     }
 
     func isFrozen() -> Bool {
-        guard let path = paths["freezer"] else {
-            if let unified = paths["unified"], let text = try? FileIO.readText(unified + "/cgroup.freeze") {
-                return text.trimmingWhitespace() == "1"
-            }
-            return false
+        freezer?.isFrozen ?? false
+    }
+
+    func setFrozen(_ frozen: Bool) throws {
+        guard let freezer else {
+            throw RuntimeError(.unsupported, "no freezer: neither a cgroup v1 freezer hierarchy nor cgroup.freeze (cgroup v2)", stage: frozen ? "pause" : "resume")
         }
-        let state = (try? FileIO.readText(path + "/freezer.state"))?.trimmingWhitespace()
-        return state == "FROZEN" || state == "FREEZING"
+        try freezer.set(frozen: frozen)
     }
 
     func thaw() {
-        if let path = paths["freezer"] { try? FileIO.writeFile(path + "/freezer.state", "THAWED", flags: O_WRONLY) }
-        if let path = paths["unified"], FileIO.exists(path + "/cgroup.freeze") {
-            try? FileIO.writeFile(path + "/cgroup.freeze", "0", flags: O_WRONLY)
+        try? freezer?.set(frozen: false)
+    }
+
+    func oomNotifier() throws -> OOMNotifier {
+        guard let directory = directory(for: "memory") else {
+            throw RuntimeError(.unsupported, "no memory cgroup for the container", stage: "oom")
         }
+        return try OOMNotifier(memoryDirectory: directory, isV2: isUnified)
     }
 
     func destroy() throws {

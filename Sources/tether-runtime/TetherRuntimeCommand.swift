@@ -24,6 +24,7 @@ struct TetherRuntimeCommand: ParsableCommand {
         subcommands: [
             CreateCommand.self, StartCommand.self, RunCommand.self, StateCommand.self, ListCommand.self,
             KillCommand.self, DeleteCommand.self, ExecCommand.self, SpecCommand.self, FeaturesCommand.self,
+            PauseCommand.self, ResumeCommand.self, UpdateCommand.self, PsCommand.self, EventsCommand.self,
         ]
     )
 }

@@ -1,0 +1,53 @@
+import OCISpec
+
+/// The device cgroup allow-list, as runc builds it: the config's `linux.resources.devices` rules in order, then
+/// the devices every container gets (runc's AllowedDevices: mknod of any device, /dev/null, zero, full, random,
+/// urandom, tty, ptmx and the pty slaves).
+///
+/// cgroup v1 enforces it with `devices.deny "a"` followed by each rule (DeviceRules.applyV1). cgroup v2 has no
+/// device files: it needs a BPF_PROG_TYPE_CGROUP_DEVICE program, which this runtime does not load yet, so on v2
+/// the rules are a documented no-op (like runc built with `disable_cgroup_devices`); see the module README.
+enum DeviceRules {
+    /// runc's default allowed devices.
+    static let defaults: [Resources.DeviceCgroup] = [
+        .init(allow: true, type: "c", major: nil, minor: nil, access: "m"),
+        .init(allow: true, type: "b", major: nil, minor: nil, access: "m"),
+        .init(allow: true, type: "c", major: 1, minor: 3, access: "rwm"),    // /dev/null
+        .init(allow: true, type: "c", major: 1, minor: 8, access: "rwm"),    // /dev/random
+        .init(allow: true, type: "c", major: 1, minor: 7, access: "rwm"),    // /dev/full
+        .init(allow: true, type: "c", major: 5, minor: 0, access: "rwm"),    // /dev/tty
+        .init(allow: true, type: "c", major: 1, minor: 5, access: "rwm"),    // /dev/zero
+        .init(allow: true, type: "c", major: 1, minor: 9, access: "rwm"),    // /dev/urandom
+        .init(allow: true, type: "c", major: 136, minor: nil, access: "rwm"), // /dev/pts/*
+        .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),    // /dev/ptmx
+    ]
+
+    /// The v1 line for a rule: `type major:minor access`, `*` for a missing or negative number.
+    static func line(_ rule: Resources.DeviceCgroup, field: String) throws -> String {
+        let type = rule.type ?? "a"
+        guard ["a", "c", "b"].contains(type) else {
+            throw RuntimeError(.invalidConfig, "\(field).type: \"\(type)\" is not a, c or b", stage: "cgroups")
+        }
+        let access = rule.access ?? "rwm"
+        guard !access.isEmpty, access.allSatisfy({ "rwm".contains($0) }) else {
+            throw RuntimeError(.invalidConfig, "\(field).access: \"\(access)\" is not a combination of r, w and m", stage: "cgroups")
+        }
+        func number(_ value: Int64?) -> String {
+            guard let value, value >= 0 else { return "*" }
+            return String(value)
+        }
+        return "\(type) \(number(rule.major)):\(number(rule.minor)) \(access)"
+    }
+
+    /// Deny everything, then the config's rules in order, then the defaults.
+    static func applyV1(_ rules: [Resources.DeviceCgroup], directory: String) throws {
+        try ControlGroupFile.write(directory, "devices.deny", "a", field: "linux.resources.devices")
+        for (index, rule) in rules.enumerated() {
+            let field = "linux.resources.devices[\(index)]"
+            try ControlGroupFile.write(directory, rule.allow ? "devices.allow" : "devices.deny", try line(rule, field: field), field: field)
+        }
+        for rule in defaults {
+            try ControlGroupFile.write(directory, "devices.allow", try line(rule, field: "default devices"))
+        }
+    }
+}
