@@ -17,6 +17,7 @@ extension Spec {
                 throw SpecError(path: "mounts[\(index)].destination", "must be an absolute path, got \"\(mount.destination)\"")
             }
         }
+        try hooks?.validate(path: "hooks")
 
         let namespaces = linux?.namespaces ?? []
         var seen: Set<String> = []

@@ -23,6 +23,11 @@ struct InitConfiguration {
     var hasCgroupNamespace: Bool
     var cgroupPaths: [String: String]
     var security = ProcessSecurity()
+    /// The container's state for the hooks the init runs (createContainer, startContainer); pid and status are
+    /// filled in when they run.
+    var hookState: State? = nil
+    /// The fifo on which the init tells `start` how its startContainer hooks went (nil when there are none).
+    var startHooksResultFifo: String? = nil
 }
 
 /// The container init: runs in the cloned child, never returns.
@@ -44,6 +49,7 @@ enum ContainerInit {
         FileIO.close(sync.fd)
         do {
             try waitForStart(configuration)
+            try runStartContainerHooks(configuration)
             try ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true,
                              security: configuration.security).finalizeAndExec()
         } catch {
@@ -60,6 +66,10 @@ enum ContainerInit {
         let fifo = try step("open exec fifo") { try FileIO.open(configuration.fifoPath, O_RDWR) }
         _ = fifo  // kept open (close-on-exec) until start; its number is found again by path below
         try step("stdio") { try ProcessSetup.installStdio(configuration.io, preserveFDs: configuration.preserveFDs) }
+
+        if let path = configuration.startHooksResultFifo {
+            startHooksResultDescriptor = try step("open start hooks fifo") { try FileIO.open(path, O_RDWR) }
+        }
 
         let hostPid = try sync.awaitConfigured()
 
@@ -86,6 +96,7 @@ enum ContainerInit {
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
             hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths)
         try rootfs.prepare()
+        try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)
 
         if let hostname = configuration.spec.hostname, !hostname.isEmpty {
@@ -113,6 +124,40 @@ enum ContainerInit {
     }
 
     nonisolated(unsafe) static var fifoDescriptor: Int32 = -1
+    nonisolated(unsafe) static var startHooksResultDescriptor: Int32 = -1
+
+    /// runc's order, once the mounts are done and before pivot_root: the parent runs the prestart and
+    /// createRuntime hooks (in the runtime namespace), then the init runs createContainer here, in the
+    /// container's namespaces, where the host's paths still resolve.
+    private static func runCreateHooks(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) {
+        guard let hooks = configuration.spec.hooks, var state = configuration.hookState else { return }
+        if !hooks[.prestart].isEmpty || !hooks[.createRuntime].isEmpty { try sync.runHooksInParent() }
+        state.pid = getpid()
+        state.status = .creating
+        do {
+            try HookRunner.run(hooks, .createContainer, state: state)
+        } catch {
+            throw InitFailure("createContainer hook", error.description)
+        }
+    }
+
+    /// After `start`, inside the container (after pivot_root) and before the process is set up and executed:
+    /// the startContainer hooks, whose outcome goes to the waiting `start` on the result fifo ("0", or "1" and
+    /// the failure).
+    private static func runStartContainerHooks(_ configuration: InitConfiguration) throws(InitFailure) {
+        let fd = startHooksResultDescriptor
+        guard fd >= 0, var state = configuration.hookState else { return }
+        defer { FileIO.close(fd) }
+        state.pid = getpid()
+        state.status = .created
+        do {
+            try HookRunner.run(configuration.spec.hooks, .startContainer, state: state)
+            try? FileIO.writeAll(fd, "0")
+        } catch {
+            try? FileIO.writeAll(fd, "1" + String(decoding: error.description.utf8.prefix(4000), as: UTF8.self))
+            throw InitFailure("startContainer hook", error.description)
+        }
+    }
 
     /// Blocks until `start` writes a byte into exec.fifo.
     private static func waitForStart(_ configuration: InitConfiguration) throws(InitFailure) {

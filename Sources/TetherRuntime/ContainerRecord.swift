@@ -23,6 +23,8 @@ struct ContainerRecord: Codable, Equatable {
     var process: OCISpec.Process?
     /// The config's `linux.seccomp`: exec'd processes get the container's filter, as with runc.
     var seccomp: Seccomp? = nil
+    /// The config's hooks: `start` runs poststart (and waits for startContainer), `delete` runs poststop.
+    var hooks: Hooks? = nil
 
     var sharesHostPidNamespace: Bool { !namespaces.contains { $0.type == "pid" && $0.path == nil } }
 }
@@ -32,6 +34,8 @@ struct ContainerPaths {
     let directory: String
     var stateFile: String { directory + "/state.json" }
     var execFifo: String { directory + "/exec.fifo" }
+    /// Where the init reports its startContainer hooks to `start` (only with such hooks).
+    var startHooksResultFifo: String { directory + "/start-hooks.fifo" }
 
     init(root: String, id: String) {
         directory = root + "/" + id

@@ -52,6 +52,8 @@ extension Runtime {
             if errno == EEXIST { throw RuntimeError(.alreadyExists, "container \"\(id)\" already exists") }
             throw RuntimeError.system(.current("mkdir \(paths.directory)"), stage: "create state directory")
         }
+            let startHooksResultFifo = try Runtime.makeStartHooksResultFifo(spec.hooks, paths)
+            let hookState = State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations)
         let cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id)
         var childPid: Int32 = 0
         do {
@@ -67,8 +69,10 @@ extension Runtime {
                 process: process, seccomp: spec.linux?.seccomp,
                 state: State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations))
             defer { security.closeParentCopies() }
-            let configuration = InitConfiguration(
+            var configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,
+            configuration.hookState = hookState
+            configuration.startHooksResultFifo = startHooksResultFifo
                 noPivot: options.noPivot, preserveFDs: options.preserveFDs,
                 joins: Runtime.joinOrder(namespaces.filter { $0.path != nil }), newUserNamespace: newUser,
                 unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
@@ -97,7 +101,9 @@ extension Runtime {
             }
             if security.listener != nil { try sync.send(.childPid(pid)) }
             try sync.send(.configured)
-            try Runtime.awaitReady(sync, stage: "init")
+            try Runtime.awaitReady(sync, stage: "init") {
+                try Runtime.runCreateRuntimeHooks(spec.hooks, state: hookState, pid: pid)
+            }
 
             guard let startTime = ProcessSupport.startTime(of: pid) else {
                 throw RuntimeError(.system, "container init exited during create", stage: "create")
@@ -105,7 +111,7 @@ extension Runtime {
             let record = ContainerRecord(
                 id: id, initPid: pid, initStartTime: startTime, bundle: bundle, rootfs: rootfs, created: Timestamp.now(),
                 owner: Runtime.ownerName(), annotations: spec.annotations, cgroups: cgroups, namespaces: namespaces,
-                process: process, seccomp: spec.linux?.seccomp)
+                process: process, seccomp: spec.linux?.seccomp, hooks: spec.hooks)
             try record.save(paths)
             if let pidFile = options.pidFile {
                 try FileIO.writeAtomically(Runtime.absolutePath(pidFile), Array("\(pid)".utf8), mode: 0o644, sync: false)
@@ -125,16 +131,21 @@ extension Runtime {
     }
 
     /// Waits for `.ready`; a `.failure` from the child or its disappearance becomes a RuntimeError naming the stage.
-    static func awaitReady(_ sync: SyncSocket, stage: String) throws {
+    /// `runHooks` answers the init's `.runHooks` (prestart and createRuntime), then lets it go on.
+    static func awaitReady(_ sync: SyncSocket, stage: String, runHooks: (() throws -> Void)? = nil) throws {
         while true {
             guard let message = try sync.receive() else {
                 throw RuntimeError(.system, "container \(stage) exited during setup", stage: stage)
             }
+            case .runHooks where runHooks != nil:
+                try runHooks?()
+                try sync.send(.hooksDone)
             switch message {
             case .ready: return
             case .failure(let failedStage, let code, let text):
                 let syscall = code != 0 ? SyscallError(failedStage, errno: code) : nil
-                throw RuntimeError(.system, text, stage: failedStage, syscall: syscall)
+                let failedCode: RuntimeError.Code = failedStage.hasSuffix(" hook") ? .hookFailed : .system
+                throw RuntimeError(failedCode, text, stage: failedStage, syscall: syscall)
             default:
                 throw RuntimeError(.system, "unexpected sync message \(message)", stage: stage)
             }

@@ -14,18 +14,23 @@ extension Runtime {
         case .stopped: throw RuntimeError(.invalidState, "cannot start a container that has stopped")
         default: throw RuntimeError(.invalidState, "cannot start an already running container")
         }
+        let startHooksResult = try Runtime.openStartHooksResult(record, paths)
         let fd = open(paths.execFifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
         if fd < 0 {
-            if errno == ENXIO { throw RuntimeError(.invalidState, "cannot start a container that has stopped") }
-            throw RuntimeError.system(.current("open \(paths.execFifo)"), stage: "start")
+            let error = errno
+            if let startHooksResult { FileIO.close(startHooksResult) }
+            if error == ENXIO { throw RuntimeError(.invalidState, "cannot start a container that has stopped") }
+            throw RuntimeError.system(SyscallError("open \(paths.execFifo)", errno: error), stage: "start")
         }
-        defer { FileIO.close(fd) }
         do {
+            defer { FileIO.close(fd) }
             try FileIO.writeAll(fd, [0])
         } catch let error as SyscallError {
+            if let startHooksResult { FileIO.close(startHooksResult) }
             throw RuntimeError.system(error, stage: "start")
         }
         _ = unlink(paths.execFifo)
+        try finishStart(record, paths, startHooksResult: startHooksResult)
     }
 
     /// The container's state, with its status derived from the init process (see README).
@@ -65,8 +70,8 @@ extension Runtime {
         try Runtime.signalInit(record, signal: signal)
     }
 
-    /// Removes a stopped (or created) container: its cgroups, its state. A running container needs `force`,
-    /// which kills it with SIGKILL first.
+    /// Removes a stopped (or created) container: its cgroups, its state; then runs its poststop hooks (their
+    /// failures are warnings). A running container needs `force`, which kills it with SIGKILL first.
     public func delete(id: String, force: Bool = false) throws {
         let (paths, record) = try load(id)
         let status = record.status(paths)
@@ -81,6 +86,12 @@ extension Runtime {
             }
             try destroyProcesses(record)
         }
+        try removeResources(record, paths)
+        runPoststopHooks(record)
+    }
+
+    /// Removes what a stopped container leaves: stragglers in a shared pid namespace, its cgroups, its state.
+    func removeResources(_ record: ContainerRecord, _ paths: ContainerPaths) throws {
         if record.sharesHostPidNamespace { try? signalAll(record, signal: SIGKILL) }
         do {
             try record.cgroups.destroy()

@@ -47,6 +47,8 @@ public struct CreateOptions: Sendable {
 /// containers itself. The init waits in the container until `start`. State lives under `root/<id>/`.
 public final class Runtime {
     public let root: String
+    /// Where problems that do not fail an operation go (a failed poststop hook); stderr unless replaced.
+    public var warn: (String) -> Void = { message in try? FileIO.writeAll(2, "warning: \(message)\n") }
 
     public init(root: String = "/run/tether-runtime") {
         self.root = root

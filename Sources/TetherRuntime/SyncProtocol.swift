@@ -14,17 +14,23 @@ enum SyncMessage: Equatable {
     /// intermediate → parent: the pid (in the caller's pid namespace) of the process it cloned with CLONE_PARENT;
     /// parent → child, before `.configured`: the child's own pid there (for the seccomp listener's state).
     case childPid(Int32)
+    /// init → parent: the mounts are done, pivot_root is next: run the prestart and createRuntime hooks now.
+    case runHooks
+    /// parent → init: those hooks succeeded; go on (with the createContainer hooks).
+    case hooksDone
     /// child → parent: setup failed at `stage` with `errno` (0 when not a syscall) and a message.
     case failure(stage: String, errno: Int32, message: String)
 
     private enum Tag: UInt8 {
-        case configured = 1, ready = 2, childPid = 3, failure = 4
+        case configured = 1, ready = 2, childPid = 3, failure = 4, runHooks = 5, hooksDone = 6
     }
 
     func encode() -> [UInt8] {
         switch self {
         case .configured: return [Tag.configured.rawValue]
         case .ready: return [Tag.ready.rawValue]
+        case .runHooks: return [Tag.runHooks.rawValue]
+        case .hooksDone: return [Tag.hooksDone.rawValue]
         case .childPid(let pid): return [Tag.childPid.rawValue] + SyncMessage.bytes(of: pid)
         case .failure(let stage, let errno, let message):
             return [Tag.failure.rawValue] + SyncMessage.bytes(of: errno) + Array(stage.utf8) + [0] + Array(message.utf8)
@@ -36,6 +42,8 @@ enum SyncMessage: Equatable {
         switch tag {
         case .configured: return bytes.count == 1 ? .configured : nil
         case .ready: return bytes.count == 1 ? .ready : nil
+        case .runHooks: return bytes.count == 1 ? .runHooks : nil
+        case .hooksDone: return bytes.count == 1 ? .hooksDone : nil
         case .childPid:
             guard bytes.count == 5 else { return nil }
             return .childPid(int32(bytes[1..<5]))
@@ -82,6 +90,14 @@ struct SyncSocket {
             default: throw InitFailure("wait for parent", "unexpected sync message")
             }
         }
+    }
+
+    /// In the init: asks the parent to run the prestart and createRuntime hooks and waits until they succeeded
+    /// (on failure the parent kills the init); exits when the parent is gone.
+    func runHooksInParent() throws(InitFailure) {
+        try step("createRuntime hooks") { try send(.runHooks) }
+        guard let message = try step("createRuntime hooks", { try receive() }) else { _exit(1) }
+        if message != .hooksDone { throw InitFailure("createRuntime hooks", "unexpected sync message") }
     }
 
     /// The next message, or nil when the peer closed its end (it exited).

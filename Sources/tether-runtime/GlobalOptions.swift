@@ -74,6 +74,12 @@ enum Log {
         write(level: "error", message)
     }
 
+    /// A problem that does not fail the command (a failed poststop hook): stderr and `--log`.
+    static func warning(_ message: String) {
+        try? FileIO.writeAll(2, "tether-runtime: warning: \(message)\n")
+        write(level: "warning", message)
+    }
+
     /// Into `--log` only (ArgumentParser prints usage errors itself).
     static func logOnly(_ message: String) {
         write(level: "error", message)

@@ -29,7 +29,11 @@ struct TetherRuntimeCommand: ParsableCommand {
     )
 }
 
-var runtime: Runtime { Runtime(root: globalOptions.root) }
+var runtime: Runtime {
+    let runtime = Runtime(root: globalOptions.root)
+    runtime.warn = Log.warning
+    return runtime
+}
 
 /// Flags shared by create and run.
 struct CreateFlags: ParsableArguments {

@@ -1,0 +1,235 @@
+import Foundation
+import Testing
+
+/// Issue 4, hooks: runtime-spec's six hook phases through tether-runtime, on the real kernel and the busybox rootfs.
+/// The hooks are one shell script in a host directory that is also bind-mounted into the container (at
+/// /tmp/hooks, on the config's /tmp tmpfs, so the shared read-only rootfs is never touched): it appends
+/// "<name> <status>" to `log`, keeps its stdin in `<name>.json`, and exits with its second argument.
+@Suite("tether-runtime hooks")
+struct RuntimeHookTests {
+    static let containerHookDirectory = "/tmp/hooks"
+
+    static let script = """
+        #!/bin/sh
+        dir=$(dirname "$0")
+        state=$(cat)
+        printf '%s' "$state" > "$dir/$1.json"
+        status=$(printf '%s' "$state" | sed -n 's/.*"status":"\\([a-z]*\\)".*/\\1/p')
+        echo "$1 $status" >> "$dir/log"
+        [ -n "$3" ] && sleep "$3"
+        exit "${2:-0}"
+        """
+
+    /// A bundle whose config has `hooks`, a private --root, and the hook directory.
+    final class HookFixture {
+        let hookDirectory: TemporaryDirectory
+        let runtime: RuntimeTests.Fixture
+        let id = uniqueID("h")
+
+        /// `hooks(paths)` gives the config's "hooks" object, from the script's host and container paths.
+        init(args: [String] = ["/bin/sleep", "100"], hooks: (HookFixture.Paths) -> [String: Any],
+             configure: (inout [String: Any]) -> Void = { _ in }) throws {
+            hookDirectory = try TemporaryDirectory("tether-hooks")
+            try RuntimeHookTests.script.write(toFile: hookDirectory.path + "/hook.sh", atomically: true, encoding: .utf8)
+            chmod(hookDirectory.path + "/hook.sh", 0o755)
+            let paths = Paths(host: hookDirectory.path + "/hook.sh",
+                              container: RuntimeHookTests.containerHookDirectory + "/hook.sh")
+            let source = hookDirectory.path
+            runtime = try RuntimeTests.Fixture(args: args) { config in
+                config["hooks"] = hooks(paths)
+                var mounts = config["mounts"] as? [[String: Any]] ?? []
+                mounts.append(["destination": RuntimeHookTests.containerHookDirectory, "type": "bind", "source": source,
+                               "options": ["rbind", "rw"]])
+                config["mounts"] = mounts
+                configure(&config)
+            }
+        }
+
+        struct Paths {
+            let host: String
+            let container: String
+        }
+
+        /// The lines the hooks appended, in order.
+        var log: [String] {
+            ((try? String(contentsOfFile: hookDirectory.path + "/log", encoding: .utf8)) ?? "")
+                .split(separator: "\n").map(String.init)
+        }
+
+        /// The state JSON hook `name` got on stdin.
+        func stdin(of name: String) -> [String: Any]? {
+            guard let data = FileManager.default.contents(atPath: hookDirectory.path + "/\(name).json") else { return nil }
+            return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        }
+
+        func removeContainer() {
+            _ = try? runtime.run(["delete", "-f", id])
+        }
+    }
+
+    /// One hook entry: the script with `name` (and exit status, sleep seconds) as arguments.
+    static func hook(_ path: String, _ name: String, exit: Int = 0, sleep: Int? = nil, timeout: Int? = nil) -> [String: Any] {
+        var entry: [String: Any] = ["path": path, "args": ["hook.sh", name, String(exit)] + (sleep.map { [String($0)] } ?? [])]
+        if let timeout { entry["timeout"] = timeout }
+        return entry
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool { pid > 0 && kill(pid, 0) == 0 }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func everyPhaseRunsInOrderWithTheStateOnStdin() throws {
+        let fixture = try HookFixture { paths in
+            [
+                "prestart": [Self.hook(paths.host, "prestart")],
+                "createRuntime": [Self.hook(paths.host, "createRuntime")],
+                "createContainer": [Self.hook(paths.host, "createContainer")],
+                "startContainer": [Self.hook(paths.container, "startContainer")],
+                "poststart": [Self.hook(paths.host, "poststart")],
+                "poststop": [Self.hook(paths.host, "poststop", timeout: 10)],
+            ]
+        }
+        defer { fixture.removeContainer() }
+        let id = fixture.id
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, id])
+        #expect(create.status == 0, "\(create)")
+        #expect(fixture.log == ["prestart creating", "createRuntime creating", "createContainer creating"])
+        let pid = try fixture.runtime.state(id)?["pid"] as? Int ?? -1
+        #expect(pid > 0)
+
+        let start = try fixture.runtime.run(["start", id])
+        #expect(start.status == 0, "\(start)")
+        #expect(fixture.log.suffix(2) == ["startContainer created", "poststart running"])
+        #expect(try fixture.runtime.state(id)?["status"] as? String == "running")
+
+        let delete = try fixture.runtime.run(["delete", "-f", id])
+        #expect(delete.status == 0, "\(delete)")
+        #expect(fixture.log == ["prestart creating", "createRuntime creating", "createContainer creating",
+                                "startContainer created", "poststart running", "poststop stopped"])
+
+        // The state on stdin: the runtime's view (host pid) in the runtime namespace, the init's own pid
+        // (1 in its pid namespace) for the hooks the init runs, no pid once stopped.
+        let expectedPids: [String: Int?] = ["prestart": pid, "createRuntime": pid, "createContainer": 1, "startContainer": 1,
+                                            "poststart": pid, "poststop": nil]
+        for (name, expectedPid) in expectedPids {
+            let state = fixture.stdin(of: name)
+            #expect(state?["id"] as? String == id, "\(name): \(String(describing: state))")
+            #expect(state?["bundle"] as? String == fixture.runtime.bundle, "\(name): \(String(describing: state))")
+            #expect(state?["ociVersion"] as? String != nil, "\(name)")
+            #expect(state?["pid"] as? Int == expectedPid, "\(name): \(String(describing: state))")
+        }
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aFailingCreateRuntimeHookFailsCreateAndLeavesNothingBehind() throws {
+        let cgroup = "tether-hooktest-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
+        let fixture = try HookFixture(hooks: { paths in
+            [
+                "createRuntime": [Self.hook(paths.host, "createRuntime", exit: 3)],
+                "createContainer": [Self.hook(paths.host, "createContainer")],
+            ]
+        }, configure: { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["cgroupsPath"] = "/" + cgroup
+            config["linux"] = linux
+        })
+        defer { fixture.removeContainer() }
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status != 0, "\(create)")
+        #expect(create.stderr.contains("hooks.createRuntime[0]"), "\(create)")
+        #expect(create.stderr.contains("exited with status 3"), "\(create)")
+        #expect(fixture.log == ["createRuntime creating"])
+
+        #expect(!FileManager.default.fileExists(atPath: fixture.runtime.root + "/" + fixture.id), "state left behind")
+        #expect(try fixture.runtime.state(fixture.id) == nil)
+        for controller in ["pids", "memory", "cpu", "devices", "freezer"] {
+            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/\(cgroup)"), "\(controller) cgroup left behind")
+        }
+        let initPid = Int32(fixture.stdin(of: "createRuntime")?["pid"] as? Int ?? 0)
+        #expect(initPid > 0)
+        #expect(!Self.isAlive(initPid), "the container init \(initPid) survived")
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aHookPastItsTimeoutIsKilledAndFailsCreate() throws {
+        let fixture = try HookFixture { paths in
+            ["createContainer": [Self.hook(paths.host, "createContainer", sleep: 30, timeout: 1)]]
+        }
+        defer { fixture.removeContainer() }
+        let started = Date()
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status != 0, "\(create)")
+        #expect(Date().timeIntervalSince(started) < 15)
+        #expect(create.stderr.contains("hooks.createContainer[0]"), "\(create)")
+        #expect(create.stderr.contains("timeout of 1 s"), "\(create)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.runtime.root + "/" + fixture.id), "state left behind")
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aFailingStartContainerHookFailsStartAndRemovesTheContainer() throws {
+        let fixture = try HookFixture { paths in
+            [
+                "startContainer": [Self.hook(paths.container, "startContainer", exit: 4)],
+                "poststart": [Self.hook(paths.host, "poststart")],
+            ]
+        }
+        defer { fixture.removeContainer() }
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status == 0, "\(create)")
+        let pid = Int32(try fixture.runtime.state(fixture.id)?["pid"] as? Int ?? 0)
+        let start = try fixture.runtime.run(["start", fixture.id])
+        #expect(start.status != 0, "\(start)")
+        #expect(start.stderr.contains("hooks.startContainer[0]") && start.stderr.contains("exited with status 4"), "\(start)")
+        #expect(fixture.log == ["startContainer created"])
+        #expect(try fixture.runtime.state(fixture.id) == nil)
+        #expect(!Self.isAlive(pid) || (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.contains(") Z") == true)
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aFailingPoststartHookKillsAndDeletesTheContainer() throws {
+        let fixture = try HookFixture { paths in
+            [
+                "poststart": [Self.hook(paths.host, "poststart", exit: 5)],
+                "poststop": [Self.hook(paths.host, "poststop")],
+            ]
+        }
+        defer { fixture.removeContainer() }
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status == 0, "\(create)")
+        let start = try fixture.runtime.run(["start", fixture.id])
+        #expect(start.status != 0, "\(start)")
+        #expect(start.stderr.contains("hooks.poststart[0]"), "\(start)")
+        #expect(try fixture.runtime.state(fixture.id) == nil)
+        #expect(fixture.log == ["poststart running", "poststop stopped"])
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aFailingPoststopHookIsAWarningAndTheOthersStillRun() throws {
+        let fixture = try HookFixture { paths in
+            ["poststop": [Self.hook(paths.host, "poststop-failing", exit: 4), Self.hook(paths.host, "poststop")]]
+        }
+        defer { fixture.removeContainer() }
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status == 0, "\(create)")
+        let delete = try fixture.runtime.run(["delete", "-f", fixture.id])
+        #expect(delete.status == 0, "\(delete)")
+        #expect(delete.stderr.contains("warning") && delete.stderr.contains("hooks.poststop[0]"), "\(delete)")
+        #expect(fixture.log == ["poststop-failing stopped", "poststop stopped"])
+        #expect(!FileManager.default.fileExists(atPath: fixture.runtime.root + "/" + fixture.id))
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func badHooksAreRejectedNamingTheField() throws {
+        let cases: [([String: Any], String)] = [
+            (["createRuntime": [["path": "relative/hook"]]], "hooks.createRuntime[0].path"),
+            (["poststop": [["path": "/bin/true"], ["path": "/bin/true", "timeout": 0]]], "hooks.poststop[1].timeout"),
+        ]
+        for (hooks, field) in cases {
+            let fixture = try HookFixture { _ in hooks }
+            defer { fixture.removeContainer() }
+            let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+            #expect(create.status != 0, "\(create)")
+            #expect(create.stderr.contains(field), "\(create)")
+            #expect(!FileManager.default.fileExists(atPath: fixture.runtime.root + "/" + fixture.id))
+        }
+    }
+}
