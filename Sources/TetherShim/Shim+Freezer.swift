@@ -5,11 +5,12 @@ import FoundationEssentials
 import OCISpec
 import TTRPC
 import TetherAPI
+import TetherRuntime
 import TetherSystem
 
-/// Pause and Resume through the container's freezer cgroup (v1 `freezer.state`, v2 `cgroup.freeze`), done by
-/// the shim until the runtime library has pause/resume of its own; Stats reads the cgroup v1 counters (CgroupMetrics);
-/// Update writes cgroup v1 limits (CgroupUpdate); Checkpoint answers with an error naming the missing piece.
+/// Pause, Resume, Update and Stats through the runtime library (Runtime.pause/resume/update/stats: the
+/// container's freezer and limits, cgroup v1 or v2); Stats is encoded as containerd's cgroup v1 metrics
+/// (CgroupMetrics); Checkpoint answers with an error naming the missing piece.
 extension Shim {
     func registerFreezerService() {
         let service = TaskService.name
@@ -36,7 +37,7 @@ extension Shim {
                     throw TTRPCStatus(.invalidArgument, "resources: invalid linux.resources JSON: \(error)")
                 }
                 do {
-                    try CgroupUpdate.apply(resources, pid: process.pid)
+                    try self.runtime.update(id: request.id, resources: resources)
                 } catch {
                     throw TTRPCStatus(.failedPrecondition, "update \(request.id): \(error)")
                 }
@@ -46,8 +47,17 @@ extension Shim {
         server.register(service, "Stats") { [unowned self] (request: Containerd_Task_V2_StatsRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StatsResponse>) in
             reply.complete {
                 let process = try self.lookup(request.id, "").1
-                guard !process.hasExited, let bytes = CgroupMetrics.v1(pid: process.pid) else {
-                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): no cgroup v1 hierarchy for the task (cgroup v2 metrics are not implemented yet)")
+                guard !process.hasExited else {
+                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): the task has exited")
+                }
+                guard !CgroupMetrics.isCgroupV2Host else {
+                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): cgroup v2 metrics (io.containerd.cgroups.v2.Metrics) are not implemented yet")
+                }
+                let bytes: [UInt8]
+                do {
+                    bytes = CgroupMetrics.v1(try self.runtime.stats(id: request.id))
+                } catch {
+                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): \(error)")
                 }
                 return Containerd_Task_V2_StatsResponse.with {
                     $0.stats = Google_Protobuf_Any.with { any in
@@ -71,11 +81,8 @@ extension Shim {
         guard process.status == wanted else {
             throw TTRPCStatus(.failedPrecondition, "container \(id): cannot \(frozen ? "pause" : "resume") a \(Shim.name(process.status)) task")
         }
-        guard let freezer = Freezer(pid: process.pid) else {
-            throw TTRPCStatus(.failedPrecondition, "container \(id): no freezer cgroup of its own")
-        }
         do {
-            try freezer.set(frozen: frozen)
+            if frozen { try runtime.pause(id: container.id) } else { try runtime.resume(id: container.id) }
         } catch {
             throw TTRPCStatus(.unknown, "container \(id): \(frozen ? "pause" : "resume"): \(error)")
         }
@@ -85,53 +92,5 @@ extension Shim {
         } else {
             events.publish(Containerd_Events_TaskResumed.with { $0.containerID = container.id })
         }
-    }
-}
-
-/// A process's freezer cgroup: v1 `freezer.state` (FROZEN/THAWED), v2 `cgroup.freeze` (1/0).
-struct Freezer {
-    let directory: String
-    let isV2: Bool
-
-    init?(pid: Int32) {
-        guard let text = try? FileIO.readText("/proc/\(pid)/cgroup") else { return nil }
-        var unified: String?
-        for line in text.split(separator: "\n") {
-            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
-            guard fields.count == 3 else { continue }
-            if fields[1].split(separator: ",").contains("freezer") {
-                guard fields[2] != "/" else { return nil }
-                directory = "/sys/fs/cgroup/freezer" + fields[2]
-                isV2 = false
-                return
-            }
-            if fields[0] == "0" && fields[1].isEmpty { unified = String(fields[2]) }
-        }
-        guard let unified, unified != "/", FileIO.exists("/sys/fs/cgroup/cgroup.controllers") else { return nil }
-        directory = "/sys/fs/cgroup" + unified
-        isV2 = true
-    }
-
-    /// Sets the state and waits (bounded, 5 s) until the kernel reports it reached.
-    func set(frozen: Bool) throws {
-        let file = directory + (isV2 ? "/cgroup.freeze" : "/freezer.state")
-        let value = isV2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED")
-        for _ in 0..<500 {
-            let fd = try FileIO.open(file, O_WRONLY | O_CLOEXEC)
-            defer { FileIO.close(fd) }
-            try FileIO.writeAll(fd, value)
-            if reached(frozen) { return }
-            usleep(10_000)
-        }
-        throw SyscallError("\(file): did not reach \(value)", errno: EBUSY)
-    }
-
-    private func reached(_ frozen: Bool) -> Bool {
-        if isV2 {
-            let events = (try? FileIO.readText(directory + "/cgroup.events")) ?? ""
-            return events.split(separator: "\n").contains(Substring(frozen ? "frozen 1" : "frozen 0"))
-        }
-        let state = ((try? FileIO.readText(directory + "/freezer.state")) ?? "").split(whereSeparator: \.isWhitespace).first
-        return state == Substring(frozen ? "FROZEN" : "THAWED")
     }
 }

@@ -151,7 +151,7 @@ extension Shim {
         })
         let containerID = request.id
         do {
-            try oom.watch(id: containerID, pid: state.pid) { [weak self] in
+            try oom.watch(id: containerID, notifier: runtime.oomNotifier(id: containerID)) { [weak self] in
                 self?.events.publish(Containerd_Events_TaskOOM.with { $0.containerID = containerID })
             }
         } catch {
