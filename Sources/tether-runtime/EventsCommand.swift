@@ -17,19 +17,13 @@ struct EventsCommand: ParsableCommand {
     @Option(name: .customLong("interval"), help: "Stats interval (Go duration, e.g. 5s, 500ms).") var interval: String = "5s"
     @Argument(help: "The container id.") var id: String
 
-    struct Event<Data: Encodable>: Encodable {
-        var type: String
-        var id: String
-        var data: Data?
-    }
-
     func run() throws {
         guard let intervalNanos = GoDuration.parse(interval), intervalNanos > 0 else {
             throw RuntimeError(.invalidArgument, "--interval: invalid duration \"\(interval)\" (e.g. 5s, 500ms, 1m)")
         }
         let runtime = runtime
         if stats {
-            try emit(Event(type: "stats", id: id, data: try runtime.stats(id: id)))
+            try emit("stats", data: try runtime.stats(id: id))
             return
         }
         guard try runtime.state(id: id).status != .stopped else {
@@ -40,11 +34,11 @@ struct EventsCommand: ParsableCommand {
         while true {
             let stopped = (try? runtime.state(id: id).status == .stopped) ?? true
             if let notifier, notifier.collect() > 0 {
-                try emit(Event<ContainerStats>(type: "oom", id: id, data: nil))
+                try emit("oom")
             }
             if stopped || notifier?.isGone == true { return }
             if Self.now() >= nextStats {
-                if let data = try? runtime.stats(id: id) { try emit(Event(type: "stats", id: id, data: data)) }
+                if let data = try? runtime.stats(id: id) { try emit("stats", data: data) }
                 nextStats += intervalNanos
             }
             let untilStats = max(0, (nextStats - Self.now()) / 1_000_000)
@@ -58,10 +52,14 @@ struct EventsCommand: ParsableCommand {
         }
     }
 
-    private func emit<Data: Encodable>(_ event: Event<Data>) throws {
+    /// One line, keys in runc's order: type, id, data.
+    private func emit(_ type: String, data: ContainerStats? = nil) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]  // fields in declaration order: type, id, data (as runc)
-        try FileIO.writeAll(1, String(decoding: try encoder.encode(event), as: UTF8.self) + "\n")
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func json<Value: Encodable>(_ value: Value) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        var line = "{\"type\":\(try json(type)),\"id\":\(try json(id))"
+        if let data { line += ",\"data\":" + (try json(data)) }
+        try FileIO.writeAll(1, line + "}\n")
     }
 
     static func now() -> Int64 {
