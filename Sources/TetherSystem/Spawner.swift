@@ -45,7 +45,7 @@ public enum Spawner {
     ///   - environment: `KEY=value` entries (nil: the caller's environment).
     ///   - input: written to the command's stdin (a socket, so a command that does not read it cannot raise
     ///     SIGPIPE here); empty: stdin is /dev/null.
-    ///   - timeout: seconds after which the command is SIGKILLed (nil: no limit).
+    ///   - timeout: seconds after which the command's process group (it gets its own) is SIGKILLed (nil: no limit).
     /// Output is collected until the command exits (a daemon it leaves behind holding the pipe does not block).
     public static func run(_ arguments: [String], executable: String? = nil, directory: String? = nil,
                            environment: [String]? = nil, input: [UInt8] = [], timeout: Double? = nil) throws -> Result {
@@ -95,7 +95,9 @@ public enum Spawner {
         posix_spawnattr_setsigmask(&attributes, &signals)
         sigfillset(&signals)
         posix_spawnattr_setsigdefault(&attributes, &signals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        // Its own process group, so that a timeout kills what the command started too.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
 
         let cArguments = arguments.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { $0.map { strdup($0) } + [nil] }
@@ -173,7 +175,7 @@ public enum Spawner {
                 break
             }
         }
-        if timedOut { Glibc.kill(pid, SIGKILL) }
+        if timedOut { Glibc.kill(-pid, SIGKILL) }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return Result(status: ProcessSupport.exitStatus(fromWaitStatus: status),

@@ -68,8 +68,8 @@ struct RuntimeHookTests {
     }
 
     /// One hook entry: the script with `name` (and exit status, sleep seconds) as arguments.
-    static func hook(_ path: String, _ name: String, exit: Int = 0, sleep: Int? = nil, timeout: Int? = nil) -> [String: Any] {
-        var entry: [String: Any] = ["path": path, "args": ["hook.sh", name, String(exit)] + (sleep.map { [String($0)] } ?? [])]
+    static func hook(_ path: String, _ name: String, exit: Int = 0, sleep: String? = nil, timeout: Int? = nil) -> [String: Any] {
+        var entry: [String: Any] = ["path": path, "args": ["hook.sh", name, String(exit)] + (sleep.map { [$0] } ?? [])]
         if let timeout { entry["timeout"] = timeout }
         return entry
     }
@@ -119,14 +119,15 @@ struct RuntimeHookTests {
         }
     }
 
-    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
-    func aFailingCreateRuntimeHookFailsCreateAndLeavesNothingBehind() throws {
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"),
+          arguments: ["createRuntime", "createContainer"])
+    func aFailingCreateHookFailsCreateAndLeavesNothingBehind(phase: String) throws {
         let cgroup = "tether-hooktest-\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"
         let fixture = try HookFixture(hooks: { paths in
-            [
-                "createRuntime": [Self.hook(paths.host, "createRuntime", exit: 3)],
-                "createContainer": [Self.hook(paths.host, "createContainer")],
-            ]
+            var hooks: [String: Any] = [phase: [Self.hook(paths.host, phase, exit: 3)]]
+            if phase == "createRuntime" { hooks["createContainer"] = [Self.hook(paths.host, "createContainer")] }
+            hooks["poststop"] = [Self.hook(paths.host, "poststop")]
+            return hooks
         }, configure: { config in
             var linux = config["linux"] as? [String: Any] ?? [:]
             linux["cgroupsPath"] = "/" + cgroup
@@ -135,32 +136,39 @@ struct RuntimeHookTests {
         defer { fixture.removeContainer() }
         let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
         #expect(create.status != 0, "\(create)")
-        #expect(create.stderr.contains("hooks.createRuntime[0]"), "\(create)")
+        #expect(create.stderr.contains("hooks.\(phase)[0]"), "\(create)")
         #expect(create.stderr.contains("exited with status 3"), "\(create)")
-        #expect(fixture.log == ["createRuntime creating"])
+        #expect(fixture.log == ["\(phase) creating"])
 
         #expect(!FileManager.default.fileExists(atPath: fixture.runtime.root + "/" + fixture.id), "state left behind")
         #expect(try fixture.runtime.state(fixture.id) == nil)
         for controller in ["pids", "memory", "cpu", "devices", "freezer"] {
             #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)/\(cgroup)"), "\(controller) cgroup left behind")
         }
-        let initPid = Int32(fixture.stdin(of: "createRuntime")?["pid"] as? Int ?? 0)
-        #expect(initPid > 0)
-        #expect(!Self.isAlive(initPid), "the container init \(initPid) survived")
+        if phase == "createRuntime" {
+            let initPid = Int32(fixture.stdin(of: phase)?["pid"] as? Int ?? 0)
+            #expect(initPid > 0)
+            #expect(!Self.isAlive(initPid), "the container init \(initPid) survived")
+        }
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func aHookPastItsTimeoutIsKilledAndFailsCreate() throws {
         let fixture = try HookFixture { paths in
-            ["createContainer": [Self.hook(paths.host, "createContainer", sleep: 30, timeout: 1)]]
+            ["createRuntime": [Self.hook(paths.host, "createRuntime", sleep: "27.31", timeout: 1)]]
         }
         defer { fixture.removeContainer() }
         let started = Date()
         let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
         #expect(create.status != 0, "\(create)")
         #expect(Date().timeIntervalSince(started) < 15)
-        #expect(create.stderr.contains("hooks.createContainer[0]"), "\(create)")
+        #expect(create.stderr.contains("hooks.createRuntime[0]"), "\(create)")
         #expect(create.stderr.contains("timeout of 1 s"), "\(create)")
+        // The hook's whole process group went (the script's `sleep` too), not only the script.
+        let sleepers = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { entry in
+            (try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8))?.hasSuffix("sleep\u{0}27.31\u{0}") == true
+        }
+        #expect(sleepers.isEmpty, "left behind: \(sleepers)")
         #expect(!FileManager.default.fileExists(atPath: fixture.runtime.root + "/" + fixture.id), "state left behind")
     }
 
