@@ -52,14 +52,14 @@ extension Runtime {
             if errno == EEXIST { throw RuntimeError(.alreadyExists, "container \"\(id)\" already exists") }
             throw RuntimeError.system(.current("mkdir \(paths.directory)"), stage: "create state directory")
         }
-            let startHooksResultFifo = try Runtime.makeStartHooksResultFifo(spec.hooks, paths)
-            let hookState = State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations)
         let cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id)
         var childPid: Int32 = 0
         do {
             if mkfifo(paths.execFifo, 0o622) != 0 {
                 throw RuntimeError.system(.current("mkfifo \(paths.execFifo)"), stage: "create exec fifo")
             }
+            let startHooksResultFifo = try Runtime.makeStartHooksResultFifo(spec.hooks, paths)
+            let hookState = State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations)
             var flags: UInt = 0
             for namespace in namespaces where namespace.path == nil && namespace.type != "cgroup" {
                 flags |= CloneFlag.forNamespace(namespace.type) ?? 0
@@ -71,13 +71,13 @@ extension Runtime {
             defer { security.closeParentCopies() }
             var configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,
-            configuration.hookState = hookState
-            configuration.startHooksResultFifo = startHooksResultFifo
                 noPivot: options.noPivot, preserveFDs: options.preserveFDs,
                 joins: Runtime.joinOrder(namespaces.filter { $0.path != nil }), newUserNamespace: newUser,
                 unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
                 hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths,
                 security: security)
+            configuration.hookState = hookState
+            configuration.startHooksResultFifo = startHooksResultFifo
 
             let (parentEnd, childEnd) = try FileIO.socketPair()
             defer { FileIO.close(parentEnd) }
@@ -137,11 +137,11 @@ extension Runtime {
             guard let message = try sync.receive() else {
                 throw RuntimeError(.system, "container \(stage) exited during setup", stage: stage)
             }
+            switch message {
+            case .ready: return
             case .runHooks where runHooks != nil:
                 try runHooks?()
                 try sync.send(.hooksDone)
-            switch message {
-            case .ready: return
             case .failure(let failedStage, let code, let text):
                 let syscall = code != 0 ? SyscallError(failedStage, errno: code) : nil
                 let failedCode: RuntimeError.Code = failedStage.hasSuffix(" hook") ? .hookFailed : .system
