@@ -20,40 +20,139 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Tether_Daemon_V1_RunRequest: Sendable {
+public nonisolated struct Tether_Daemon_V1_RunRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
   /// a directory: the read-only lower layer of the container's overlay
-  public var rootfs: String = String()
+  public var rootfs: String {
+    get {_storage._rootfs}
+    set {_uniqueStorage()._rootfs = newValue}
+  }
 
-  public var args: [String] = []
+  public var args: [String] {
+    get {_storage._args}
+    set {_uniqueStorage()._args = newValue}
+  }
 
-  public var env: [String] = []
+  public var env: [String] {
+    get {_storage._env}
+    set {_uniqueStorage()._env = newValue}
+  }
 
-  public var cwd: String = String()
+  public var cwd: String {
+    get {_storage._cwd}
+    set {_uniqueStorage()._cwd = newValue}
+  }
 
   /// --rm: removed once it exits
-  public var remove: Bool = false
+  public var remove: Bool {
+    get {_storage._remove}
+    set {_uniqueStorage()._remove = newValue}
+  }
 
-  public var hostname: String = String()
+  public var hostname: String {
+    get {_storage._hostname}
+    set {_uniqueStorage()._hostname = newValue}
+  }
 
-  public var readOnly: Bool = false
+  public var readOnly: Bool {
+    get {_storage._readOnly}
+    set {_uniqueStorage()._readOnly = newValue}
+  }
 
-  public var detach: Bool = false
+  public var detach: Bool {
+    get {_storage._detach}
+    set {_uniqueStorage()._detach = newValue}
+  }
 
   /// no | on-failure[:N] | always
-  public var restart: String = String()
+  public var restart: String {
+    get {_storage._restart}
+    set {_uniqueStorage()._restart = newValue}
+  }
 
   /// none (default) | host
-  public var network: String = String()
+  public var network: String {
+    get {_storage._network}
+    set {_uniqueStorage()._network = newValue}
+  }
+
+  /// -t: the process gets a pty (its output is kept in the log too)
+  public var tty: Bool {
+    get {_storage._tty}
+    set {_uniqueStorage()._tty = newValue}
+  }
+
+  /// -i: stdin is a FIFO a client writes to (closed when the first writer leaves)
+  public var openStdin: Bool {
+    get {_storage._openStdin}
+    set {_uniqueStorage()._openStdin = newValue}
+  }
+
+  /// UID[:GID]
+  public var user: String {
+    get {_storage._user}
+    set {_uniqueStorage()._user = newValue}
+  }
+
+  /// "" (own namespace) | host | container:NAME
+  public var pid: String {
+    get {_storage._pid}
+    set {_uniqueStorage()._pid = newValue}
+  }
+
+  /// 0: no limit
+  public var memoryBytes: Int64 {
+    get {_storage._memoryBytes}
+    set {_uniqueStorage()._memoryBytes = newValue}
+  }
+
+  /// --cpus × 10⁹; 0: no limit
+  public var nanoCpus: Int64 {
+    get {_storage._nanoCpus}
+    set {_uniqueStorage()._nanoCpus = newValue}
+  }
+
+  /// 0: no limit
+  public var pidsLimit: Int64 {
+    get {_storage._pidsLimit}
+    set {_uniqueStorage()._pidsLimit = newValue}
+  }
+
+  /// every capability, no seccomp, no masked paths
+  public var privileged: Bool {
+    get {_storage._privileged}
+    set {_uniqueStorage()._privileged = newValue}
+  }
+
+  public var capAdd: [String] {
+    get {_storage._capAdd}
+    set {_uniqueStorage()._capAdd = newValue}
+  }
+
+  public var capDrop: [String] {
+    get {_storage._capDrop}
+    set {_uniqueStorage()._capDrop = newValue}
+  }
+
+  /// seccomp=unconfined | no-new-privileges
+  public var securityOpt: [String] {
+    get {_storage._securityOpt}
+    set {_uniqueStorage()._securityOpt = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Tether_Daemon_V1_RunResponse: Sendable {
@@ -66,6 +165,9 @@ public nonisolated struct Tether_Daemon_V1_RunResponse: Sendable {
   public var pid: UInt32 = 0
 
   public var logPath: String = String()
+
+  /// the stdin FIFO (open_stdin), for the client to write to
+  public var stdinPath: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -91,45 +193,103 @@ public nonisolated struct Tether_Daemon_V1_ContainerRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Tether_Daemon_V1_ContainerInfo: Sendable {
+public nonisolated struct Tether_Daemon_V1_ContainerInfo: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var id: String = String()
+  public var id: String {
+    get {_storage._id}
+    set {_uniqueStorage()._id = newValue}
+  }
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var rootfs: String = String()
+  public var rootfs: String {
+    get {_storage._rootfs}
+    set {_uniqueStorage()._rootfs = newValue}
+  }
 
-  public var args: [String] = []
+  public var args: [String] {
+    get {_storage._args}
+    set {_uniqueStorage()._args = newValue}
+  }
 
   /// created | running | exited
-  public var status: String = String()
+  public var status: String {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var pid: UInt32 = 0
+  public var pid: UInt32 {
+    get {_storage._pid}
+    set {_uniqueStorage()._pid = newValue}
+  }
 
-  public var exitCode: Int32 = 0
+  public var exitCode: Int32 {
+    get {_storage._exitCode}
+    set {_uniqueStorage()._exitCode = newValue}
+  }
 
-  public var createdAtNs: Int64 = 0
+  public var createdAtNs: Int64 {
+    get {_storage._createdAtNs}
+    set {_uniqueStorage()._createdAtNs = newValue}
+  }
 
-  public var startedAtNs: Int64 = 0
+  public var startedAtNs: Int64 {
+    get {_storage._startedAtNs}
+    set {_uniqueStorage()._startedAtNs = newValue}
+  }
 
-  public var finishedAtNs: Int64 = 0
+  public var finishedAtNs: Int64 {
+    get {_storage._finishedAtNs}
+    set {_uniqueStorage()._finishedAtNs = newValue}
+  }
 
-  public var logPath: String = String()
+  public var logPath: String {
+    get {_storage._logPath}
+    set {_uniqueStorage()._logPath = newValue}
+  }
 
-  public var shimAddress: String = String()
+  public var shimAddress: String {
+    get {_storage._shimAddress}
+    set {_uniqueStorage()._shimAddress = newValue}
+  }
 
-  public var bundle: String = String()
+  public var bundle: String {
+    get {_storage._bundle}
+    set {_uniqueStorage()._bundle = newValue}
+  }
 
-  public var restartCount: UInt32 = 0
+  public var restartCount: UInt32 {
+    get {_storage._restartCount}
+    set {_uniqueStorage()._restartCount = newValue}
+  }
 
-  public var restart: String = String()
+  public var restart: String {
+    get {_storage._restart}
+    set {_uniqueStorage()._restart = newValue}
+  }
+
+  public var tty: Bool {
+    get {_storage._tty}
+    set {_uniqueStorage()._tty = newValue}
+  }
+
+  /// set for -i containers
+  public var stdinPath: String {
+    get {_storage._stdinPath}
+    set {_uniqueStorage()._stdinPath = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Tether_Daemon_V1_ListRequest: Sendable {
@@ -180,85 +340,361 @@ public nonisolated struct Tether_Daemon_V1_PruneResponse: Sendable {
   public init() {}
 }
 
+/// Exec: prepared (FIFOs made, process added in the shim), then started by StartExec once the client opened the
+/// FIFOs (detach starts it at once), then WaitExec gives its exit code.
+public nonisolated struct Tether_Daemon_V1_ExecRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the container: id, name or unique id prefix
+  public var id: String = String()
+
+  public var args: [String] = []
+
+  public var env: [String] = []
+
+  public var cwd: String = String()
+
+  /// UID[:GID]
+  public var user: String = String()
+
+  public var tty: Bool = false
+
+  public var openStdin: Bool = false
+
+  public var detach: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Tether_Daemon_V1_ExecResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var execID: String = String()
+
+  /// FIFOs under the container's bundle (root only); empty when not used
+  public var stdinPath: String = String()
+
+  public var stdoutPath: String = String()
+
+  /// empty with a tty: stdout carries both
+  public var stderrPath: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Tether_Daemon_V1_ExecProcessRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the container
+  public var id: String = String()
+
+  public var execID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Tether_Daemon_V1_ResizeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// the container
+  public var id: String = String()
+
+  /// empty: the container's init
+  public var execID: String = String()
+
+  public var width: UInt32 = 0
+
+  public var height: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One daemon event: create, start, die (exit_code), destroy, oom, exec_create, exec_start, exec_die.
+public nonisolated struct Tether_Daemon_V1_Event: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var sequence: UInt64 = 0
+
+  public var timeNs: Int64 = 0
+
+  public var type: String = String()
+
+  public var id: String = String()
+
+  public var name: String = String()
+
+  public var exitCode: Int32 = 0
+
+  public var execID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A long poll: the events after `after`, held until there is one or `timeout_ms` passed (0: no timeout);
+/// `from_now` answers at once with the cursor only.
+public nonisolated struct Tether_Daemon_V1_EventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var after: UInt64 = 0
+
+  public var fromNow: Bool = false
+
+  public var timeoutMs: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Tether_Daemon_V1_EventsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var events: [Tether_Daemon_V1_Event] = []
+
+  /// the sequence number of the last event so far
+  public var cursor: UInt64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "tether.daemon.v1"
 
 nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}remove\0\u{1}hostname\0\u{3}read_only\0\u{1}detach\0\u{1}restart\0\u{1}network\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}remove\0\u{1}hostname\0\u{3}read_only\0\u{1}detach\0\u{1}restart\0\u{1}network\0\u{1}tty\0\u{3}open_stdin\0\u{1}user\0\u{1}pid\0\u{3}memory_bytes\0\u{3}nano_cpus\0\u{3}pids_limit\0\u{1}privileged\0\u{3}cap_add\0\u{3}cap_drop\0\u{3}security_opt\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _rootfs: String = String()
+    var _args: [String] = []
+    var _env: [String] = []
+    var _cwd: String = String()
+    var _remove: Bool = false
+    var _hostname: String = String()
+    var _readOnly: Bool = false
+    var _detach: Bool = false
+    var _restart: String = String()
+    var _network: String = String()
+    var _tty: Bool = false
+    var _openStdin: Bool = false
+    var _user: String = String()
+    var _pid: String = String()
+    var _memoryBytes: Int64 = 0
+    var _nanoCpus: Int64 = 0
+    var _pidsLimit: Int64 = 0
+    var _privileged: Bool = false
+    var _capAdd: [String] = []
+    var _capDrop: [String] = []
+    var _securityOpt: [String] = []
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _rootfs = source._rootfs
+      _args = source._args
+      _env = source._env
+      _cwd = source._cwd
+      _remove = source._remove
+      _hostname = source._hostname
+      _readOnly = source._readOnly
+      _detach = source._detach
+      _restart = source._restart
+      _network = source._network
+      _tty = source._tty
+      _openStdin = source._openStdin
+      _user = source._user
+      _pid = source._pid
+      _memoryBytes = source._memoryBytes
+      _nanoCpus = source._nanoCpus
+      _pidsLimit = source._pidsLimit
+      _privileged = source._privileged
+      _capAdd = source._capAdd
+      _capDrop = source._capDrop
+      _securityOpt = source._securityOpt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.rootfs) }()
-      case 3: try { try decoder.decodeRepeatedStringField(value: &self.args) }()
-      case 4: try { try decoder.decodeRepeatedStringField(value: &self.env) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.cwd) }()
-      case 6: try { try decoder.decodeSingularBoolField(value: &self.remove) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.hostname) }()
-      case 8: try { try decoder.decodeSingularBoolField(value: &self.readOnly) }()
-      case 9: try { try decoder.decodeSingularBoolField(value: &self.detach) }()
-      case 10: try { try decoder.decodeSingularStringField(value: &self.restart) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.network) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._rootfs) }()
+        case 3: try { try decoder.decodeRepeatedStringField(value: &_storage._args) }()
+        case 4: try { try decoder.decodeRepeatedStringField(value: &_storage._env) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._cwd) }()
+        case 6: try { try decoder.decodeSingularBoolField(value: &_storage._remove) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._hostname) }()
+        case 8: try { try decoder.decodeSingularBoolField(value: &_storage._readOnly) }()
+        case 9: try { try decoder.decodeSingularBoolField(value: &_storage._detach) }()
+        case 10: try { try decoder.decodeSingularStringField(value: &_storage._restart) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._network) }()
+        case 12: try { try decoder.decodeSingularBoolField(value: &_storage._tty) }()
+        case 13: try { try decoder.decodeSingularBoolField(value: &_storage._openStdin) }()
+        case 14: try { try decoder.decodeSingularStringField(value: &_storage._user) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._pid) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._memoryBytes) }()
+        case 17: try { try decoder.decodeSingularInt64Field(value: &_storage._nanoCpus) }()
+        case 18: try { try decoder.decodeSingularInt64Field(value: &_storage._pidsLimit) }()
+        case 19: try { try decoder.decodeSingularBoolField(value: &_storage._privileged) }()
+        case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._capAdd) }()
+        case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._capDrop) }()
+        case 22: try { try decoder.decodeRepeatedStringField(value: &_storage._securityOpt) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
-    }
-    if !self.rootfs.isEmpty {
-      try visitor.visitSingularStringField(value: self.rootfs, fieldNumber: 2)
-    }
-    if !self.args.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.args, fieldNumber: 3)
-    }
-    if !self.env.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.env, fieldNumber: 4)
-    }
-    if !self.cwd.isEmpty {
-      try visitor.visitSingularStringField(value: self.cwd, fieldNumber: 5)
-    }
-    if self.remove != false {
-      try visitor.visitSingularBoolField(value: self.remove, fieldNumber: 6)
-    }
-    if !self.hostname.isEmpty {
-      try visitor.visitSingularStringField(value: self.hostname, fieldNumber: 7)
-    }
-    if self.readOnly != false {
-      try visitor.visitSingularBoolField(value: self.readOnly, fieldNumber: 8)
-    }
-    if self.detach != false {
-      try visitor.visitSingularBoolField(value: self.detach, fieldNumber: 9)
-    }
-    if !self.restart.isEmpty {
-      try visitor.visitSingularStringField(value: self.restart, fieldNumber: 10)
-    }
-    if !self.network.isEmpty {
-      try visitor.visitSingularStringField(value: self.network, fieldNumber: 11)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      if !_storage._rootfs.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rootfs, fieldNumber: 2)
+      }
+      if !_storage._args.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._args, fieldNumber: 3)
+      }
+      if !_storage._env.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._env, fieldNumber: 4)
+      }
+      if !_storage._cwd.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cwd, fieldNumber: 5)
+      }
+      if _storage._remove != false {
+        try visitor.visitSingularBoolField(value: _storage._remove, fieldNumber: 6)
+      }
+      if !_storage._hostname.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._hostname, fieldNumber: 7)
+      }
+      if _storage._readOnly != false {
+        try visitor.visitSingularBoolField(value: _storage._readOnly, fieldNumber: 8)
+      }
+      if _storage._detach != false {
+        try visitor.visitSingularBoolField(value: _storage._detach, fieldNumber: 9)
+      }
+      if !_storage._restart.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._restart, fieldNumber: 10)
+      }
+      if !_storage._network.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._network, fieldNumber: 11)
+      }
+      if _storage._tty != false {
+        try visitor.visitSingularBoolField(value: _storage._tty, fieldNumber: 12)
+      }
+      if _storage._openStdin != false {
+        try visitor.visitSingularBoolField(value: _storage._openStdin, fieldNumber: 13)
+      }
+      if !_storage._user.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._user, fieldNumber: 14)
+      }
+      if !_storage._pid.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._pid, fieldNumber: 15)
+      }
+      if _storage._memoryBytes != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._memoryBytes, fieldNumber: 16)
+      }
+      if _storage._nanoCpus != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._nanoCpus, fieldNumber: 17)
+      }
+      if _storage._pidsLimit != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pidsLimit, fieldNumber: 18)
+      }
+      if _storage._privileged != false {
+        try visitor.visitSingularBoolField(value: _storage._privileged, fieldNumber: 19)
+      }
+      if !_storage._capAdd.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._capAdd, fieldNumber: 20)
+      }
+      if !_storage._capDrop.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._capDrop, fieldNumber: 21)
+      }
+      if !_storage._securityOpt.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._securityOpt, fieldNumber: 22)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Tether_Daemon_V1_RunRequest, rhs: Tether_Daemon_V1_RunRequest) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.rootfs != rhs.rootfs {return false}
-    if lhs.args != rhs.args {return false}
-    if lhs.env != rhs.env {return false}
-    if lhs.cwd != rhs.cwd {return false}
-    if lhs.remove != rhs.remove {return false}
-    if lhs.hostname != rhs.hostname {return false}
-    if lhs.readOnly != rhs.readOnly {return false}
-    if lhs.detach != rhs.detach {return false}
-    if lhs.restart != rhs.restart {return false}
-    if lhs.network != rhs.network {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._rootfs != rhs_storage._rootfs {return false}
+        if _storage._args != rhs_storage._args {return false}
+        if _storage._env != rhs_storage._env {return false}
+        if _storage._cwd != rhs_storage._cwd {return false}
+        if _storage._remove != rhs_storage._remove {return false}
+        if _storage._hostname != rhs_storage._hostname {return false}
+        if _storage._readOnly != rhs_storage._readOnly {return false}
+        if _storage._detach != rhs_storage._detach {return false}
+        if _storage._restart != rhs_storage._restart {return false}
+        if _storage._network != rhs_storage._network {return false}
+        if _storage._tty != rhs_storage._tty {return false}
+        if _storage._openStdin != rhs_storage._openStdin {return false}
+        if _storage._user != rhs_storage._user {return false}
+        if _storage._pid != rhs_storage._pid {return false}
+        if _storage._memoryBytes != rhs_storage._memoryBytes {return false}
+        if _storage._nanoCpus != rhs_storage._nanoCpus {return false}
+        if _storage._pidsLimit != rhs_storage._pidsLimit {return false}
+        if _storage._privileged != rhs_storage._privileged {return false}
+        if _storage._capAdd != rhs_storage._capAdd {return false}
+        if _storage._capDrop != rhs_storage._capDrop {return false}
+        if _storage._securityOpt != rhs_storage._securityOpt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -266,7 +702,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Tether_Daemon_V1_RunResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}pid\0\u{3}log_path\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}pid\0\u{3}log_path\0\u{3}stdin_path\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -277,6 +713,7 @@ nonisolated extension Tether_Daemon_V1_RunResponse: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.logPath) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.stdinPath) }()
       default: break
       }
     }
@@ -292,6 +729,9 @@ nonisolated extension Tether_Daemon_V1_RunResponse: SwiftProtobuf.Message, Swift
     if !self.logPath.isEmpty {
       try visitor.visitSingularStringField(value: self.logPath, fieldNumber: 3)
     }
+    if !self.stdinPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.stdinPath, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -299,6 +739,7 @@ nonisolated extension Tether_Daemon_V1_RunResponse: SwiftProtobuf.Message, Swift
     if lhs.id != rhs.id {return false}
     if lhs.pid != rhs.pid {return false}
     if lhs.logPath != rhs.logPath {return false}
+    if lhs.stdinPath != rhs.stdinPath {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -351,99 +792,177 @@ nonisolated extension Tether_Daemon_V1_ContainerRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ContainerInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}status\0\u{1}pid\0\u{3}exit_code\0\u{3}created_at_ns\0\u{3}started_at_ns\0\u{3}finished_at_ns\0\u{3}log_path\0\u{3}shim_address\0\u{1}bundle\0\u{3}restart_count\0\u{1}restart\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}status\0\u{1}pid\0\u{3}exit_code\0\u{3}created_at_ns\0\u{3}started_at_ns\0\u{3}finished_at_ns\0\u{3}log_path\0\u{3}shim_address\0\u{1}bundle\0\u{3}restart_count\0\u{1}restart\0\u{1}tty\0\u{3}stdin_path\0")
+
+  fileprivate class _StorageClass {
+    var _id: String = String()
+    var _name: String = String()
+    var _rootfs: String = String()
+    var _args: [String] = []
+    var _status: String = String()
+    var _pid: UInt32 = 0
+    var _exitCode: Int32 = 0
+    var _createdAtNs: Int64 = 0
+    var _startedAtNs: Int64 = 0
+    var _finishedAtNs: Int64 = 0
+    var _logPath: String = String()
+    var _shimAddress: String = String()
+    var _bundle: String = String()
+    var _restartCount: UInt32 = 0
+    var _restart: String = String()
+    var _tty: Bool = false
+    var _stdinPath: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _id = source._id
+      _name = source._name
+      _rootfs = source._rootfs
+      _args = source._args
+      _status = source._status
+      _pid = source._pid
+      _exitCode = source._exitCode
+      _createdAtNs = source._createdAtNs
+      _startedAtNs = source._startedAtNs
+      _finishedAtNs = source._finishedAtNs
+      _logPath = source._logPath
+      _shimAddress = source._shimAddress
+      _bundle = source._bundle
+      _restartCount = source._restartCount
+      _restart = source._restart
+      _tty = source._tty
+      _stdinPath = source._stdinPath
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.rootfs) }()
-      case 4: try { try decoder.decodeRepeatedStringField(value: &self.args) }()
-      case 5: try { try decoder.decodeSingularStringField(value: &self.status) }()
-      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.pid) }()
-      case 7: try { try decoder.decodeSingularInt32Field(value: &self.exitCode) }()
-      case 8: try { try decoder.decodeSingularInt64Field(value: &self.createdAtNs) }()
-      case 9: try { try decoder.decodeSingularInt64Field(value: &self.startedAtNs) }()
-      case 10: try { try decoder.decodeSingularInt64Field(value: &self.finishedAtNs) }()
-      case 11: try { try decoder.decodeSingularStringField(value: &self.logPath) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.shimAddress) }()
-      case 13: try { try decoder.decodeSingularStringField(value: &self.bundle) }()
-      case 14: try { try decoder.decodeSingularUInt32Field(value: &self.restartCount) }()
-      case 15: try { try decoder.decodeSingularStringField(value: &self.restart) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._id) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._rootfs) }()
+        case 4: try { try decoder.decodeRepeatedStringField(value: &_storage._args) }()
+        case 5: try { try decoder.decodeSingularStringField(value: &_storage._status) }()
+        case 6: try { try decoder.decodeSingularUInt32Field(value: &_storage._pid) }()
+        case 7: try { try decoder.decodeSingularInt32Field(value: &_storage._exitCode) }()
+        case 8: try { try decoder.decodeSingularInt64Field(value: &_storage._createdAtNs) }()
+        case 9: try { try decoder.decodeSingularInt64Field(value: &_storage._startedAtNs) }()
+        case 10: try { try decoder.decodeSingularInt64Field(value: &_storage._finishedAtNs) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._logPath) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._shimAddress) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._bundle) }()
+        case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._restartCount) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._restart) }()
+        case 16: try { try decoder.decodeSingularBoolField(value: &_storage._tty) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._stdinPath) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if !self.id.isEmpty {
-      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
-    }
-    if !self.rootfs.isEmpty {
-      try visitor.visitSingularStringField(value: self.rootfs, fieldNumber: 3)
-    }
-    if !self.args.isEmpty {
-      try visitor.visitRepeatedStringField(value: self.args, fieldNumber: 4)
-    }
-    if !self.status.isEmpty {
-      try visitor.visitSingularStringField(value: self.status, fieldNumber: 5)
-    }
-    if self.pid != 0 {
-      try visitor.visitSingularUInt32Field(value: self.pid, fieldNumber: 6)
-    }
-    if self.exitCode != 0 {
-      try visitor.visitSingularInt32Field(value: self.exitCode, fieldNumber: 7)
-    }
-    if self.createdAtNs != 0 {
-      try visitor.visitSingularInt64Field(value: self.createdAtNs, fieldNumber: 8)
-    }
-    if self.startedAtNs != 0 {
-      try visitor.visitSingularInt64Field(value: self.startedAtNs, fieldNumber: 9)
-    }
-    if self.finishedAtNs != 0 {
-      try visitor.visitSingularInt64Field(value: self.finishedAtNs, fieldNumber: 10)
-    }
-    if !self.logPath.isEmpty {
-      try visitor.visitSingularStringField(value: self.logPath, fieldNumber: 11)
-    }
-    if !self.shimAddress.isEmpty {
-      try visitor.visitSingularStringField(value: self.shimAddress, fieldNumber: 12)
-    }
-    if !self.bundle.isEmpty {
-      try visitor.visitSingularStringField(value: self.bundle, fieldNumber: 13)
-    }
-    if self.restartCount != 0 {
-      try visitor.visitSingularUInt32Field(value: self.restartCount, fieldNumber: 14)
-    }
-    if !self.restart.isEmpty {
-      try visitor.visitSingularStringField(value: self.restart, fieldNumber: 15)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if !_storage._id.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._id, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._rootfs.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rootfs, fieldNumber: 3)
+      }
+      if !_storage._args.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._args, fieldNumber: 4)
+      }
+      if !_storage._status.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._status, fieldNumber: 5)
+      }
+      if _storage._pid != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._pid, fieldNumber: 6)
+      }
+      if _storage._exitCode != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._exitCode, fieldNumber: 7)
+      }
+      if _storage._createdAtNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._createdAtNs, fieldNumber: 8)
+      }
+      if _storage._startedAtNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._startedAtNs, fieldNumber: 9)
+      }
+      if _storage._finishedAtNs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._finishedAtNs, fieldNumber: 10)
+      }
+      if !_storage._logPath.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._logPath, fieldNumber: 11)
+      }
+      if !_storage._shimAddress.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._shimAddress, fieldNumber: 12)
+      }
+      if !_storage._bundle.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._bundle, fieldNumber: 13)
+      }
+      if _storage._restartCount != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._restartCount, fieldNumber: 14)
+      }
+      if !_storage._restart.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._restart, fieldNumber: 15)
+      }
+      if _storage._tty != false {
+        try visitor.visitSingularBoolField(value: _storage._tty, fieldNumber: 16)
+      }
+      if !_storage._stdinPath.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._stdinPath, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Tether_Daemon_V1_ContainerInfo, rhs: Tether_Daemon_V1_ContainerInfo) -> Bool {
-    if lhs.id != rhs.id {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.rootfs != rhs.rootfs {return false}
-    if lhs.args != rhs.args {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.pid != rhs.pid {return false}
-    if lhs.exitCode != rhs.exitCode {return false}
-    if lhs.createdAtNs != rhs.createdAtNs {return false}
-    if lhs.startedAtNs != rhs.startedAtNs {return false}
-    if lhs.finishedAtNs != rhs.finishedAtNs {return false}
-    if lhs.logPath != rhs.logPath {return false}
-    if lhs.shimAddress != rhs.shimAddress {return false}
-    if lhs.bundle != rhs.bundle {return false}
-    if lhs.restartCount != rhs.restartCount {return false}
-    if lhs.restart != rhs.restart {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._id != rhs_storage._id {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._rootfs != rhs_storage._rootfs {return false}
+        if _storage._args != rhs_storage._args {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._pid != rhs_storage._pid {return false}
+        if _storage._exitCode != rhs_storage._exitCode {return false}
+        if _storage._createdAtNs != rhs_storage._createdAtNs {return false}
+        if _storage._startedAtNs != rhs_storage._startedAtNs {return false}
+        if _storage._finishedAtNs != rhs_storage._finishedAtNs {return false}
+        if _storage._logPath != rhs_storage._logPath {return false}
+        if _storage._shimAddress != rhs_storage._shimAddress {return false}
+        if _storage._bundle != rhs_storage._bundle {return false}
+        if _storage._restartCount != rhs_storage._restartCount {return false}
+        if _storage._restart != rhs_storage._restart {return false}
+        if _storage._tty != rhs_storage._tty {return false}
+        if _storage._stdinPath != rhs_storage._stdinPath {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -564,6 +1083,331 @@ nonisolated extension Tether_Daemon_V1_PruneResponse: SwiftProtobuf.Message, Swi
 
   public static func ==(lhs: Tether_Daemon_V1_PruneResponse, rhs: Tether_Daemon_V1_PruneResponse) -> Bool {
     if lhs.removed != rhs.removed {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_ExecRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExecRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}user\0\u{1}tty\0\u{3}open_stdin\0\u{1}detach\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeRepeatedStringField(value: &self.args) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.env) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.cwd) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.user) }()
+      case 6: try { try decoder.decodeSingularBoolField(value: &self.tty) }()
+      case 7: try { try decoder.decodeSingularBoolField(value: &self.openStdin) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.detach) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.args.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.args, fieldNumber: 2)
+    }
+    if !self.env.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.env, fieldNumber: 3)
+    }
+    if !self.cwd.isEmpty {
+      try visitor.visitSingularStringField(value: self.cwd, fieldNumber: 4)
+    }
+    if !self.user.isEmpty {
+      try visitor.visitSingularStringField(value: self.user, fieldNumber: 5)
+    }
+    if self.tty != false {
+      try visitor.visitSingularBoolField(value: self.tty, fieldNumber: 6)
+    }
+    if self.openStdin != false {
+      try visitor.visitSingularBoolField(value: self.openStdin, fieldNumber: 7)
+    }
+    if self.detach != false {
+      try visitor.visitSingularBoolField(value: self.detach, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_ExecRequest, rhs: Tether_Daemon_V1_ExecRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.args != rhs.args {return false}
+    if lhs.env != rhs.env {return false}
+    if lhs.cwd != rhs.cwd {return false}
+    if lhs.user != rhs.user {return false}
+    if lhs.tty != rhs.tty {return false}
+    if lhs.openStdin != rhs.openStdin {return false}
+    if lhs.detach != rhs.detach {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_ExecResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExecResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}exec_id\0\u{3}stdin_path\0\u{3}stdout_path\0\u{3}stderr_path\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.execID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.stdinPath) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.stdoutPath) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.stderrPath) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.execID.isEmpty {
+      try visitor.visitSingularStringField(value: self.execID, fieldNumber: 1)
+    }
+    if !self.stdinPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.stdinPath, fieldNumber: 2)
+    }
+    if !self.stdoutPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.stdoutPath, fieldNumber: 3)
+    }
+    if !self.stderrPath.isEmpty {
+      try visitor.visitSingularStringField(value: self.stderrPath, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_ExecResponse, rhs: Tether_Daemon_V1_ExecResponse) -> Bool {
+    if lhs.execID != rhs.execID {return false}
+    if lhs.stdinPath != rhs.stdinPath {return false}
+    if lhs.stdoutPath != rhs.stdoutPath {return false}
+    if lhs.stderrPath != rhs.stderrPath {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_ExecProcessRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExecProcessRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}exec_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.execID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.execID.isEmpty {
+      try visitor.visitSingularStringField(value: self.execID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_ExecProcessRequest, rhs: Tether_Daemon_V1_ExecProcessRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.execID != rhs.execID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_ResizeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ResizeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}exec_id\0\u{1}width\0\u{1}height\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.execID) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.width) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.height) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
+    }
+    if !self.execID.isEmpty {
+      try visitor.visitSingularStringField(value: self.execID, fieldNumber: 2)
+    }
+    if self.width != 0 {
+      try visitor.visitSingularUInt32Field(value: self.width, fieldNumber: 3)
+    }
+    if self.height != 0 {
+      try visitor.visitSingularUInt32Field(value: self.height, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_ResizeRequest, rhs: Tether_Daemon_V1_ResizeRequest) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.execID != rhs.execID {return false}
+    if lhs.width != rhs.width {return false}
+    if lhs.height != rhs.height {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Event"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_ns\0\u{1}type\0\u{1}id\0\u{1}name\0\u{3}exit_code\0\u{3}exec_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.sequence) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.timeNs) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.type) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      case 6: try { try decoder.decodeSingularInt32Field(value: &self.exitCode) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.execID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.sequence != 0 {
+      try visitor.visitSingularUInt64Field(value: self.sequence, fieldNumber: 1)
+    }
+    if self.timeNs != 0 {
+      try visitor.visitSingularInt64Field(value: self.timeNs, fieldNumber: 2)
+    }
+    if !self.type.isEmpty {
+      try visitor.visitSingularStringField(value: self.type, fieldNumber: 3)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 4)
+    }
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 5)
+    }
+    if self.exitCode != 0 {
+      try visitor.visitSingularInt32Field(value: self.exitCode, fieldNumber: 6)
+    }
+    if !self.execID.isEmpty {
+      try visitor.visitSingularStringField(value: self.execID, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_Event, rhs: Tether_Daemon_V1_Event) -> Bool {
+    if lhs.sequence != rhs.sequence {return false}
+    if lhs.timeNs != rhs.timeNs {return false}
+    if lhs.type != rhs.type {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.name != rhs.name {return false}
+    if lhs.exitCode != rhs.exitCode {return false}
+    if lhs.execID != rhs.execID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_EventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}after\0\u{3}from_now\0\u{3}timeout_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.after) }()
+      case 2: try { try decoder.decodeSingularBoolField(value: &self.fromNow) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.timeoutMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.after != 0 {
+      try visitor.visitSingularUInt64Field(value: self.after, fieldNumber: 1)
+    }
+    if self.fromNow != false {
+      try visitor.visitSingularBoolField(value: self.fromNow, fieldNumber: 2)
+    }
+    if self.timeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.timeoutMs, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_EventsRequest, rhs: Tether_Daemon_V1_EventsRequest) -> Bool {
+    if lhs.after != rhs.after {return false}
+    if lhs.fromNow != rhs.fromNow {return false}
+    if lhs.timeoutMs != rhs.timeoutMs {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_EventsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EventsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}events\0\u{1}cursor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.events) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.cursor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.events.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.events, fieldNumber: 1)
+    }
+    if self.cursor != 0 {
+      try visitor.visitSingularUInt64Field(value: self.cursor, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_EventsResponse, rhs: Tether_Daemon_V1_EventsResponse) -> Bool {
+    if lhs.events != rhs.events {return false}
+    if lhs.cursor != rhs.cursor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
