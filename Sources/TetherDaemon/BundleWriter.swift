@@ -1,40 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import FoundationEssentials
 import OCISpec
+import TTRPC
 import TetherSystem
 
-/// Writes a container's OCI bundle: config.json with Docker-like defaults (Docker's default capability set,
-/// masked and read-only /proc paths, a private network unless `--network host`). The root is `rootfs/`,
-/// which the shim mounts as an overlay of the image directory (the Create request's rootfs mount, `Daemon.launch`).
+/// Writes a container's OCI bundle: config.json with Docker-like defaults (SecurityProfile's capabilities and
+/// seccomp filter, masked and read-only /proc paths, a private network unless `--network host`, a pid namespace
+/// of its own unless `--pid`), the cgroup limits asked for, and the stdio FIFOs tetherctl attaches to. The root
+/// is `rootfs/`, which the shim mounts as an overlay of the image directory (the Create request's rootfs mount,
+/// `Daemon.launch`).
 enum BundleWriter {
-    static let dockerCapabilities = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
-        "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-    ]
-
-    static func spec(for record: ContainerRecord) -> Spec {
-        var env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        env += record.env
-        let capabilities = OCISpec.Process.Capabilities(
-            bounding: dockerCapabilities, effective: dockerCapabilities, inheritable: nil, permitted: dockerCapabilities, ambient: nil)
-        var process = OCISpec.Process(terminal: false, user: .init(uid: 0, gid: 0), args: record.args, env: env,
-                                      cwd: record.cwd.isEmpty ? "/" : record.cwd)
-        process.capabilities = capabilities
-        process.rlimits = [.init(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)]
-        var namespaces: [Linux.Namespace] = [.init(type: "pid"), .init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
+    /// `--pid container:NAME` joins the namespace at `pidNamespacePath` (`/proc/<NAME's init>/ns/pid`).
+    static func spec(for record: ContainerRecord, pidNamespacePath: String? = nil) throws(TTRPCStatus) -> Spec {
+        let settings = record.settings
+        let process = try process(for: record, args: record.args, env: record.env, cwd: record.cwd, user: settings.user,
+                                  terminal: settings.tty)
+        var namespaces: [Linux.Namespace] = [.init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
+        if settings.pid != "host" { namespaces.insert(.init(type: "pid", path: pidNamespacePath), at: 0) }
         if record.network != "host" { namespaces.append(.init(type: "network")) }
         var linux = Linux(namespaces: namespaces)
         linux.cgroupsPath = "/tether/\(record.id)"
-        linux.maskedPaths = Linux.runcMaskedPaths
-        linux.readonlyPaths = Linux.runcReadonlyPaths
+        if !settings.privileged {
+            linux.maskedPaths = Linux.runcMaskedPaths
+            linux.readonlyPaths = Linux.runcReadonlyPaths
+        }
+        linux.resources = resources(settings)
+        linux.seccomp = SecurityProfile.seccomp(settings, capabilities: process.capabilities?.bounding ?? [])
         return Spec(ociVersion: OCIVersion.current, process: process, root: Root(path: "rootfs", readonly: record.readOnly),
                     hostname: record.hostname.isEmpty ? String(record.id.prefix(12)) : record.hostname,
                     mounts: Mount.runcDefaults, linux: linux)
     }
 
-    static func write(_ record: ContainerRecord, to bundle: String) throws {
+    /// The process of the container's init or of an exec in it: the container's capabilities for both.
+    static func process(for record: ContainerRecord, args: [String], env: [String], cwd: String, user: String,
+                        terminal: Bool) throws(TTRPCStatus) -> OCISpec.Process {
+        let capabilities = try SecurityProfile.capabilities(record.settings)
+        var process = OCISpec.Process(
+            terminal: terminal, user: try processUser(user), args: args,
+            env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] + (terminal ? ["TERM=xterm"] : []) + env,
+            cwd: cwd.isEmpty ? (record.cwd.isEmpty ? "/" : record.cwd) : cwd)
+        process.capabilities = OCISpec.Process.Capabilities(
+            bounding: capabilities, effective: capabilities, inheritable: nil, permitted: capabilities, ambient: nil)
+        process.rlimits = [.init(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)]
+        if record.settings.noNewPrivileges { process.noNewPrivileges = true }
+        return process
+    }
+
+    /// `-u UID[:GID]` (numeric: the image's /etc/passwd is not read); empty is root.
+    static func processUser(_ text: String) throws(TTRPCStatus) -> OCISpec.Process.User {
+        if text.isEmpty { return .init(uid: 0, gid: 0) }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count <= 2, let uid = UInt32(parts[0]), let gid = parts.count == 2 ? UInt32(parts[1]) : uid else {
+            throw TTRPCStatus(.invalidArgument, "--user \(text): expected UID[:GID] (numbers)")
+        }
+        return .init(uid: uid, gid: gid)
+    }
+
+    /// `--memory`, `--cpus` (a quota per 100 ms period) and `--pids-limit` as `linux.resources`.
+    static func resources(_ settings: ContainerSettings) -> Resources? {
+        guard settings.memoryBytes > 0 || settings.nanoCPUs > 0 || settings.pidsLimit > 0 else { return nil }
+        var resources = Resources()
+        if settings.memoryBytes > 0 {
+            var memory = Resources.Memory()
+            memory.limit = settings.memoryBytes
+            resources.memory = memory
+        }
+        if settings.nanoCPUs > 0 {
+            var cpu = Resources.CPU()
+            cpu.period = 100_000
+            cpu.quota = settings.nanoCPUs * 100_000 / 1_000_000_000
+            resources.cpu = cpu
+        }
+        if settings.pidsLimit > 0 { resources.pids = .init(limit: settings.pidsLimit) }
+        return resources
+    }
+
+    static func write(_ record: ContainerRecord, to bundle: String, pidNamespacePath: String? = nil) throws {
         try FileIO.makeDirectories(bundle + "/rootfs", mode: 0o711)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try FileIO.writeAtomically(bundle + "/config.json", Array(try encoder.encode(spec(for: record))), sync: false)
+        let spec = try spec(for: record, pidNamespacePath: pidNamespacePath)
+        try FileIO.writeAtomically(bundle + "/config.json", Array(try encoder.encode(spec)), sync: false)
+    }
+
+    /// The container's stdin FIFO (`-i`) in its bundle.
+    static func stdinPath(bundle: String) -> String { bundle + "/stdin" }
+    /// The FIFO the shim copies a `-t` container's pty output to; the daemon keeps it in the log (TerminalLog).
+    static func terminalPath(bundle: String) -> String { bundle + "/terminal" }
+
+    /// Makes a FIFO (root only) unless it exists.
+    static func makeFIFO(_ path: String) throws {
+        if mkfifo(path, 0o600) != 0 && errno != EEXIST { throw SyscallError("mkfifo \(path)", errno: errno) }
     }
 }

@@ -15,6 +15,7 @@ struct ContainerRecord: Codable, Sendable {
     var network: String
     var remove: Bool
     var restart: RestartPolicy
+    var settings = ContainerSettings()
     var status: String = "created"
     var pid: UInt32 = 0
     var exitCode: Int32 = 0

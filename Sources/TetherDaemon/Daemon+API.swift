@@ -14,6 +14,34 @@ extension Daemon {
         server.register(service, "Run") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
             reply.complete { try self.run(request) }
         }
+        server.register(service, "Create") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+            reply.complete { Daemon.runResponse(try self.create(request)) }
+        }
+        server.register(service, "Start") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+            reply.complete {
+                var record = try self.resolve(request.id)
+                try self.start(&record)
+                return Daemon.runResponse(record)
+            }
+        }
+        server.register(service, "Restart") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+            do {
+                let id = try self.resolve(request.id).id
+                let startAgain = { [unowned self] (_: Int32) in
+                    reply.complete {
+                        guard var record = self.records[id] else { throw TTRPCStatus(.notFound, "no such container: \(request.id)") }
+                        try self.start(&record)
+                        return Daemon.runResponse(record)
+                    }
+                }
+                try self.stop(try self.resolve(id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds, then: startAgain)
+            } catch {
+                reply.fail(error)
+            }
+        }
+        server.register(service, "Events") { [unowned self] (request: Tether_Daemon_V1_EventsRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_EventsResponse>) in
+            self.events.poll(request, reply)
+        }
         server.register(service, "List") { [unowned self] (request: Tether_Daemon_V1_ListRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ListResponse>) in
             let containers = self.records.values
                 .filter { request.all || $0.status == "running" }
@@ -36,7 +64,7 @@ extension Daemon {
                 if record.status == "exited" {
                     reply.succeed(.with { $0.exitCode = record.exitCode })
                 } else {
-                    self.waiters[record.id, default: []].append(reply)
+                    self.exitWaiters[record.id, default: []].append { code in reply.succeed(.with { $0.exitCode = code }) }
                 }
             } catch {
                 reply.fail(error)
@@ -44,17 +72,8 @@ extension Daemon {
         }
         server.register(service, "Stop") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
             do {
-                let record = try self.resolve(request.id)
-                if record.status != "running" {
-                    reply.succeed(.with { $0.exitCode = record.exitCode })
-                    return
-                }
-                self.waiters[record.id, default: []].append(reply)
-                try self.signal(record, UInt32(SIGTERM))
-                let grace = UInt64(request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) * 1000
-                self.loop.schedule(after: grace) { [weak self] in
-                    guard let self, let current = self.records[record.id], current.status == "running" else { return }
-                    try? self.signal(current, UInt32(SIGKILL))
+                try self.stop(try self.resolve(request.id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) { code in
+                    reply.succeed(.with { $0.exitCode = code })
                 }
             } catch {
                 reply.fail(error)
@@ -72,18 +91,36 @@ extension Daemon {
             reply.succeed(.with { $0.removed = stopped })
         }
         // Shims publish task events here (TTRPC_ADDRESS is this socket); an exit event settles a container
-        // even when its Wait connection was lost.
+        // even when its Wait connection was lost, and an OOM event is passed on to `events`.
         server.register(EventsService.name, EventsService.forward) { [unowned self] (request: ForwardRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
             reply.succeed(Google_Protobuf_Empty())
             if request.envelope.event.holds(Containerd_Events_TaskExit.self),
                let exit = try? request.envelope.event.unpack(Containerd_Events_TaskExit.self),
-               exit.id == exit.containerID || exit.id.isEmpty {
+               exit.id == exit.containerID || exit.id.isEmpty,
+               // Not the exit of a task this container had before a restart.
+               let record = self.records[exit.containerID], exit.pid == 0 || exit.pid == record.pid {
                 self.exited(exit.containerID, code: Int32(bitPattern: exit.exitStatus), at: exit.exitedAt)
+            }
+            if request.envelope.event.holds(Containerd_Events_TaskOOM.self),
+               let oom = try? request.envelope.event.unpack(Containerd_Events_TaskOOM.self), let record = self.records[oom.containerID] {
+                self.events.publish("oom", record)
             }
         }
     }
 
     func run(_ request: Tether_Daemon_V1_RunRequest) throws -> Tether_Daemon_V1_RunResponse {
+        var record = try create(request)
+        do {
+            try launch(&record)
+        } catch {
+            try? removeContainer(record.id, force: true)
+            throw error
+        }
+        return Daemon.runResponse(record)
+    }
+
+    /// A new record (status created) after every setting was checked.
+    func create(_ request: Tether_Daemon_V1_RunRequest) throws -> ContainerRecord {
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         guard FileIO.isDirectory(request.rootfs) else {
             throw TTRPCStatus(.invalidArgument, "rootfs \(request.rootfs): not a directory")
@@ -100,18 +137,46 @@ extension Daemon {
             args: request.args, env: request.env, cwd: request.cwd, hostname: request.hostname,
             readOnly: request.readOnly, network: request.network.isEmpty ? "none" : request.network,
             remove: request.remove, restart: restart)
+        record.settings = try Daemon.settings(request)
+        if let reference = record.settings.pidNamespaceContainer { _ = try resolve(reference) }
         record.createdAt = Daemon.now()
+        record.bundle = configuration.state + "/bundles/\(id)"
+        record.logPath = containerDirectory(id) + "/container.log"
         save(record)
-        do {
-            try launch(&record)
-        } catch {
-            try? removeContainer(id, force: true)
-            throw error
+        events.publish("create", record)
+        return record
+    }
+
+    static func settings(_ request: Tether_Daemon_V1_RunRequest) throws -> ContainerSettings {
+        var settings = ContainerSettings()
+        settings.tty = request.tty
+        settings.openStdin = request.openStdin
+        settings.user = request.user
+        settings.pid = request.pid
+        settings.memoryBytes = request.memoryBytes
+        settings.nanoCPUs = request.nanoCpus
+        settings.pidsLimit = request.pidsLimit
+        settings.privileged = request.privileged
+        settings.capAdd = request.capAdd
+        settings.capDrop = request.capDrop
+        settings.securityOptions = request.securityOpt
+        guard settings.pid.isEmpty || settings.pid == "host" || settings.pidNamespaceContainer?.isEmpty == false else {
+            throw TTRPCStatus(.invalidArgument, "--pid \(settings.pid): expected host or container:NAME")
         }
-        return .with {
-            $0.id = id
+        guard settings.memoryBytes >= 0, settings.nanoCPUs >= 0, settings.pidsLimit >= 0 else {
+            throw TTRPCStatus(.invalidArgument, "--memory, --cpus and --pids-limit must not be negative")
+        }
+        _ = try BundleWriter.processUser(settings.user)
+        try SecurityProfile.validate(settings)
+        return settings
+    }
+
+    static func runResponse(_ record: ContainerRecord) -> Tether_Daemon_V1_RunResponse {
+        .with {
+            $0.id = record.id
             $0.pid = record.pid
             $0.logPath = record.logPath
+            $0.stdinPath = record.settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
         }
     }
 
@@ -139,6 +204,8 @@ extension Daemon {
             $0.bundle = record.bundle
             $0.restartCount = record.restartCount
             $0.restart = record.restart.description
+            $0.tty = record.settings.tty
+            $0.stdinPath = record.settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
         }
     }
 

@@ -29,10 +29,15 @@ public final class Daemon {
     let loop: EventLoop
     let server: TTRPCServer
     var records: [String: ContainerRecord] = [:]
-    /// Daemon.Wait calls held until the container exits.
-    var waiters: [String: [TTRPCResponder<Tether_Daemon_V1_WaitResponse>]] = [:]
+    /// What runs when a container exits (answers to Wait, Stop and Restart), by container id.
+    var exitWaiters: [String: [(Int32) -> Void]] = [:]
     /// Task.Wait calls in flight to each running container's shim.
     var shimWaits: [String: TTRPCLoopClient] = [:]
+    /// The output of `-t` containers, copied from their terminal FIFO to their log.
+    var terminalLogs: [String: TerminalLog] = [:]
+    /// Exec processes, by exec id, kept a minute after they exit so that a late WaitExec gets the code.
+    var execSessions: [String: ExecSession] = [:]
+    let events: EventJournal
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -42,7 +47,9 @@ public final class Daemon {
         loop = try EventLoop()
         let listener = try UnixSocket.listen(path: configuration.socket, mode: 0o600)
         server = TTRPCServer(loop: loop, listener: listener)
+        events = EventJournal(loop: loop)
         registerAPI()
+        registerExecAPI()
         reconnect()
     }
 
@@ -85,6 +92,7 @@ public final class Daemon {
                 let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(5))
                 defer { client.close() }
                 let state = try client.state(.with { $0.id = id })
+                if record.settings.tty { openTerminalLog(record) }
                 if state.status == .stopped {
                     exited(id, code: Int32(bitPattern: state.exitStatus), at: state.exitedAt)
                 } else {
@@ -113,15 +121,23 @@ public final class Daemon {
 
     // MARK: Lifecycle
 
-    /// Starts (or restarts) a container's task: bundle, shim, Create, Start; then watches for its exit.
+    /// Starts (or restarts) a container's task: bundle, stdio FIFOs, shim, Create, Start; then watches for its exit.
     func launch(_ record: inout ContainerRecord) throws {
         let id = record.id
         let directory = containerDirectory(id)
+        let settings = record.settings
         record.bundle = configuration.state + "/bundles/\(id)"
         record.logPath = directory + "/container.log"
         try FileIO.makeDirectories(directory + "/upper", mode: 0o755)
         try FileIO.makeDirectories(directory + "/work", mode: 0o700)
-        try BundleWriter.write(record, to: record.bundle)
+        try BundleWriter.write(record, to: record.bundle, pidNamespacePath: try pidNamespacePath(for: record))
+        let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
+        if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
+        let terminal = BundleWriter.terminalPath(bundle: record.bundle)
+        if settings.tty {
+            try BundleWriter.makeFIFO(terminal)
+            if terminalLogs[id] == nil { terminalLogs[id] = try TerminalLog(loop: loop, fifo: terminal, log: record.logPath) }
+        }
         if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
             var environment = ProcessEnvironment.current
             environment["TTRPC_ADDRESS"] = configuration.socket
@@ -140,19 +156,38 @@ public final class Daemon {
             $0.source = "overlay"
             $0.options = ["lowerdir=\(record.rootfs)", "upperdir=\(directory)/upper", "workdir=\(directory)/work"]
         }
+        let logPath = record.logPath
         let created = try client.create(.with {
             $0.id = id
             $0.bundle = record.bundle
             $0.rootfs = [overlay]
-            $0.stdout = "file://" + record.logPath
-            $0.stderr = "file://" + record.logPath
+            $0.terminal = settings.tty
+            $0.stdin = stdin
+            $0.stdout = settings.tty ? terminal : "file://" + logPath
+            $0.stderr = settings.tty ? "" : "file://" + logPath
         })
         _ = try client.start(.with { $0.id = id })
         record.pid = created.pid
         record.status = "running"
         record.startedAt = Daemon.now()
         save(record)
+        events.publish("start", record)
         watch(id)
+    }
+
+    /// `--pid container:NAME`: the namespace of NAME's init, which must be running.
+    func pidNamespacePath(for record: ContainerRecord) throws -> String? {
+        guard let reference = record.settings.pidNamespaceContainer else { return nil }
+        let target = try resolve(reference)
+        guard target.status == "running", target.pid > 0 else {
+            throw TTRPCStatus(.failedPrecondition, "container \(reference) is not running (--pid container:\(reference))")
+        }
+        return "/proc/\(target.pid)/ns/pid"
+    }
+
+    func openTerminalLog(_ record: ContainerRecord) {
+        guard terminalLogs[record.id] == nil else { return }
+        terminalLogs[record.id] = try? TerminalLog(loop: loop, fifo: BundleWriter.terminalPath(bundle: record.bundle), log: record.logPath)
     }
 
     static func answers(_ address: String) -> Bool {
@@ -183,34 +218,59 @@ public final class Daemon {
         }
     }
 
-    /// Records an exit, answers waiters, then applies --rm or the restart policy.
+    /// Records an exit (after the last of a tty's output is in the log), answers waiters, then applies --rm or
+    /// the restart policy unless a waiter (restart) started the container again.
     func exited(_ id: String, code: Int32, at time: Google_Protobuf_Timestamp?) {
         guard var record = records[id], record.status != "exited" else { return }
+        terminalLogs[id]?.drain()
         record.status = "exited"
         record.exitCode = code
         record.finishedAt = time.map { $0.seconds * 1_000_000_000 + Int64($0.nanos) } ?? Daemon.now()
         save(record)
-        for waiter in waiters.removeValue(forKey: id) ?? [] {
-            waiter.succeed(.with { $0.exitCode = code })
-        }
+        events.publish("die", record, exitCode: code)
+        for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(code) }
+        guard let current = records[id], current.status == "exited" else { return }
         if record.remove {
             try? removeContainer(id, force: true)
         } else if record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
             let delay = RestartPolicy.backoff(restarts: record.restartCount)
-            loop.schedule(after: delay) { [weak self] in self?.restart(id) }
+            loop.schedule(after: delay) { [weak self] in self?.restartByPolicy(id) }
         }
     }
 
-    func restart(_ id: String) {
+    func restartByPolicy(_ id: String) {
         guard var record = records[id], record.status == "exited" else { return }
-        // The shim stays: the next task is created in it.
-        deleteTask(record, shutdown: false)
         record.restartCount += 1
         do {
-            try launch(&record)
+            try start(&record)
         } catch {
             record.status = "exited"
             save(record)
+        }
+    }
+
+    /// Starts a created or exited container; a running one is left alone. An exited container's task is
+    /// deleted first and the next one is created in the same shim (a new shim if that one is gone).
+    func start(_ record: inout ContainerRecord) throws {
+        switch record.status {
+        case "running": return
+        case "exited": deleteTask(record, shutdown: false)
+        default: break
+        }
+        try launch(&record)
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; `then` runs with the exit code once it exited.
+    func stop(_ record: ContainerRecord, grace: UInt32, then: @escaping (Int32) -> Void) throws {
+        guard record.status == "running" else {
+            then(record.exitCode)
+            return
+        }
+        try signal(record, UInt32(SIGTERM))
+        exitWaiters[record.id, default: []].append(then)
+        loop.schedule(after: UInt64(grace) * 1000) { [weak self] in
+            guard let self, let current = self.records[record.id], current.status == "running" else { return }
+            try? self.signal(current, UInt32(SIGKILL))
         }
     }
 
@@ -236,11 +296,13 @@ public final class Daemon {
             }
         }
         shimWaits.removeValue(forKey: id)?.close()
+        terminalLogs.removeValue(forKey: id)?.close()
         deleteTask(record)
         _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
         try? FileIO.removeTree(record.bundle)
         try? FileIO.removeTree(containerDirectory(id))
         records.removeValue(forKey: id)
-        for waiter in waiters.removeValue(forKey: id) ?? [] { waiter.succeed(.with { $0.exitCode = record.exitCode }) }
+        events.publish("destroy", record)
+        for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(record.exitCode) }
     }
 }

@@ -1,0 +1,187 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import FoundationEssentials
+import TTRPC
+import TetherAPI
+import TetherSystem
+
+/// `tetherctl exec` and terminal sizes: Exec prepares the process in the container's shim with FIFOs under
+/// `<bundle>/execs/<exec id>/` (root only) that tetherctl opens itself, StartExec starts it once they are open,
+/// WaitExec answers with its exit code. Resize sets the pty size of the init or of an exec.
+extension Daemon {
+    static let processSpecType = "types.containerd.io/opencontainers/runtime-spec/1/Process"
+    /// How long an exec's exit code stays after it exited, for a WaitExec that comes late.
+    static let execExitRetention: UInt64 = 60_000
+
+    func registerExecAPI() {
+        let service = Daemon.service
+        server.register(service, "Exec") { [unowned self] (request: Tether_Daemon_V1_ExecRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ExecResponse>) in
+            reply.complete { try self.prepareExec(request) }
+        }
+        server.register(service, "StartExec") { [unowned self] (request: Tether_Daemon_V1_ExecProcessRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete {
+                try self.startExec(try self.execSession(request))
+                return Google_Protobuf_Empty()
+            }
+        }
+        server.register(service, "WaitExec") { [unowned self] (request: Tether_Daemon_V1_ExecProcessRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
+            do {
+                let session = try self.execSession(request)
+                if let code = session.exitCode {
+                    reply.succeed(.with { $0.exitCode = code })
+                } else {
+                    session.waiters.append(reply)
+                }
+            } catch {
+                reply.fail(error)
+            }
+        }
+        server.register(service, "Resize") { [unowned self] (request: Tether_Daemon_V1_ResizeRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+            reply.complete {
+                let record = try self.resolve(request.id)
+                guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+                let client = try self.shimClient(record)
+                defer { client.close() }
+                try client.resizePty(.with {
+                    $0.id = record.id
+                    $0.execID = request.execID
+                    $0.width = request.width
+                    $0.height = request.height
+                })
+                return Google_Protobuf_Empty()
+            }
+        }
+    }
+
+    func shimClient(_ record: ContainerRecord) throws -> TaskClient {
+        try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10))
+    }
+
+    func execSession(_ request: Tether_Daemon_V1_ExecProcessRequest) throws -> ExecSession {
+        let record = try resolve(request.id)
+        guard let session = execSessions[request.execID], session.containerID == record.id else {
+            throw TTRPCStatus(.notFound, "no such exec: \(request.execID)")
+        }
+        return session
+    }
+
+    /// Makes the FIFOs and adds the process to the container's shim; `detach` starts it too (output discarded).
+    func prepareExec(_ request: Tether_Daemon_V1_ExecRequest) throws -> Tether_Daemon_V1_ExecResponse {
+        let record = try resolve(request.id)
+        guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+        guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
+        let process = try BundleWriter.process(
+            for: record, args: request.args, env: record.env + request.env, cwd: request.cwd,
+            user: request.user.isEmpty ? record.settings.user : request.user, terminal: request.tty)
+        let execID = "exec-" + String(Daemon.randomID().prefix(12))
+        let directory = record.bundle + "/execs/" + execID
+        var response = Tether_Daemon_V1_ExecResponse.with { $0.execID = execID }
+        do {
+            try FileIO.makeDirectories(directory, mode: 0o700)
+            if request.openStdin { response.stdinPath = directory + "/stdin" }
+            if !request.detach {
+                response.stdoutPath = directory + "/stdout"
+                if !request.tty { response.stderrPath = directory + "/stderr" }
+            }
+            for path in [response.stdinPath, response.stdoutPath, response.stderrPath] where !path.isEmpty {
+                try BundleWriter.makeFIFO(path)
+            }
+            let spec = try JSONEncoder().encode(process)
+            let client = try shimClient(record)
+            defer { client.close() }
+            try client.exec(.with {
+                $0.id = record.id
+                $0.execID = execID
+                $0.terminal = request.tty
+                $0.stdin = response.stdinPath
+                $0.stdout = response.stdoutPath
+                $0.stderr = response.stderrPath
+                $0.spec = Google_Protobuf_Any.with {
+                    $0.typeURL = Daemon.processSpecType
+                    $0.value = spec
+                }
+            })
+        } catch {
+            try? FileIO.removeTree(directory)
+            throw error
+        }
+        let session = ExecSession(id: execID, containerID: record.id, directory: directory)
+        execSessions[execID] = session
+        events.publish("exec_create", record, execID: execID)
+        if request.detach { try startExec(session) }
+        return response
+    }
+
+    func startExec(_ session: ExecSession) throws {
+        guard let record = records[session.containerID] else { throw TTRPCStatus(.notFound, "no such container: \(session.containerID)") }
+        do {
+            let client = try shimClient(record)
+            defer { client.close() }
+            _ = try client.start(.with {
+                $0.id = record.id
+                $0.execID = session.id
+            })
+        } catch {
+            finishExec(session, code: 255)
+            throw error
+        }
+        events.publish("exec_start", record, execID: session.id)
+        watchExec(session)
+    }
+
+    /// Holds a Task.Wait for the exec on the loop; its reply (or the shim's loss) finishes the exec.
+    func watchExec(_ session: ExecSession) {
+        guard let record = records[session.containerID],
+              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress)) else {
+            finishExec(session, code: 255)
+            return
+        }
+        session.shimWait = client
+        client.call(TaskService.name, "Wait", Containerd_Task_V2_WaitRequest.with {
+            $0.id = session.containerID
+            $0.execID = session.id
+        }) { [weak self] (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+            let code = (try? result.get()).map { Int32(bitPattern: $0.exitStatus) } ?? 255
+            self?.finishExec(session, code: code)
+        }
+    }
+
+    /// Answers the waiters, deletes the exec in the shim and its FIFOs; the code stays a minute.
+    func finishExec(_ session: ExecSession, code: Int32) {
+        guard session.exitCode == nil else { return }
+        session.exitCode = code
+        session.shimWait?.close()
+        session.shimWait = nil
+        for waiter in session.waiters { waiter.succeed(.with { $0.exitCode = code }) }
+        session.waiters.removeAll()
+        if let record = records[session.containerID] {
+            if let client = try? shimClient(record) {
+                _ = try? client.delete(.with {
+                    $0.id = record.id
+                    $0.execID = session.id
+                })
+                client.close()
+            }
+            events.publish("exec_die", record, exitCode: code, execID: session.id)
+        }
+        try? FileIO.removeTree(session.directory)
+        loop.schedule(after: Daemon.execExitRetention) { [weak self] in self?.execSessions.removeValue(forKey: session.id) }
+    }
+}
+
+/// One exec process as the daemon follows it.
+final class ExecSession {
+    let id: String
+    let containerID: String
+    let directory: String
+    var shimWait: TTRPCLoopClient?
+    var exitCode: Int32?
+    var waiters: [TTRPCResponder<Tether_Daemon_V1_WaitResponse>] = []
+
+    init(id: String, containerID: String, directory: String) {
+        self.id = id
+        self.containerID = containerID
+        self.directory = directory
+    }
+}
