@@ -88,7 +88,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tetherctl",
-            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // ttrpc round-trip latency and throughput (`make bench`), and the random-frame driver (`make fuzz`).

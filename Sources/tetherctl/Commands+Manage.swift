@@ -124,7 +124,9 @@ struct Logs: ParsableCommand {
     func run() throws {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
         if follow && info.status == "running" {
-            _ = try Follow.untilExit(daemon: daemon, id: info.id, logPath: info.logPath)
+            let session = AttachSession(daemon: daemon)
+            session.follow(log: info.logPath)
+            _ = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
             return
         }
         let bytes = (try? FileIO.readFile(info.logPath)) ?? []

@@ -1,0 +1,43 @@
+import ArgumentParser
+import TTRPC
+import TetherAPI
+
+struct Events: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print tetherd's events as they happen, one a line: time, type, container id and attributes.")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(help: "Stop after this many seconds (default: run until interrupted).") var until: UInt32?
+
+    func run() throws {
+        let client = try daemon.client()
+        defer { client.close() }
+        let deadline = until.map { ContinuousClock.now + .seconds(Int64($0)) }
+        let start: Tether_Daemon_V1_EventsResponse = try client.call(
+            "tether.daemon.v1.Daemon", "Events", Tether_Daemon_V1_EventsRequest.with { $0.fromNow = true }, timeout: .seconds(30))
+        var cursor = start.cursor
+        while true {
+            var wait: UInt32 = 0
+            if let deadline {
+                let left = deadline - ContinuousClock.now
+                if left <= .zero { return }
+                wait = UInt32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            }
+            let request = Tether_Daemon_V1_EventsRequest.with {
+                $0.after = cursor
+                $0.timeoutMs = wait
+            }
+            let response: Tether_Daemon_V1_EventsResponse = try client.call("tether.daemon.v1.Daemon", "Events", request, timeout: nil)
+            for event in response.events { print(Events.line(event)) }
+            cursor = response.cursor
+        }
+    }
+
+    /// `2026-11-29T20:00:00.123456789Z container die 3f2a… (exitCode=3, name=web)`.
+    static func line(_ event: Tether_Daemon_V1_Event) -> String {
+        var attributes: [String] = []
+        if !event.execID.isEmpty { attributes.append("execID=\(event.execID)") }
+        if event.type == "die" || event.type == "exec_die" { attributes.append("exitCode=\(event.exitCode)") }
+        attributes.append("name=\(event.name)")
+        return "\(Humanize.rfc3339(event.timeNs)) container \(event.type) \(event.id) (\(attributes.joined(separator: ", ")))"
+    }
+}

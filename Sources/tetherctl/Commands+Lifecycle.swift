@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import FoundationEssentials
+import TetherAPI
+import TetherSystem
+
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a container without starting it; prints its id.")
+    @OptionGroup var daemon: DaemonOptions
+    @OptionGroup var options: ContainerOptions
+    @Argument(help: "The root filesystem directory.") var rootfs: String
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
+
+    func validate() throws {
+        if command.isEmpty { throw ValidationError("a command is required after ROOTFS") }
+    }
+
+    func run() throws {
+        do {
+            let response: Tether_Daemon_V1_RunResponse = try daemon.call("Create", options.request(rootfs: rootfs, command: command))
+            print(response.id)
+        } catch {
+            throw Self.fail(error, code: 125)
+        }
+    }
+}
+
+struct Start: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start a created or stopped container.")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(name: .shortAndLong, help: "Attach its output and wait for its exit (exit code: the container's).") var attach = false
+    @Flag(name: .shortAndLong, help: "Attach stdin too (a container created with -i).") var interactive = false
+    @Argument var container: String
+
+    func run() throws {
+        guard attach || interactive else {
+            let _: Tether_Daemon_V1_RunResponse = try daemon.call("Start", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+            print(container)
+            return
+        }
+        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        let offset = Attach.logSize(info.logPath)
+        let response: Tether_Daemon_V1_RunResponse = try daemon.call("Start", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
+        let session = AttachSession(daemon: daemon)
+        session.follow(log: response.logPath, from: offset)
+        if interactive && !response.stdinPath.isEmpty { session.stdinFIFO = response.stdinPath }
+        if info.tty { session.resize = .with { $0.id = info.id } }
+        throw ExitCode(try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id }))
+    }
+}
+
+struct Restart: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop a container (SIGTERM, SIGKILL after the grace period) and start it again.")
+    @OptionGroup var daemon: DaemonOptions
+    @Option(name: .shortAndLong, help: "Seconds to wait before killing it.") var time: UInt32 = 10
+    @Argument var containers: [String]
+
+    func run() throws {
+        for container in containers {
+            let _: Tether_Daemon_V1_RunResponse = try daemon.call("Restart", Tether_Daemon_V1_ContainerRequest.with {
+                $0.id = container
+                $0.timeoutSeconds = time
+            }, timeout: .seconds(Int64(time) + 60))
+            print(container)
+        }
+    }
+}
+
+struct Attach: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attach the local terminal to a running container's output and input (when created with -i).")
+    @OptionGroup var daemon: DaemonOptions
+    @Flag(help: "Do not attach stdin.") var noStdin = false
+    @Argument var container: String
+
+    func run() throws {
+        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        guard info.status == "running" else { throw CLIError("you cannot attach to a stopped container: \(container)") }
+        let session = AttachSession(daemon: daemon)
+        session.follow(log: info.logPath, from: Attach.logSize(info.logPath))
+        if !noStdin && !info.stdinPath.isEmpty { session.stdinFIFO = info.stdinPath }
+        if info.tty { session.resize = .with { $0.id = info.id } }
+        throw ExitCode(try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id }))
+    }
+
+    /// Where new output starts: attaching shows what the container writes from now on.
+    static func logSize(_ path: String) -> Int64 {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int64(status.st_size) : 0
+    }
+}
