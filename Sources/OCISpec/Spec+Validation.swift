@@ -54,6 +54,12 @@ extension Spec {
         if let offsets = linux?.timeOffsets, !offsets.isEmpty, !namespaces.contains(where: { $0.type == "time" }) {
             throw SpecError(path: "linux.timeOffsets", "requires a time namespace")
         }
+        for clock in (linux?.timeOffsets ?? [:]).keys.sorted() where clock != "monotonic" && clock != "boottime" {
+            throw SpecError(path: "linux.timeOffsets.\(clock)", "unknown clock (monotonic or boottime)")
+        }
+        if let offsets = linux?.timeOffsets, !offsets.isEmpty, namespaces.contains(where: { $0.type == "time" && $0.path != nil }) {
+            throw SpecError(path: "linux.timeOffsets", "cannot be set when joining an existing time namespace")
+        }
         if let propagation = linux?.rootfsPropagation, !propagation.isEmpty,
            !["private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"].contains(propagation) {
             throw SpecError(path: "linux.rootfsPropagation", "unknown propagation \"\(propagation)\"")

@@ -29,12 +29,6 @@ extension Runtime {
         guard namespaces.contains(where: { $0.type == "mount" && $0.path == nil }) else {
             throw RuntimeError(.invalidConfig, "linux.namespaces: a new mount namespace is required")
         }
-        if let index = namespaces.firstIndex(where: { $0.type == "time" }) {
-            throw RuntimeError(.unsupported, "linux.namespaces[\(index)]: time namespaces are not supported yet")
-        }
-        if let index = namespaces.firstIndex(where: { $0.type == "pid" && $0.path != nil }) {
-            throw RuntimeError(.unsupported, "linux.namespaces[\(index)].path: joining a pid namespace is not supported yet")
-        }
         for (index, namespace) in namespaces.enumerated() {
             if let path = namespace.path, !FileIO.exists(path) {
                 throw RuntimeError(.invalidConfig, "linux.namespaces[\(index)].path: \(path) does not exist")
@@ -61,7 +55,8 @@ extension Runtime {
             let startHooksResultFifo = try Runtime.makeStartHooksResultFifo(spec.hooks, paths)
             let hookState = State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations)
             var flags: UInt = 0
-            for namespace in namespaces where namespace.path == nil && namespace.type != "cgroup" {
+            // cgroup is unshared by the child once placed; time is entered through ChildNamespaces (clone cannot).
+            for namespace in namespaces where namespace.path == nil && namespace.type != "cgroup" && namespace.type != "time" {
                 flags |= CloneFlag.forNamespace(namespace.type) ?? 0
             }
             let newUser = namespaces.contains { $0.type == "user" && $0.path == nil }
@@ -72,7 +67,7 @@ extension Runtime {
             var configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,
                 noPivot: options.noPivot, preserveFDs: options.preserveFDs,
-                joins: Runtime.joinOrder(namespaces.filter { $0.path != nil }), newUserNamespace: newUser,
+                joins: Runtime.joinOrder(namespaces.filter { $0.path != nil && $0.type != "pid" }), newUserNamespace: newUser,
                 unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
                 hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths,
                 security: security)
@@ -81,7 +76,10 @@ extension Runtime {
 
             let (parentEnd, childEnd) = try FileIO.socketPair()
             defer { FileIO.close(parentEnd) }
+            var childNamespaces = ChildNamespaces.needed(namespaces)
+                ? try ChildNamespaces.enter(namespaces, timeOffsets: spec.linux?.timeOffsets) : nil
             let pid = tether_clone_fork(flags)
+            if pid != 0 { childNamespaces?.restore() }
             if pid == 0 {
                 FileIO.close(parentEnd)
                 ContainerInit.run(configuration, sync: SyncSocket(fd: childEnd))
