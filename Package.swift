@@ -100,6 +100,6 @@ let package = Package(
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherSystem"], swiftSettings: swiftSettings),
         // Root-only tests that drive the built executables against the real kernel and the real peers.
-        .testTarget(name: "IntegrationTests", dependencies: ["TetherSystem", "TTRPC", "TetherAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["CTetherLinux", "TetherSystem", "TTRPC", "TetherAPI"], swiftSettings: swiftSettings),
     ]
 )
