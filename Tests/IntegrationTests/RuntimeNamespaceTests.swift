@@ -112,34 +112,16 @@ struct RuntimeNamespaceTests {
             process["consoleSize"] = ["height": 33, "width": 101]
             $0["process"] = process
         }
-        let socketPath = fixture.directory.path + "/console.sock"
-        let listener = try UnixSocket.listen(path: socketPath)
-        defer { close(listener) }
+        let console = try ConsoleSocket(path: fixture.directory.path + "/console.sock")
         let id = uniqueID()
-        let run = try fixture.runDetached(["run", "-d", "--console-socket", socketPath, "-b", fixture.bundle, id])
+        let run = try fixture.runDetached(["run", "-d", "--console-socket", console.path, "-b", fixture.bundle, id])
         #expect(run.status == 0, "\(run)")
         defer { _ = try? fixture.run(["delete", "-f", id]) }
 
-        var pending = pollfd(fd: listener, events: Int16(POLLIN), revents: 0)
-        try #require(poll(&pending, 1, 5000) == 1, "the runtime never connected to the console socket")
-        let connection = try #require(try UnixSocket.accept(listener))
-        defer { close(connection) }
-        let (payload, fds) = try UnixSocket.receive(connection)
-        try #require(fds.count == 1, "one fd by SCM_RIGHTS")
-        let master = fds[0]
-        defer { close(master) }
-        #expect(String(decoding: payload, as: UTF8.self).hasPrefix("/dev/pts/") || !payload.isEmpty)
-
-        var output = ""
-        var poller = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
-        let deadline = Date().addingTimeInterval(10)
-        while !(output.contains("tty-yes") && output.contains("33 101")) && Date() < deadline {
-            guard poll(&poller, 1, 200) > 0 else { continue }
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            let count = read(master, &buffer, buffer.count)
-            if count <= 0 { break }
-            output += String(decoding: buffer[0..<count], as: UTF8.self)
-        }
+        let received = try #require(try console.receiveMaster(), "the runtime sent one pty master on the console socket")
+        defer { close(received.master) }
+        #expect(received.name == "/dev/ptmx", "runc's payload is the master's name: \(received.name)")
+        let output = ConsoleSocket.read(received.master) { $0.contains("tty-yes") && $0.contains("33 101") }
         #expect(output.contains("tty-yes"), "\(output)")
         #expect(output.contains("33 101"), "consoleSize applied: \(output)")
     }
