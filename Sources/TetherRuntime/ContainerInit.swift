@@ -22,6 +22,8 @@ struct InitConfiguration {
     var unshareCgroup: Bool
     var hasCgroupNamespace: Bool
     var cgroupPaths: [String: String]
+    /// The cgroup hierarchies mounted on the host, for the container's /sys/fs/cgroup.
+    var cgroupHierarchies: [ControlGroupSet.Hierarchy]
     var security = ProcessSecurity()
     /// The container's state for the hooks the init runs (createContainer, startContainer); pid and status are
     /// filled in when they run.
@@ -94,7 +96,8 @@ enum ContainerInit {
 
         let rootfs = RootFilesystem(
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
-            hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths)
+            hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths,
+            cgroupHierarchies: configuration.cgroupHierarchies)
         try rootfs.prepare()
         try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)

@@ -91,10 +91,10 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 
     /// Plans the directories for a container; nothing is created yet.
-    static func plan(cgroupsPath: String?, id: String) -> ControlGroupSet {
+    static func plan(cgroupsPath: String?, id: String, hierarchies: [Hierarchy] = hierarchies()) -> ControlGroupSet {
         let own = ownCgroups()
         var paths: [String: String] = [:]
-        for hierarchy in hierarchies() {
+        for hierarchy in hierarchies {
             let caller = own[hierarchy.key] ?? "/"
             let inner: String
             if let cgroupsPath, !cgroupsPath.isEmpty {

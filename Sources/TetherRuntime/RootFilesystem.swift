@@ -13,6 +13,7 @@ struct RootFilesystem {
     let newUserNamespace: Bool
     let hasCgroupNamespace: Bool
     let cgroupPaths: [String: String]
+    let cgroupHierarchies: [ControlGroupSet.Hierarchy]
 
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
@@ -99,7 +100,7 @@ struct RootFilesystem {
         try createMountPoint(target, directory: true)
         let baseFlags = options.flags & ~MountFlag.readOnly
         try check(mount("tmpfs", target, "tmpfs", baseFlags, "mode=755"), "mount tmpfs on \(entry.destination)")
-        for hierarchy in ControlGroupSet.hierarchies() {
+        for hierarchy in cgroupHierarchies {
             let name = hierarchy.isV2 ? "unified" : String(hierarchy.mountPoint.split(separator: "/").last ?? "")
             if name.isEmpty { continue }
             let dir = target + "/" + name

@@ -14,7 +14,7 @@ extension Runtime {
     public func create(id: String, options: CreateOptions) throws -> ContainerState {
         try Runtime.validate(id: id)
         let bundle = Runtime.absolutePath(options.bundle)
-        let spec = try Runtime.loadSpec(bundle: bundle)
+        let spec = try options.spec ?? Runtime.loadSpec(bundle: bundle)
         guard let process = spec.process, let rootPath = spec.root?.path else {
             throw RuntimeError(.invalidConfig, "\(bundle)/config.json: process: missing required field")
         }
@@ -46,7 +46,9 @@ extension Runtime {
             if errno == EEXIST { throw RuntimeError(.alreadyExists, "container \"\(id)\" already exists") }
             throw RuntimeError.system(.current("mkdir \(paths.directory)"), stage: "create state directory")
         }
-        let cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id)
+        // Read once here; the init's mount namespace starts as a copy of ours, so it gets the same list.
+        let hierarchies = ControlGroupSet.hierarchies()
+        let cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id, hierarchies: hierarchies)
         var childPid: Int32 = 0
         do {
             if mkfifo(paths.execFifo, 0o622) != 0 {
@@ -70,6 +72,7 @@ extension Runtime {
                 joins: Runtime.joinOrder(namespaces.filter { $0.path != nil && $0.type != "pid" }), newUserNamespace: newUser,
                 unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
                 hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths,
+                cgroupHierarchies: hierarchies,
                 security: security)
             configuration.hookState = hookState
             configuration.startHooksResultFifo = startHooksResultFifo
@@ -168,7 +171,8 @@ extension Runtime {
         }
     }
 
-    static func loadSpec(bundle: String) throws -> Spec {
+    /// Reads and validates `bundle`/config.json; errors name the file and the JSON path.
+    public static func loadSpec(bundle: String) throws -> Spec {
         let file = bundle + "/config.json"
         let bytes: [UInt8]
         do {

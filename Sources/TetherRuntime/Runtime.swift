@@ -30,9 +30,15 @@ public struct CreateOptions: Sendable {
     public var noPivot: Bool
     /// Pass fds 3 ..< 3+preserveFDs of the caller into the container (and set LISTEN_FDS accordingly).
     public var preserveFDs: Int
+    /// The bundle's config.json when the caller already loaded it with `Runtime.loadSpec(bundle:)`; nil: read it.
+    public var spec: Spec?
 
-    public init(bundle: String, io: ProcessIO = .inherited, pidFile: String? = nil, noPivot: Bool = false, preserveFDs: Int = 0) {
+    public init(
+        bundle: String, io: ProcessIO = .inherited, pidFile: String? = nil, noPivot: Bool = false, preserveFDs: Int = 0,
+        spec: Spec? = nil
+    ) {
         self.bundle = bundle
+        self.spec = spec
         self.io = io
         self.pidFile = pidFile
         self.noPivot = noPivot

@@ -23,7 +23,9 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let terminal = RunCommand.wantsTerminal(bundle: flags.bundle)
+        // Loaded once here (for process.terminal) and handed to create.
+        let spec = try Runtime.loadSpec(bundle: flags.bundle)
+        let terminal = spec.process?.terminal == true
         var io = ProcessIO.inherited
         var consolePeer: Int32 = -1
         if terminal && flags.consoleSocket == nil {
@@ -35,7 +37,8 @@ struct RunCommand: ParsableCommand {
             io.consoleSocket = theirs
         }
         if !detach { try SignalFD.block(RunCommand.relayedSignals + [SIGCHLD]) }
-        let options = try flags.options(io: io)
+        var options = try flags.options(io: io)
+        options.spec = spec
         let state: ContainerState
         do {
             state = try runtime.create(id: id, options: options)
@@ -60,12 +63,6 @@ struct RunCommand: ParsableCommand {
         let status = try wait(for: state.pid, master: master)
         if !keep { try? runtime.delete(id: id, force: true) }
         throw CommandExit(status: status)
-    }
-
-    static func wantsTerminal(bundle: String) -> Bool {
-        guard let bytes = try? FileIO.readFile(bundle + "/config.json"),
-              let spec = try? Spec.decode(bytes) else { return false }
-        return spec.process?.terminal == true
     }
 
     /// Waits for the init (our child), relaying signals to it and, with a terminal, bytes between our stdio
