@@ -22,6 +22,19 @@ enum DeviceRules {
         .init(allow: true, type: "c", major: 5, minor: 2, access: "rwm"),    // /dev/ptmx
     ]
 
+    /// `resources` with an allow rule ("rwm") for every device the config creates (`linux.devices`), after the
+    /// config's own rules and before the defaults, as runc's specconv does.
+    static func allowingCreatedDevices(_ resources: Resources?, _ devices: [Linux.Device]?) -> Resources? {
+        guard let devices, !devices.isEmpty else { return resources }
+        var result = resources ?? Resources()
+        var rules = result.devices ?? []
+        for device in devices {
+            rules.append(.init(allow: true, type: device.type == "u" ? "c" : device.type, major: device.major, minor: device.minor, access: "rwm"))
+        }
+        result.devices = rules
+        return result
+    }
+
     /// The v1 line for a rule: `type major:minor access`, `*` for a missing or negative number.
     static func line(_ rule: Resources.DeviceCgroup, field: String) throws -> String {
         let type = rule.type ?? "a"

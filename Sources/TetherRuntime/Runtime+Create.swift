@@ -96,7 +96,7 @@ extension Runtime {
             do {
                 try cgroups.create()
                 try cgroups.add(pid: pid)
-                try cgroups.apply(spec.linux?.resources)
+                try cgroups.apply(DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices))
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }

@@ -240,6 +240,19 @@ struct RuntimeCgroupTests {
     }
 
     @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))
+    func aDeviceTheConfigCreatesIsAllowed() throws {
+        let container = try Container(args: ["/bin/sh", "-c", "exec 3<>/dev/net/tun && echo tun-open"], resources: [:]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["devices"] = [["path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200, "fileMode": 0o600]]
+            config["linux"] = linux
+        }
+        defer { container.cleanUp() }
+        let result = try container.fixture.run(["run", "-b", container.fixture.bundle, container.id])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.stdout.contains("tun-open"), "linux.devices are on the allow-list, as with runc: \(result)")
+    }
+
+    @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))
     func aBadValueFailsCreateNamingItAndLeavesNothing() throws {
         let cases: [([String: Any], [String])] = [
             (["unified": ["memory.max": "16777216"]], ["linux.resources.unified"]),
