@@ -83,19 +83,5 @@ extension ContainerRecord {
 
 enum Timestamp {
     /// Now as RFC 3339 with nanoseconds in UTC, like Go's time.RFC3339Nano.
-    static func now() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let nanos = String(spec.tv_nsec)
-        let fraction = String(repeating: "0", count: 9 - nanos.count) + nanos
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(fraction)Z"
-    }
+    static func now() -> String { RFC3339.now() }
 }

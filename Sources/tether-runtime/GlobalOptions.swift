@@ -110,16 +110,5 @@ enum Log {
         try? FileIO.writeAll(fd, line)
     }
 
-    static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var buffer = [CChar](repeating: 0, count: 64)
-        let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S", &parts)
-        let micros = String(spec.tv_nsec / 1000)
-        let fraction = String(repeating: "0", count: 6 - micros.count) + micros
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) + ".\(fraction)Z"
-    }
+    static func timestamp() -> String { RFC3339.now(fractionDigits: 6) }
 }

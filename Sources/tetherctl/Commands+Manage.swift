@@ -58,17 +58,7 @@ enum Humanize {
 
     static func rfc3339(_ nanoseconds: Int64) -> String {
         if nanoseconds == 0 { return "0001-01-01T00:00:00Z" }
-        var seconds = time_t(nanoseconds / 1_000_000_000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int = 2) -> String {
-            let text = "\(value)"
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let fraction = "\(nanoseconds % 1_000_000_000)"
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T"
-            + "\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec))."
-            + String(repeating: "0", count: 9 - fraction.count) + fraction + "Z"
+        return RFC3339.format(seconds: Int(nanoseconds / 1_000_000_000), nanoseconds: Int(nanoseconds % 1_000_000_000))
     }
 }
 
