@@ -11,6 +11,22 @@ hyperfine -N --warmup 5 --runs "$runs" --export-json "$OUT/runtime-runc.json" \
 hyperfine -N --warmup 5 --runs "$runs" --export-json "$OUT/runtime-tether.json" \
   "$BIN/tether-runtime --root $work/tether-root run --bundle $work/bundle bench-tether" >>"$OUT/runtime.log" 2>&1
 rss() { for _ in $(seq 15); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | median; }
+# procs_write_ms CMD...: the slowest write(2) to a cgroup.procs file during one run, in ms (strace -T). The
+# first migration into a cgroup waits for an RCU grace period (cgroup_threadgroup_rwsem), whoever does it.
+procs_write_ms() {
+  local trace; trace=$(mktemp)
+  strace -f -qq -y -T -e trace=write -o "$trace" "$@" >/dev/null 2>&1 || true
+  awk '
+    / write\(/ { pid=$1; path=""; if (match($0, /<[^>]*cgroup\.procs>/)) path="procs"
+                 if ($0 ~ /unfinished/) { pending[pid]=path; next } }
+    /resumed>/ { pid=$1; path=pending[pid]; delete pending[pid] }
+    path=="procs" && match($0, /<[0-9.]+>$/) { t=substr($0, RSTART+1, RLENGTH-2)*1000; if (t>max) max=t }
+    END { printf "%.2f\n", max }' "$trace"
+  rm -f "$trace"
+}
+migration() { for _ in $(seq 15); do procs_write_ms "$@"; done | median; }
+runc_migration=$(migration runc --root "$work/runc-root" run --bundle "$work/bundle" mig-runc)
+tether_migration=$(migration "$BIN/tether-runtime" --root "$work/tether-root" run --bundle "$work/bundle" mig-tether)
 runc_rss=$(rss runc --root "$work/runc-root" run --bundle "$work/bundle" rss-runc)
 tether_rss=$(rss "$BIN/tether-runtime" --root "$work/tether-root" run --bundle "$work/bundle" rss-tether)
 runc_ms=$(jq '.results[0].median*1000' "$OUT/runtime-runc.json")
@@ -25,6 +41,12 @@ hf_row "runc $(runc --version | head -1 | awk '{print $3}')" "$OUT/runtime-runc.
 hf_row "tether-runtime" "$OUT/runtime-tether.json"
 echo
 echo "Ratio tether/runc: $(awk -v a="$tether_ms" -v b="$runc_ms" 'BEGIN{printf "%.2f", a/b}') (goal: at most 0.33)."
+echo
+echo "Both runtimes move the init into its cgroups by writing cgroup.procs; the first such write waits for an RCU"
+echo "grace period (the kernel's cgroup_threadgroup_rwsem), which no runtime can shorten on cgroup v1 (clone3's"
+echo "CLONE_INTO_CGROUP is v2-only; mounting the hierarchies with \`favordynmods\` removes the wait host-wide)."
+echo "Median of 15 runs under strace -T: runc ${runc_migration} ms, tether-runtime ${tether_migration} ms. Without it the ratio"
+echo "would be $(awk -v a="$tether_ms" -v b="$runc_ms" -v ga="$tether_migration" -v gb="$runc_migration" 'BEGIN{printf "%.2f", (a-ga)/(b-gb)}')."
 echo
 echo "| runtime | peak RSS of \`run\` (kB, median of 15, /usr/bin/time %M) | binary bytes |"
 echo "|---|---|---|"
