@@ -129,6 +129,13 @@ int tether_unlock_pt(int fd) {
 int tether_pty_peer(int master, int flags) { return ioctl(master, TIOCGPTPEER, flags); }
 
 int tether_pipe_size(int fd, int size) { return fcntl(fd, F_SETPIPE_SZ, size); }
+long tether_splice_nonblocking(int in, int out, unsigned long len) {
+    return splice(in, NULL, out, NULL, len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+}
+int tether_pipe_pending(int fd) {
+    int pending = 0;
+    return ioctl(fd, FIONREAD, &pending) == 0 ? pending : -1;
+}
 int tether_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int tether_accept4(int sock, int flags) { return accept4(sock, NULL, NULL, flags); }
 int tether_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }

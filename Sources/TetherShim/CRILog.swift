@@ -22,9 +22,16 @@ final class CRILogWriter {
     let options: Options
     private var fd: Int32 = -1
     private var size = 0
-    private var partial: [String: [UInt8]] = [:]
+    /// What stdout (0) and stderr (1) wrote after their last newline.
+    private var partial: [[UInt8]] = [[], []]
+    /// Records not written yet, and the two headers of the current append.
+    private let output = ByteBuffer()
+    private let fullHeader = ByteBuffer()
+    private let partialHeader = ByteBuffer()
     /// A line longer than this is written as P records.
     static let lineLimit = 16 * 1024
+    /// Records are written once this many bytes are pending (and at the end of every append).
+    static let flushThreshold = 128 * 1024
 
     init(_ options: Options) throws {
         self.options = options
@@ -61,38 +68,106 @@ final class CRILogWriter {
         return options
     }
 
-    /// Appends output of `stream` ("stdout" or "stderr"): complete lines become F records at once.
-    func append(stream: String, _ bytes: ArraySlice<UInt8>) {
-        var pending = partial[stream, default: []]
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                record(stream, full: true, pending)
-                pending.removeAll(keepingCapacity: true)
+    /// Appends output of `stream` ("stdout" or "stderr"): complete lines become F records at once. Every record
+    /// of one call shares one timestamp (the time the bytes were read, as conmon stamps them) and they are written
+    /// together, with one write(2) per `flushThreshold` bytes: no per-line allocation or system call.
+    func append(stream: String, _ bytes: UnsafeRawBufferPointer) {
+        guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+        let index = stream == "stderr" ? 1 : 0
+        prepareHeaders(stream)
+        var offset = 0
+        while offset < bytes.count {
+            let remaining = bytes.count - offset
+            if let newline = memchr(start + offset, Int32(UInt8(ascii: "\n")), remaining) {
+                let length = UnsafeRawPointer(newline) - (start + offset)
+                line(index, start + offset, length, complete: true)
+                offset += length + 1
             } else {
-                pending.append(byte)
-                if pending.count >= CRILogWriter.lineLimit {
-                    record(stream, full: false, pending)
-                    pending.removeAll(keepingCapacity: true)
-                }
+                line(index, start + offset, remaining, complete: false)
+                offset = bytes.count
             }
         }
-        partial[stream] = pending
+        flush()
+    }
+
+    func append(stream: String, _ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBytes { append(stream: stream, $0) }
     }
 
     /// The stream ended: what is left of its last line is written as a full record.
     func finish(stream: String) {
-        if let pending = partial.removeValue(forKey: stream), !pending.isEmpty {
-            record(stream, full: true, pending)
+        let index = stream == "stderr" ? 1 : 0
+        let rest = partial[index]
+        partial[index] = []
+        if !rest.isEmpty {
+            prepareHeaders(stream)
+            rest.withUnsafeBytes { record(full: true, $0.baseAddress!, $0.count) }
+            flush()
+        }
+        if partial.allSatisfy(\.isEmpty) { output.release() }
+    }
+
+    /// One line's text (complete: its newline followed), after what a previous read left of it.
+    private func line(_ index: Int, _ text: UnsafeRawPointer, _ length: Int, complete: Bool) {
+        if partial[index].isEmpty {
+            records(index, text, length, complete: complete)
+            return
+        }
+        var joined = partial[index]
+        partial[index] = []
+        joined.append(contentsOf: UnsafeRawBufferPointer(start: text, count: length))
+        joined.withUnsafeBytes { records(index, $0.baseAddress!, $0.count, complete: complete) }
+    }
+
+    /// P records of `lineLimit` bytes while the text is longer, then an F record (complete) or the rest kept.
+    private func records(_ index: Int, _ text: UnsafeRawPointer, _ length: Int, complete: Bool) {
+        var text = text
+        var length = length
+        while length > CRILogWriter.lineLimit {
+            record(full: false, text, CRILogWriter.lineLimit)
+            text += CRILogWriter.lineLimit
+            length -= CRILogWriter.lineLimit
+        }
+        if complete {
+            record(full: true, text, length)
+        } else if length > 0 {
+            partial[index] = Array(UnsafeRawBufferPointer(start: text, count: length))
         }
     }
 
-    private func record(_ stream: String, full: Bool, _ text: [UInt8]) {
-        var line = Array("\(CRILogWriter.timestamp()) \(stream) \(full ? "F" : "P") ".utf8)
-        line.append(contentsOf: text)
-        line.append(UInt8(ascii: "\n"))
-        if size > 0 && size + line.count > options.maxSize { rotate() }
-        guard fd >= 0 else { return }
-        if (try? FileIO.writeAll(fd, line)) != nil { size += line.count }
+    /// `<timestamp> <stream> F ` and its P twin, for the records of one append.
+    private func prepareHeaders(_ stream: String) {
+        let (seconds, nanoseconds) = RFC3339.clock()
+        var header = RFC3339.bytes(seconds: seconds, nanoseconds: nanoseconds)
+        header.append(UInt8(ascii: " "))
+        header.append(contentsOf: stream.utf8)
+        header.append(contentsOf: Array(" F ".utf8))
+        fullHeader.removeAll()
+        fullHeader.append(header)
+        header[header.count - 2] = UInt8(ascii: "P")
+        partialHeader.removeAll()
+        partialHeader.append(header)
+    }
+
+    private func record(full: Bool, _ text: UnsafeRawPointer, _ length: Int) {
+        let header = full ? fullHeader : partialHeader
+        let recordLength = header.count + length + 1
+        let pending = size + output.count
+        if pending > 0 && pending + recordLength > options.maxSize {
+            flush()
+            rotate()
+        }
+        output.reserve(recordLength)
+        output.append(header.base!, count: header.count)
+        output.append(text, count: length)
+        output.append(UInt8(ascii: "\n"))
+        if output.count >= CRILogWriter.flushThreshold { flush() }
+    }
+
+    private func flush() {
+        guard output.count > 0 else { return }
+        if fd >= 0, (try? FileIO.writeAll(fd, output.bytes)) != nil { size += output.count }
+        output.removeAll()
     }
 
     private func rotate() {
@@ -116,26 +191,5 @@ final class CRILogWriter {
         fd = try FileIO.open(options.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode: 0o640)
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
-    }
-
-    /// RFC 3339 with nanoseconds, UTC (`2006-01-02T15:04:05.000000000Z`).
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return format(seconds: now.tv_sec, nanos: now.tv_nsec)
-    }
-
-    static func format(seconds: Int, nanos: Int) -> String {
-        var time = seconds
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        let nano = String(nanos)
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + String(repeating: "0", count: max(0, 9 - nano.count)) + nano + "Z"
     }
 }

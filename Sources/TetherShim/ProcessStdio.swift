@@ -7,7 +7,8 @@ import TetherSystem
 /// Where a container process's standard streams go, as a task request names them: FIFO paths (what ctr and
 /// tetherd create), `file:///path` log files, `binary:///path?args` logger processes, `cri:///path?max-size=N`
 /// CRI-format log files, or nothing (/dev/null). The shim holds every end:
-/// - stdout/stderr to a FIFO: a pipe whose read end the shim relays to the FIFO (never blocking the workload);
+/// - stdout/stderr to a FIFO: a pipe the shim splices into the FIFO (a slow reader holds the workload back, a
+///   dead one does not: see OutputRelay);
 /// - stdout/stderr to a `file://` log: the file itself is the process's stream (no copy at all);
 /// - stdout/stderr to a `binary://` logger: its pipes (fds 3 and 4 of the logger) are the process's streams;
 /// - stdout/stderr to a `cri://` log: a pipe whose read end the shim turns into CRI records (see CRILogWriter);
@@ -190,7 +191,7 @@ final class ProcessStdio {
     func closeAll() {
         input?.close()
         input = nil
-        for relay in outputs { relay.close() }
+        for relay in outputs { relay.closeWhenDrained() }
         outputs.removeAll()
         for fd in [childStdin, childStdout, childStderr, consoleSocket, consoleSocketForChild].compactMap({ $0 }) { FileIO.close(fd) }
         childStdin = nil

@@ -62,6 +62,10 @@ int tether_set_ctty(int fd);
 int tether_unlock_pt(int fd);
 int tether_pty_peer(int master, int flags);
 int tether_pipe_size(int fd, int size);
+/// splice(2) from pipe `in` to pipe (or FIFO) `out`, up to `len` bytes, without blocking on either end.
+long tether_splice_nonblocking(int in, int out, unsigned long len);
+/// The bytes waiting in a pipe (FIONREAD), or -1.
+int tether_pipe_pending(int fd);
 int tether_pipe2(int fds[2], int flags);
 int tether_accept4(int sock, int flags);
 int tether_dup3(int oldfd, int newfd, int flags);
