@@ -13,6 +13,8 @@ final class EventPublisher {
     private var client: TTRPCLoopClient?
     private var inFlight = false
     private var retryDelay: UInt64 = 50
+    /// The one pending retry (every publish while the manager is away would otherwise add a timer of its own).
+    private var retryTimer: EventLoop.TimerID?
     private(set) var dropped = 0
     private static let limit = 4096
 
@@ -35,7 +37,7 @@ final class EventPublisher {
     }
 
     private func sendNext() {
-        guard !inFlight, let envelope = queue.first else { return }
+        guard !inFlight, retryTimer == nil, let envelope = queue.first else { return }
         if client == nil || client?.isClosed == true {
             client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: address))
         }
@@ -61,8 +63,12 @@ final class EventPublisher {
     }
 
     private func retryLater() {
+        guard retryTimer == nil else { return }
         let delay = retryDelay
         retryDelay = min(retryDelay * 2, 5000)
-        loop.schedule(after: delay) { [weak self] in self?.sendNext() }
+        retryTimer = loop.schedule(after: delay) { [weak self] in
+            self?.retryTimer = nil
+            self?.sendNext()
+        }
     }
 }

@@ -239,9 +239,10 @@ extension Shim {
                 throw TTRPCStatus(.failedPrecondition, "cannot delete a running exec process \(process.execID)")
             }
             container.execs.removeValue(forKey: process.execID)
+            pendingExecSpecs.removeValue(forKey: ExecKey(container: container.id, exec: process.execID))
             process.stdio.closeAll()
             return Containerd_Task_V2_DeleteResponse.with {
-                                $0.pid = UInt32(process.pid)
+                $0.pid = UInt32(process.pid)
                 $0.exitStatus = process.exitStatus
                 if let exitedAt = process.exitedAt { $0.exitedAt = exitedAt }
             }
