@@ -16,7 +16,7 @@ struct HarnessCommand: ParsableCommand {
         subcommands: [
             Spawn.self, Create.self, Start.self, Exec.self, Kill.self, Wait.self, State.self, Pids.self,
             Pause.self, Resume.self, Stats.self, Update.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
-            Attach.self, Events.self,
+            Attach.self, Events.self, ExecLoop.self,
         ]
     )
 }
@@ -148,6 +148,15 @@ struct Exec: ParsableCommand {
     }
 
     func run() throws {
+        let request = try Exec.request(id: target.id, execID: target.execID, command: command, env: env, cwd: cwd,
+                                       stdin: stdin, stdout: stdout, stderr: stderr, terminal: terminal)
+        try rpc { try target.client().exec(request) }
+    }
+
+    /// An ExecProcessRequest whose spec is the OCI process JSON containerd sends (uid 0, a default PATH).
+    static func request(id: String, execID: String, command: [String], env: [String] = [], cwd: String = "/",
+                        stdin: String = "", stdout: String = "", stderr: String = "",
+                        terminal: Bool = false) throws -> Containerd_Task_V2_ExecProcessRequest {
         struct ProcessSpec: Encodable {
             var terminal: Bool
             var user = ["uid": 0, "gid": 0]
@@ -158,20 +167,17 @@ struct Exec: ParsableCommand {
         let spec = ProcessSpec(terminal: terminal, args: command,
                                env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] + env, cwd: cwd)
         let json = try JSONEncoder().encode(spec)
-        try rpc {
-            let request = Containerd_Task_V2_ExecProcessRequest.with {
-                $0.id = target.id
-                $0.execID = target.execID
-                $0.stdin = stdin
-                $0.stdout = stdout
-                $0.stderr = stderr
-                $0.terminal = terminal
-                $0.spec = Google_Protobuf_Any.with { any in
-                    any.typeURL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
-                    any.value = json
-                }
+        return Containerd_Task_V2_ExecProcessRequest.with {
+            $0.id = id
+            $0.execID = execID
+            $0.stdin = stdin
+            $0.stdout = stdout
+            $0.stderr = stderr
+            $0.terminal = terminal
+            $0.spec = Google_Protobuf_Any.with { any in
+                any.typeURL = "types.containerd.io/opencontainers/runtime-spec/1/Process"
+                any.value = json
             }
-            try target.client().exec(request)
         }
     }
 }

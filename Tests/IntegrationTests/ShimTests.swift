@@ -534,6 +534,39 @@ struct ShimExecTests {
             .compactMap { ($0["event"] as? [String: Any])?["id"] as? String }
         #expect(exits == ["long", shim.id], "\(exits)")
     }
+
+    @Test("300 execs, each deleted: the shim holds no more descriptors than before and no exec record",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func execsLeaveNothingBehind() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        let shimPid = shim.shimPid
+        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(shimPid)/fd"))?.count ?? -1 }
+        let before = openDescriptors()
+        #expect(before > 0)
+        // Half without stdio, half with stdout and stderr on FIFOs (a relay and a FIFO descriptor per exec),
+        // a few with a CRI log; every exec is deleted by exec-loop.
+        let fifos = try FIFOPair(in: shim.directory.path)
+        let log = "cri://\(shim.directory.path)/exec.log"
+        let loops: [(String, [String])] = [
+            ("plain", []),
+            ("fifo", ["--stdout", fifos.stdoutPath, "--stderr", fifos.stdoutPath]),
+            ("cri", ["--stdout", log, "--stderr", log]),
+        ]
+        for (prefix, stdio) in loops {
+            let count = prefix == "cri" ? "20" : "140"
+            let result = try shim.rpc("exec-loop", ["--exec-id", prefix, "--count", count] + stdio + ["--", "sh", "-c", "echo \(prefix)"],
+                                      timeout: 300)
+            #expect(result.status == 0, "\(result)")
+        }
+        #expect(fifos.read(until: "fifo\nfifo\n"), "output: \(fifos.output)")
+        #expect((try? String(contentsOfFile: shim.directory.path + "/exec.log", encoding: .utf8))?.contains(" stdout F cri") == true)
+        #expect(waitUntil(timeout: 10) { openDescriptors() <= before }, "before: \(before), after: \(openDescriptors())")
+        for execID in ["plain-0", "fifo-139", "cri-19"] {
+            #expect(try shim.rpc("state", ["--exec-id", execID]).stderr.contains("NOT_FOUND"), "\(execID)")
+        }
+        #expect((try shim.call("state"))["status"] as? String == "RUNNING")
+    }
 }
 
 @Suite("tether-shim contract, events and logs")
