@@ -4,34 +4,16 @@
 source "$BENCH_HERE/lib.sh"
 work=$(mktemp -d /tmp/tether-bench-ctrd.XXXXXX)
 runs=${CONTAINERD_RUNS:-20}
-cat > "$work/config.toml" <<TOML
-version = 2
-root = "$work/root"
-state = "$work/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$work/containerd.sock"
-[ttrpc]
-  address = "$work/containerd.sock.ttrpc"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$work/opt"
-TOML
-containerd --config "$work/config.toml" --log-level error >"$OUT/containerd.log" 2>&1 &
-daemon=$!
+containerd_start "$work"
 cleanup() {
   set +e
-  for id in $(ctr_ task ls -q 2>/dev/null); do ctr_ task kill -s SIGKILL "$id" >/dev/null 2>&1; ctr_ task delete -f "$id" >/dev/null 2>&1; done
-  for id in $(ctr_ container ls -q 2>/dev/null); do ctr_ container rm "$id" >/dev/null 2>&1; done
-  kill -9 "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null
-  grep " $work" /proc/mounts | awk '{print $2}' | xargs -r -n1 umount -l 2>/dev/null
+  containerd_stop
+  unmount_below "$work"
   rm -rf "$work"
   true
 }
 trap cleanup EXIT
-ctr_() { ctr --address "$work/containerd.sock" -n bench "$@"; }
-for _ in $(seq 100); do ctr_ version >/dev/null 2>&1 && break; sleep 0.05; done
 
-ms() { awk -v s="$1" -v e="$2" 'BEGIN{printf "%.2f", (e-s)/1e6}'; }
 measure() { # label runtime-args...
   local label=$1; shift
   local runs_ms=() exec_ms=() i id start end
