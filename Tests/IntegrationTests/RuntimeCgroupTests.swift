@@ -239,7 +239,8 @@ struct RuntimeCgroupTests {
         #expect((result.stdout + result.stderr).contains("Operation not permitted"), "\(result)")
     }
 
-    @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))
+    @Test(.enabled(if: canRunV1 && FileManager.default.fileExists(atPath: "/dev/net/tun"),
+                   "needs root, the busybox rootfs, cgroup v1 and the tun driver (/dev/net/tun)"))
     func aDeviceTheConfigCreatesIsAllowed() throws {
         let container = try Container(args: ["/bin/sh", "-c", "exec 3<>/dev/net/tun && echo tun-open"], resources: [:]) { config in
             var linux = config["linux"] as? [String: Any] ?? [:]
