@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
 #include <sched.h>
@@ -136,6 +137,7 @@ int tether_pipe_pending(int fd) {
     int pending = 0;
     return ioctl(fd, FIONREAD, &pending) == 0 ? pending : -1;
 }
+int tether_release_free_memory(void) { return malloc_trim(0); }
 int tether_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 int tether_accept4(int sock, int flags) { return accept4(sock, NULL, NULL, flags); }
 int tether_dup3(int oldfd, int newfd, int flags) { return dup3(oldfd, newfd, flags); }

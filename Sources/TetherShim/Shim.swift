@@ -50,10 +50,12 @@ public final class Shim {
         events = EventPublisher(loop: loop, address: address, namespace: flags.namespace)
         oom = OOMMonitor(loop: loop)
         try loop.register(signals.fd, .readable) { [weak self] _ in self?.handleSignals() }
-        // Reap on a tick as well: a SIGCHLD coalesced with another is never lost for long.
+        // Reap on a tick as well: a SIGCHLD coalesced with another is never lost for long. The tick also gives
+        // freed heap pages back to the kernel: a shim is idle most of its life, one per container.
         loop.schedule(after: 1000, repeating: true) { [weak self] in
             self?.oom.poll()
             self?.reap()
+            _ = tether_release_free_memory()
         }
         registerTaskService()
     }

@@ -66,6 +66,8 @@ int tether_pipe_size(int fd, int size);
 long tether_splice_nonblocking(int in, int out, unsigned long len);
 /// The bytes waiting in a pipe (FIONREAD), or -1.
 int tether_pipe_pending(int fd);
+/// malloc_trim(0): gives free heap pages back to the kernel; 1 when some were.
+int tether_release_free_memory(void);
 int tether_pipe2(int fds[2], int flags);
 int tether_accept4(int sock, int flags);
 int tether_dup3(int oldfd, int newfd, int flags);
