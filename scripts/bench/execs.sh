@@ -15,7 +15,7 @@ cleanup() {
   set +e
   for s in "$work"/*.addr; do
     [ -f "$s" ] || continue
-    id=$(basename "$s" .addr); a=$(cat "$s")
+    id=$(basename "$s" .addr); a=$(cat "$s" 2>/dev/null) || continue
     "$H" kill --socket "$a" --id "$id" --signal KILL --all --timeout 5 >/dev/null 2>&1
     "$H" wait --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
     "$H" delete --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
