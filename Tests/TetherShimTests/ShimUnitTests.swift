@@ -132,6 +132,27 @@ struct CRILogTests {
         #expect(tails[4] == "stdout F xxx")
     }
 
+    @Test("many lines in one read: one record each, in order, rotated between records; a line of exactly lineLimit is one F")
+    func batchedRecords() throws {
+        let directory = try temporaryDirectory()
+        defer { remove(directory) }
+        let path = directory + "/b.log"
+        let writer = try CRILogWriter(.init(path: path, maxSize: 200, maxFiles: 3))
+        writer.append(stream: "stdout", Array((0..<12).map { "line \($0)\n" }.joined().utf8)[...])
+        var texts: [String] = []
+        for name in ["b.log.2", "b.log.1", "b.log"] {
+            var info = stat()
+            #expect(stat(directory + "/" + name, &info) == 0 && info.st_size <= 200, "\(name)")
+            texts += try FileIO.readText(directory + "/" + name).split(separator: "\n").map { String($0.split(separator: " ", maxSplits: 1)[1]) }
+        }
+        #expect(texts == (0..<12).map { "stdout F line \($0)" })
+
+        let exact = try CRILogWriter(.init(path: directory + "/e.log"))
+        exact.append(stream: "stderr", ([UInt8](repeating: UInt8(ascii: "y"), count: CRILogWriter.lineLimit) + [UInt8(ascii: "\n")])[...])
+        let lines = try FileIO.readText(directory + "/e.log").split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains(" stderr F yyy") && lines[0].hasSuffix(String(repeating: "y", count: 100)))
+    }
+
     @Test("rotation at max-size keeps max-files files")
     func rotation() throws {
         let directory = try temporaryDirectory()
