@@ -26,6 +26,11 @@ struct ContainerRecord: Codable, Sendable {
     var shimAddress: String = ""
     var bundle: String = ""
     var logPath: String = ""
+    /// Set by a user's stop or kill, cleared by a start: the restart policy waits for that start. Optional so that
+    /// records written before it existed still decode.
+    var manuallyStopped: Bool?
+
+    var isManuallyStopped: Bool { manuallyStopped ?? false }
 
     static func load(_ path: String) -> ContainerRecord? {
         guard let bytes = try? FileIO.readFile(path) else { return nil }

@@ -54,7 +54,9 @@ extension Daemon {
         }
         server.register(service, "Kill") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
             reply.complete {
-                try self.signal(try self.resolve(request.id), request.signal == 0 ? UInt32(SIGKILL) : request.signal)
+                var record = try self.resolve(request.id)
+                try self.signal(record, request.signal == 0 ? UInt32(SIGKILL) : request.signal)
+                self.markManuallyStopped(&record)
                 return Google_Protobuf_Empty()
             }
         }

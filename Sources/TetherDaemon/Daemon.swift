@@ -222,24 +222,31 @@ public final class Daemon {
     /// the restart policy unless a waiter (restart) started the container again.
     func exited(_ id: String, code: Int32, at time: Google_Protobuf_Timestamp?) {
         guard var record = records[id], record.status != "exited" else { return }
-        terminalLogs[id]?.drain()
-        record.status = "exited"
-        record.exitCode = code
-        record.finishedAt = time.map { $0.seconds * 1_000_000_000 + Int64($0.nanos) } ?? Daemon.now()
+        settleExit(&record, code: code, at: time)
         save(record)
-        events.publish("die", record, exitCode: code)
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(code) }
         guard let current = records[id], current.status == "exited" else { return }
         if record.remove {
             try? removeContainer(id, force: true)
-        } else if record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
+        } else if !record.isManuallyStopped && record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
             let delay = RestartPolicy.backoff(restarts: record.restartCount)
             loop.schedule(after: delay) { [weak self] in self?.restartByPolicy(id) }
         }
     }
 
+    /// The exit in the record (after the last of a tty's output is in the log), and its `die` event.
+    func settleExit(_ record: inout ContainerRecord, code: Int32, at time: Google_Protobuf_Timestamp?) {
+        terminalLogs[record.id]?.drain()
+        record.status = "exited"
+        record.exitCode = code
+        record.finishedAt = time.map { $0.seconds * 1_000_000_000 + Int64($0.nanos) } ?? Daemon.now()
+        records[record.id] = record
+        events.publish("die", record, exitCode: code)
+    }
+
+    /// A backoff's end: the container starts again unless it was stopped by hand (or started) meanwhile.
     func restartByPolicy(_ id: String) {
-        guard var record = records[id], record.status == "exited" else { return }
+        guard var record = records[id], record.status == "exited", !record.isManuallyStopped else { return }
         record.restartCount += 1
         do {
             try start(&record)
@@ -250,18 +257,31 @@ public final class Daemon {
     }
 
     /// Starts a created or exited container; a running one is left alone. An exited container's task is
-    /// deleted first and the next one is created in the same shim (a new shim if that one is gone).
+    /// deleted first and the next one is created in the same shim (a new shim if that one is gone). A start
+    /// gives the restart policy back to a container stopped by hand.
     func start(_ record: inout ContainerRecord) throws {
         switch record.status {
         case "running": return
         case "exited": deleteTask(record, shutdown: false)
         default: break
         }
+        record.manuallyStopped = nil
         try launch(&record)
     }
 
-    /// SIGTERM, then SIGKILL after `grace` seconds; `then` runs with the exit code once it exited.
+    /// A stop or kill asked for by a user (as docker): the restart policy is off until the container is started
+    /// again, so that its exit, or a restart already waiting out its backoff, does not bring it back.
+    func markManuallyStopped(_ record: inout ContainerRecord) {
+        guard !record.isManuallyStopped else { return }
+        record.manuallyStopped = true
+        save(record)
+    }
+
+    /// SIGTERM, then SIGKILL after `grace` seconds; `then` runs with the exit code once it exited. The restart
+    /// policy is off from now on (Restart starts the container again itself).
     func stop(_ record: ContainerRecord, grace: UInt32, then: @escaping (Int32) -> Void) throws {
+        var record = record
+        markManuallyStopped(&record)
         guard record.status == "running" else {
             then(record.exitCode)
             return
@@ -283,17 +303,20 @@ public final class Daemon {
         if shutdown { _ = try? client.shutdown(.with { $0.id = record.id }) }
     }
 
+    /// Removes a container (`force`: a running one is killed first, and dies, as docker, before it is destroyed).
     func removeContainer(_ id: String, force: Bool) throws {
-        guard let record = records[id] else { throw TTRPCStatus(.notFound, "no such container: \(id)") }
+        guard var record = records[id] else { throw TTRPCStatus(.notFound, "no such container: \(id)") }
         if record.status == "running" {
             guard force else {
                 throw TTRPCStatus(.failedPrecondition, "container \(record.name) is running: stop it first or use rm -f")
             }
+            var exit: Containerd_Task_V2_WaitResponse?
             if let client = try? TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10)) {
                 _ = try? client.kill(.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true })
-                _ = try? client.wait(.with { $0.id = id })
+                exit = try? client.wait(.with { $0.id = id })
                 client.close()
             }
+            settleExit(&record, code: exit.map { Int32(bitPattern: $0.exitStatus) } ?? 128 + SIGKILL, at: exit?.exitedAt)
         }
         shimWaits.removeValue(forKey: id)?.close()
         terminalLogs.removeValue(forKey: id)?.close()

@@ -114,6 +114,24 @@ struct DaemonInteractiveTests {
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func forcedRemovalOfARunningContainerDiesBeforeItIsDestroyed() throws {
+        let daemon = try DaemonFixture()
+        let socket = daemon.socket
+        _ = try daemon.ctl(["run", "-d", "--name", "doomed", Self.rootfs, "/bin/sleep", "1000"])
+        let listener = TTRPCInteropTests.detachedResult {
+            try runCommand(TestEnvironment.binary("tetherctl"), ["events", "--socket", socket, "--until", "6"], timeout: 30)
+        }
+        usleep(1_000_000)
+        #expect(try daemon.ctl(["rm", "-f", "doomed"]).status == 0)
+        let events = try listener.get(timeout: 40)
+        let types = events.stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: " ").dropFirst(2).first.map(String.init)
+        }
+        #expect(types == ["die", "destroy"], "\(events)")
+        #expect(events.stdout.contains("(exitCode=137, name=doomed)"), "\(events)")
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func sharedPidNamespaceDiesWithItsInit() throws {
         let daemon = try DaemonFixture()
         _ = try daemon.ctl(["run", "-d", "--name", "a", Self.rootfs, "/bin/sleep", "1000"])

@@ -156,4 +156,34 @@ struct DaemonTests {
         let logs = try daemon.ctl(["logs", "flaky"])
         #expect(logs.stdout == "try\ntry\ntry\ntry\n", "\(logs)")
     }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func stopTurnsTheRestartPolicyOffUntilTheNextStart() throws {
+        let daemon = try DaemonFixture()
+        _ = try daemon.ctl(["run", "-d", "--name", "keeper", "--restart", "always", Self.rootfs, "/bin/sh", "-c", "sleep 2; exit 1"])
+        func inspect() throws -> (status: String, restarts: Int) {
+            let document = try JSONSerialization.jsonObject(with: Data(try daemon.ctl(["inspect", "keeper"]).stdout.utf8)) as? [[String: Any]]
+            return ((document?.first?["State"] as? [String: Any])?["Status"] as? String ?? "",
+                    document?.first?["RestartCount"] as? Int ?? -1)
+        }
+        func waitForRestarts(above count: Int) throws -> Int {
+            for _ in 0..<300 {
+                let (status, restarts) = try inspect()
+                if restarts > count && status == "running" { return restarts }
+                usleep(100_000)
+            }
+            return -1
+        }
+        let restarts = try waitForRestarts(above: 0)
+        #expect(restarts > 0, "--restart always did not restart the container")
+        let stop = try daemon.ctl(["stop", "-t", "1", "keeper"])
+        #expect(stop.status == 0, "\(stop)")
+        sleep(4)  // twice the container's run time: an exit would have been restarted by now
+        let stopped = try inspect()
+        #expect(stopped.status == "exited", "\(stopped)")
+        #expect(stopped.restarts == restarts, "\(stopped)")
+        // start gives the policy back.
+        #expect(try daemon.ctl(["start", "keeper"]).status == 0)
+        #expect(try waitForRestarts(above: restarts) > restarts, "the restart policy stayed off after start")
+    }
 }
