@@ -3,12 +3,15 @@ import Foundation
 import TetherSystem
 
 /// A command run with a new pseudo-terminal as its stdio, driven from the master side as a user at a terminal
-/// would. The child starts through bash, which closes every fd above 2.
+/// would. The child starts through bash, which closes every fd above 2; it leads a session of its own whose
+/// controlling terminal is the pty, so a size change (`resize`) signals it SIGWINCH as a terminal window's does.
 final class PseudoTerminal {
     let master: Int32
     let pid: pid_t
     private(set) var output = ""
     private(set) var exitStatus: Int32?
+    /// glibc's POSIX_SPAWN_SETSID (a _GNU_SOURCE constant the Glibc module does not show).
+    private static let spawnSetsid: Int16 = 0x80
 
     init(_ argv: [String], rows: Int, columns: Int) throws {
         let master = try FileIO.open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
@@ -23,8 +26,15 @@ final class PseudoTerminal {
             throw error
         }
         defer { FileIO.close(slave) }
-        let script = #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; exec "$@""#
-        let arguments = ["/bin/bash", "-c", script, "bash"] + argv
+        let slavePath = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(slave)")
+        // In its new session, bash opens the pty by name (without O_NOCTTY): it becomes the controlling terminal.
+        let script = #"for f in /proc/$$/fd/*; do n=${f##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-" 2>/dev/null; done; "#
+            + #"exec 3<>"$1"; exec 3>&-; shift; exec "$@""#
+        let arguments = ["/bin/bash", "-c", script, "bash", slavePath] + argv
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, PseudoTerminal.spawnSetsid)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,7 +49,7 @@ final class PseudoTerminal {
             for pointer in cEnvironment { free(pointer) }
         }
         var child: pid_t = 0
-        let rc = posix_spawn(&child, "/bin/bash", &actions, nil, cArguments, cEnvironment)
+        let rc = posix_spawn(&child, "/bin/bash", &actions, &attributes, cArguments, cEnvironment)
         guard rc == 0 else {
             FileIO.close(master)
             throw SyscallError("posix_spawn", errno: rc)
@@ -48,6 +58,19 @@ final class PseudoTerminal {
     }
 
     func type(_ text: String) throws { try FileIO.writeAll(master, text) }
+
+    /// Sets the terminal's size as a terminal emulator does when its window changes: the kernel sends SIGWINCH to
+    /// the terminal's foreground process group, the command's.
+    func resize(rows: Int, columns: Int) throws {
+        _ = try sys("ioctl TIOCSWINSZ") { tether_set_winsize(master, UInt16(rows), UInt16(columns)) }
+    }
+
+    /// The terminal's modes (the termios calls on a pty master read and set its slave's).
+    func modes() throws -> termios {
+        var modes = termios()
+        _ = try sys("tcgetattr") { tcgetattr(master, &modes) }
+        return modes
+    }
 
     /// Reads until the output contains `text` or the child exited; false at the deadline.
     @discardableResult
