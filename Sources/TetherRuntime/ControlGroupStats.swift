@@ -72,13 +72,47 @@ public struct ContainerStats: Codable, Sendable, Equatable {
         public var failcnt: UInt64 = 0
     }
 
+    /// cgroup v2 values as the kernel writes them, where the runc shape above converts them (nanoseconds), folds
+    /// them (swap into memory) or drops them ("max" pids, memory.events, rdma): what containerd's
+    /// io.containerd.cgroups.v2.Metrics reports.
+    public struct Unified: Sendable, Equatable {
+        /// cpu.stat as is (usage_usec, user_usec, system_usec, nr_periods, nr_throttled, throttled_usec).
+        public var cpu: [String: UInt64] = [:]
+        /// pids.max; "max" reads as UInt64.max.
+        public var pidsLimit: UInt64 = 0
+        /// memory.swap.current and memory.swap.max alone; "max" reads as UInt64.max, 0 without swap accounting.
+        public var swapUsage: UInt64 = 0
+        public var swapLimit: UInt64 = 0
+        /// memory.events as is (low, high, max, oom, oom_kill); empty without the memory controller.
+        public var memoryEvents: [String: UInt64] = [:]
+        /// rdma.current and rdma.max.
+        public var rdmaCurrent: [RdmaEntry] = []
+        public var rdmaLimit: [RdmaEntry] = []
+    }
+
+    /// One line of rdma.current or rdma.max: "mlx4_0 hca_handle=2 hca_object=2000"; "max" reads as UInt32.max.
+    public struct RdmaEntry: Sendable, Equatable {
+        public var device: String
+        public var hcaHandles: UInt32 = 0
+        public var hcaObjects: UInt32 = 0
+    }
+
     public var cpu = CPU()
     public var memory = Memory()
     public var pids = Pids()
     public var blkio = Blkio()
     public var hugetlb: [String: Hugetlb] = [:]
+    /// Set on cgroup v2 only; not in the JSON, which keeps runc's shape.
+    public var unified: Unified?
+
+    private enum CodingKeys: String, CodingKey { case cpu, memory, pids, blkio, hugetlb }
 
     public init() {}
+
+    /// The counters of a cgroup v2 directory (the container's, or any other laid out the same way).
+    public init(cgroupV2Directory directory: String) {
+        self = ControlGroupStatsReader.v2(directory)
+    }
 }
 
 extension ControlGroupSet {
@@ -165,6 +199,10 @@ enum ControlGroupStatsReader {
         stats.memory.usage.failcnt = events["max"] ?? 0
         stats.memory.oomKills = events["oom_kill"] ?? 0
         stats.pids = pids(dir)
+        stats.unified = .init(cpu: cpu, pidsLimit: ControlGroupFile.number(dir, "pids.max") ?? 0,
+                              swapUsage: ControlGroupFile.number(dir, "memory.swap.current") ?? 0,
+                              swapLimit: ControlGroupFile.number(dir, "memory.swap.max") ?? 0, memoryEvents: events,
+                              rdmaCurrent: rdmaEntries(dir, "rdma.current"), rdmaLimit: rdmaEntries(dir, "rdma.max"))
         for line in (ControlGroupFile.read(dir, "io.stat") ?? "").split(separator: "\n") {
             let fields = line.split(separator: " ")
             let device = fields.first?.split(separator: ":") ?? []
@@ -192,6 +230,21 @@ enum ControlGroupStatsReader {
     static func pids(_ dir: String) -> ContainerStats.Pids {
         let limit = ControlGroupFile.number(dir, "pids.max") ?? 0
         return .init(current: ControlGroupFile.number(dir, "pids.current") ?? 0, limit: limit == UInt64.max ? 0 : limit)
+    }
+
+    /// "mlx4_0 hca_handle=2 hca_object=2000" lines (containerd's cgroups toRdmaEntry: lines of three fields).
+    static func rdmaEntries(_ dir: String, _ file: String) -> [ContainerStats.RdmaEntry] {
+        (ControlGroupFile.read(dir, file) ?? "").split(separator: "\n").compactMap { line in
+            let fields = line.split(whereSeparator: \.isWhitespace)
+            guard fields.count == 3 else { return nil }
+            var entry = ContainerStats.RdmaEntry(device: String(fields[0]))
+            for field in fields.dropFirst() {
+                let pair = field.split(separator: "=")
+                guard pair.count == 2, let value = pair[1] == "max" ? UInt32.max : UInt32(pair[1]) else { continue }
+                if pair[0] == "hca_handle" { entry.hcaHandles = value } else if pair[0] == "hca_object" { entry.hcaObjects = value }
+            }
+            return entry
+        }
     }
 
     /// "8:0 Read 1282048" lines; the "Total N" line is skipped.
