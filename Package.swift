@@ -103,7 +103,7 @@ let package = Package(
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
-        .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherRuntime", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         // Root-only tests that drive the built executables against the real kernel and the real peers.
         .testTarget(name: "IntegrationTests", dependencies: ["CTetherLinux", "TetherSystem", "TTRPC", "TetherAPI"], swiftSettings: swiftSettings),
     ]

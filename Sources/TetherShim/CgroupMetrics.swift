@@ -1,19 +1,25 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import SwiftProtobuf
+import TetherAPI
 import TetherRuntime
-import TetherSystem
 
-/// Stats: the container's cgroup counters (read by the runtime library, Runtime.stats) encoded as containerd's
-/// `io.containerd.cgroups.v1.Metrics` (what the runc shim puts in StatsResponse.stats), by hand with the field
-/// numbers of containerd/cgroups `stats/v1/metrics.proto`: the types are not generated in TetherAPI. pids, cpu
-/// (usage total/kernel/user/per cpu, throttling), memory (memory.stat, usage/swap/kernel entries) and the OOM
-/// control counters.
+/// Stats: the container's cgroup counters (read by the runtime library, Runtime.stats) as what the runc shim
+/// puts in StatsResponse.stats: `io.containerd.cgroups.v2.Metrics` when the container's cgroup is on the v2
+/// unified hierarchy (CgroupMetricsV2), else `io.containerd.cgroups.v1.Metrics`, encoded here by hand with the
+/// field numbers of containerd/cgroups `stats/v1/metrics.proto` (the v1 types are not generated in TetherAPI):
+/// pids, cpu (usage total/kernel/user/per cpu, throttling), memory (memory.stat, usage/swap/kernel entries) and
+/// the OOM control counters.
 enum CgroupMetrics {
     static let typeURL = "io.containerd.cgroups.v1.Metrics"
 
-    /// A cgroup v2-only host (whose metrics type, io.containerd.cgroups.v2.Metrics, is not encoded here).
-    static var isCgroupV2Host: Bool { FileIO.exists("/sys/fs/cgroup/cgroup.controllers") }
+    /// The metrics packed as containerd's typeurl does: the bare type name as the type URL.
+    static func any(_ stats: ContainerStats) throws -> Google_Protobuf_Any {
+        if let unified = stats.unified { return try Google_Protobuf_Any(containerd: v2(stats, unified)) }
+        return Google_Protobuf_Any.with {
+            $0.typeURL = typeURL
+            $0.value = Data(v1(stats))
+        }
+    }
 
     static func v1(_ stats: ContainerStats) -> [UInt8] {
         var metrics = ProtoWriter()

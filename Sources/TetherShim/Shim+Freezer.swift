@@ -9,8 +9,8 @@ import TetherRuntime
 import TetherSystem
 
 /// Pause, Resume, Update and Stats through the runtime library (Runtime.pause/resume/update/stats: the
-/// container's freezer and limits, cgroup v1 or v2); Stats is encoded as containerd's cgroup v1 metrics
-/// (CgroupMetrics); Checkpoint answers with an error naming the missing piece.
+/// container's freezer and limits, cgroup v1 or v2); Stats is encoded as containerd's cgroup v1 or v2
+/// metrics (CgroupMetrics); Checkpoint answers with an error naming the missing piece.
 extension Shim {
     func registerFreezerService() {
         let service = TaskService.name
@@ -50,21 +50,14 @@ extension Shim {
                 guard !process.hasExited else {
                     throw TTRPCStatus(.failedPrecondition, "stats \(request.id): the task has exited")
                 }
-                guard !CgroupMetrics.isCgroupV2Host else {
-                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): cgroup v2 metrics (io.containerd.cgroups.v2.Metrics) are not implemented yet")
-                }
-                let bytes: [UInt8]
+                let stats: ContainerStats
                 do {
-                    bytes = CgroupMetrics.v1(try self.runtime.stats(id: request.id))
+                    stats = try self.runtime.stats(id: request.id)
                 } catch {
                     throw TTRPCStatus(.failedPrecondition, "stats \(request.id): \(error)")
                 }
-                return Containerd_Task_V2_StatsResponse.with {
-                    $0.stats = Google_Protobuf_Any.with { any in
-                        any.typeURL = CgroupMetrics.typeURL
-                        any.value = Data(bytes)
-                    }
-                }
+                let metrics = try CgroupMetrics.any(stats)
+                return Containerd_Task_V2_StatsResponse.with { $0.stats = metrics }
             }
         }
         server.register(service, "Checkpoint") { [unowned self] (request: Containerd_Task_V2_CheckpointTaskRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in

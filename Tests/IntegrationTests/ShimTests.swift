@@ -261,6 +261,26 @@ struct ShimTests {
         #expect(try shim.rpc("stats").stderr.contains("FAILED_PRECONDITION"))
     }
 
+    @Test("Stats on cgroup v2: io.containerd.cgroups.v2.Metrics with the limits Update wrote",
+          .enabled(if: TestEnvironment.canRunContainers && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers"),
+                   "needs a cgroup v2-only host (root, the busybox rootfs and /sys/fs/cgroup/cgroup.controllers)"))
+    func statsV2() throws {
+        let shim = try ShimHarnessFixture(args: ["sleep", "1000"])
+        try shim.createAndStart()
+        try shim.call("update", ["--memory", "67108864", "--pids", "50"])
+        let reply = try shim.call("stats")
+        #expect(reply["type_url"] as? String == "io.containerd.cgroups.v2.Metrics")
+        let bytes = [UInt8](Data(base64Encoded: reply["value"] as? String ?? "") ?? Data())
+        let metrics = try Io_Containerd_Cgroups_V2_Metrics(serializedBytes: bytes)
+        #expect(metrics.pids.current >= 1 && metrics.pids.limit == 50)
+        #expect(metrics.memory.usage > 0 && metrics.memory.usageLimit == 67108864)
+        #expect(metrics.cpu.usageUsec > 0)
+        #expect(metrics.hasMemoryEvents && metrics.memoryEvents.oomKill == 0)
+        try shim.call("kill", ["--signal", "SIGKILL"])
+        try shim.call("wait", ["--timeout", "30"])
+        #expect(try shim.rpc("stats").stderr.contains("FAILED_PRECONDITION"))
+    }
+
     @Test("Update writes memory, cpu and pids limits to the task's cgroups",
           .enabled(if: TestEnvironment.canRunContainers && FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory/memory.stat"),
                    "needs root, the busybox rootfs and cgroup v1"))
