@@ -37,10 +37,10 @@ struct ContainerRecord: Codable, Sendable {
         return try? JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
     }
 
-    func save(_ path: String) throws {
+    func save(_ path: String, sync: Bool) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        try FileIO.writeAtomically(path, Array(try encoder.encode(self)), mode: 0o600, sync: true)
+        try FileIO.writeAtomically(path, Array(try encoder.encode(self)), mode: 0o600, sync: sync)
     }
 }
 

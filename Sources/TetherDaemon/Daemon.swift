@@ -58,9 +58,14 @@ public final class Daemon {
     func recordPath(_ id: String) -> String { configuration.root + "/containers/\(id)/record.json" }
     func containerDirectory(_ id: String) -> String { configuration.root + "/containers/\(id)" }
 
+    /// Writes the record (temporary file, rename: a reader sees the old or the new one). Only its first version is
+    /// fsynced, so that a created container outlives a crash of the machine; a status change is not (an fsync takes
+    /// 2 ms or more on the bench machine, and `run` made two more): after such a crash every container is dead, and
+    /// reconnect settles a record left "running" from the exit its shim left in the bundle, or as killed (137).
     func save(_ record: ContainerRecord) {
+        let isNew = records[record.id] == nil
         records[record.id] = record
-        try? record.save(recordPath(record.id))
+        try? record.save(recordPath(record.id), sync: isNew)
     }
 
     /// Finds a container by id, name or unique id prefix.
