@@ -16,7 +16,7 @@ enum BundleWriter {
     static func spec(for record: ContainerRecord, pidNamespacePath: String? = nil) throws(TTRPCStatus) -> Spec {
         let settings = record.settings
         let process = try process(for: record, args: record.args, env: record.env, cwd: record.cwd, user: settings.user,
-                                  terminal: settings.tty)
+                                  terminal: settings.tty, consoleSize: settings.consoleSize)
         var namespaces: [Linux.Namespace] = [.init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
         if settings.pid != "host" { namespaces.insert(.init(type: "pid", path: pidNamespacePath), at: 0) }
         if record.network != "host" { namespaces.append(.init(type: "network")) }
@@ -33,9 +33,10 @@ enum BundleWriter {
                     mounts: Mount.runcDefaults, linux: linux)
     }
 
-    /// The process of the container's init or of an exec in it: the container's capabilities for both.
+    /// The process of the container's init or of an exec in it: the container's capabilities for both. A terminal
+    /// has `consoleSize` from the start (the runtime sets it on the pty), so the process never sees a 0×0 one.
     static func process(for record: ContainerRecord, args: [String], env: [String], cwd: String, user: String,
-                        terminal: Bool) throws(TTRPCStatus) -> OCISpec.Process {
+                        terminal: Bool, consoleSize: OCISpec.Process.ConsoleSize?) throws(TTRPCStatus) -> OCISpec.Process {
         let capabilities = try SecurityProfile.capabilities(record.settings)
         var process = OCISpec.Process(
             terminal: terminal, user: try processUser(user), args: args,
@@ -44,6 +45,7 @@ enum BundleWriter {
         process.capabilities = OCISpec.Process.Capabilities(
             bounding: capabilities, effective: capabilities, inheritable: nil, permitted: capabilities, ambient: nil)
         process.rlimits = [.init(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)]
+        if terminal { process.consoleSize = consoleSize }
         if record.settings.noNewPrivileges { process.noNewPrivileges = true }
         return process
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OCISpec
 
 /// What `run`/`create` asked for beyond the command itself: terminal and stdin, user, pid namespace, cgroup
 /// limits and the security profile. Every field has a default and decodes when absent, so records written
@@ -17,6 +18,8 @@ struct ContainerSettings: Codable, Sendable, Equatable {
     var capAdd: [String] = []
     var capDrop: [String] = []
     var securityOptions: [String] = []
+    /// With `tty`: the pty's size when the process starts (the size of the terminal `run -it` was typed in).
+    var consoleSize: OCISpec.Process.ConsoleSize?
 
     init() {}
 
@@ -34,6 +37,7 @@ struct ContainerSettings: Codable, Sendable, Equatable {
         capAdd = try container.decodeIfPresent([String].self, forKey: .capAdd) ?? defaults.capAdd
         capDrop = try container.decodeIfPresent([String].self, forKey: .capDrop) ?? defaults.capDrop
         securityOptions = try container.decodeIfPresent([String].self, forKey: .securityOptions) ?? defaults.securityOptions
+        consoleSize = try container.decodeIfPresent(OCISpec.Process.ConsoleSize.self, forKey: .consoleSize)
     }
 
     /// The container whose pid namespace this one joins (`--pid container:NAME`), if any.

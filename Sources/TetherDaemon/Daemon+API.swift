@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OCISpec
 import TTRPC
 import TetherAPI
 import TetherSystem
@@ -162,6 +163,7 @@ extension Daemon {
         settings.capAdd = request.capAdd
         settings.capDrop = request.capDrop
         settings.securityOptions = request.securityOpt
+        settings.consoleSize = consoleSize(request.hasConsoleSize ? request.consoleSize : nil)
         guard settings.pid.isEmpty || settings.pid == "host" || settings.pidNamespaceContainer?.isEmpty == false else {
             throw TTRPCStatus(.invalidArgument, "--pid \(settings.pid): expected host or container:NAME")
         }
@@ -171,6 +173,12 @@ extension Daemon {
         _ = try BundleWriter.processUser(settings.user)
         try SecurityProfile.validate(settings)
         return settings
+    }
+
+    /// A client's terminal size as the OCI process's; none when it has no rows or columns.
+    static func consoleSize(_ size: Tether_Daemon_V1_ConsoleSize?) -> OCISpec.Process.ConsoleSize? {
+        guard let size, size.height > 0, size.width > 0 else { return nil }
+        return .init(height: size.height, width: size.width)
     }
 
     static func runResponse(_ record: ContainerRecord) -> Tether_Daemon_V1_RunResponse {

@@ -73,7 +73,8 @@ extension Daemon {
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         let process = try BundleWriter.process(
             for: record, args: request.args, env: record.env + request.env, cwd: request.cwd,
-            user: request.user.isEmpty ? record.settings.user : request.user, terminal: request.tty)
+            user: request.user.isEmpty ? record.settings.user : request.user, terminal: request.tty,
+            consoleSize: Daemon.consoleSize(request.hasConsoleSize ? request.consoleSize : nil))
         let execID = "exec-" + String(Daemon.randomID().prefix(12))
         let directory = record.bundle + "/execs/" + execID
         var response = Tether_Daemon_V1_ExecResponse.with { $0.execID = execID }

@@ -80,7 +80,7 @@ final class AttachSession {
     }
 
     private func sendSize() {
-        guard var resize, let size = TerminalMode.size(of: 0) ?? TerminalMode.size(of: 1) else { return }
+        guard var resize, let size = TerminalMode.localSize else { return }
         resize.height = UInt32(size.rows)
         resize.width = UInt32(size.columns)
         let _: Google_Protobuf_Empty? = try? daemon.call("Resize", resize)

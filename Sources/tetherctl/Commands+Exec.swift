@@ -25,6 +25,7 @@ struct Exec: ParsableCommand {
             $0.cwd = workdir
             $0.user = user
             $0.tty = tty
+            if tty, let size = TerminalMode.consoleSize { $0.consoleSize = size }
             $0.openStdin = interactive
             $0.detach = detach
         })

@@ -48,6 +48,7 @@ struct ContainerOptions: ParsableArguments {
             $0.restart = restart
             $0.network = network
             $0.tty = tty
+            if tty, let size = TerminalMode.consoleSize { $0.consoleSize = size }
             $0.openStdin = interactive
             $0.user = user
             $0.pid = pid

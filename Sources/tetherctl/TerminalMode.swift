@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CTetherLinux
+import TetherAPI
 
 /// The local terminal: its size, and raw mode while a `-t` container is attached (restored by `restore`,
 /// which the attach session calls on every way out).
@@ -18,6 +19,18 @@ final class TerminalMode {
         var rows: UInt16 = 0, columns: UInt16 = 0
         guard tether_get_winsize(fd, &rows, &columns) == 0 else { return nil }
         return (rows, columns)
+    }
+
+    /// The local terminal's size: stdin's, else stdout's (`exec -t` with its input piped).
+    static var localSize: (rows: UInt16, columns: UInt16)? { size(of: 0) ?? size(of: 1) }
+
+    /// The local terminal's size for a process's new pty, which starts with it (nil: no local terminal).
+    static var consoleSize: Tether_Daemon_V1_ConsoleSize? {
+        guard let size = localSize else { return nil }
+        return .with {
+            $0.height = UInt32(size.rows)
+            $0.width = UInt32(size.columns)
+        }
     }
 
     func makeRaw() {

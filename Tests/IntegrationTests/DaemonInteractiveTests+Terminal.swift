@@ -66,6 +66,19 @@ extension DaemonInteractiveTests {
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aTerminalStartsWithTheLocalTerminalsSize() throws {
+        let daemon = try DaemonFixture()
+        // Detached: no client resizes the pty afterwards, so the size is the one it was created with.
+        let terminal = try PseudoTerminal(
+            Self.tetherctl(daemon, "run", ["-d", "-t", "--name", "sized", Self.rootfs, "/bin/sh", "-c", "stty size"]),
+            rows: 37, columns: 113)
+        #expect(terminal.wait() == 0, "\(terminal.output)")
+        #expect(try daemon.ctl(["wait", "sized"]).stdout == "0\n")
+        let logs = try daemon.ctl(["logs", "sized"])
+        #expect(logs.stdout == "37 113\r\n", "\(logs)")
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func theContainersTerminalFollowsTheWindowSize() throws {
         let daemon = try DaemonFixture()
         let terminal = try PseudoTerminal(Self.tetherctl(daemon, "run", ["-it", "--rm", Self.rootfs, "/bin/sh"]), rows: 20, columns: 70)

@@ -148,11 +148,36 @@ public nonisolated struct Tether_Daemon_V1_RunRequest: @unchecked Sendable {
     set {_uniqueStorage()._securityOpt = newValue}
   }
 
+  /// with tty: the pty's size from the start (the client's terminal)
+  public var consoleSize: Tether_Daemon_V1_ConsoleSize {
+    get {_storage._consoleSize ?? Tether_Daemon_V1_ConsoleSize()}
+    set {_uniqueStorage()._consoleSize = newValue}
+  }
+  /// Returns true if `consoleSize` has been explicitly set.
+  public var hasConsoleSize: Bool {_storage._consoleSize != nil}
+  /// Clears the value of `consoleSize`. Subsequent reads from it will return its default value.
+  public mutating func clearConsoleSize() {_uniqueStorage()._consoleSize = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A pty's size in rows and columns, set before the process runs (the OCI process's consoleSize).
+public nonisolated struct Tether_Daemon_V1_ConsoleSize: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var height: UInt32 = 0
+
+  public var width: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Tether_Daemon_V1_RunResponse: Sendable {
@@ -365,9 +390,21 @@ public nonisolated struct Tether_Daemon_V1_ExecRequest: Sendable {
 
   public var detach: Bool = false
 
+  /// with tty: the pty's size from the start (the client's terminal)
+  public var consoleSize: Tether_Daemon_V1_ConsoleSize {
+    get {_consoleSize ?? Tether_Daemon_V1_ConsoleSize()}
+    set {_consoleSize = newValue}
+  }
+  /// Returns true if `consoleSize` has been explicitly set.
+  public var hasConsoleSize: Bool {self._consoleSize != nil}
+  /// Clears the value of `consoleSize`. Subsequent reads from it will return its default value.
+  public mutating func clearConsoleSize() {self._consoleSize = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _consoleSize: Tether_Daemon_V1_ConsoleSize? = nil
 }
 
 public nonisolated struct Tether_Daemon_V1_ExecResponse: Sendable {
@@ -489,7 +526,7 @@ fileprivate nonisolated let _protobuf_package = "tether.daemon.v1"
 
 nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}remove\0\u{1}hostname\0\u{3}read_only\0\u{1}detach\0\u{1}restart\0\u{1}network\0\u{1}tty\0\u{3}open_stdin\0\u{1}user\0\u{1}pid\0\u{3}memory_bytes\0\u{3}nano_cpus\0\u{3}pids_limit\0\u{1}privileged\0\u{3}cap_add\0\u{3}cap_drop\0\u{3}security_opt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}remove\0\u{1}hostname\0\u{3}read_only\0\u{1}detach\0\u{1}restart\0\u{1}network\0\u{1}tty\0\u{3}open_stdin\0\u{1}user\0\u{1}pid\0\u{3}memory_bytes\0\u{3}nano_cpus\0\u{3}pids_limit\0\u{1}privileged\0\u{3}cap_add\0\u{3}cap_drop\0\u{3}security_opt\0\u{3}console_size\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -514,6 +551,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
     var _capAdd: [String] = []
     var _capDrop: [String] = []
     var _securityOpt: [String] = []
+    var _consoleSize: Tether_Daemon_V1_ConsoleSize? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -546,6 +584,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
       _capAdd = source._capAdd
       _capDrop = source._capDrop
       _securityOpt = source._securityOpt
+      _consoleSize = source._consoleSize
     }
   }
 
@@ -586,6 +625,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
         case 20: try { try decoder.decodeRepeatedStringField(value: &_storage._capAdd) }()
         case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._capDrop) }()
         case 22: try { try decoder.decodeRepeatedStringField(value: &_storage._securityOpt) }()
+        case 23: try { try decoder.decodeSingularMessageField(value: &_storage._consoleSize) }()
         default: break
         }
       }
@@ -594,6 +634,10 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
       if !_storage._name.isEmpty {
         try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
       }
@@ -660,6 +704,9 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
       if !_storage._securityOpt.isEmpty {
         try visitor.visitRepeatedStringField(value: _storage._securityOpt, fieldNumber: 22)
       }
+      try { if let v = _storage._consoleSize {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -691,10 +738,46 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
         if _storage._capAdd != rhs_storage._capAdd {return false}
         if _storage._capDrop != rhs_storage._capDrop {return false}
         if _storage._securityOpt != rhs_storage._securityOpt {return false}
+        if _storage._consoleSize != rhs_storage._consoleSize {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Tether_Daemon_V1_ConsoleSize: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ConsoleSize"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}height\0\u{1}width\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.height) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.width) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.height != 0 {
+      try visitor.visitSingularUInt32Field(value: self.height, fieldNumber: 1)
+    }
+    if self.width != 0 {
+      try visitor.visitSingularUInt32Field(value: self.width, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Tether_Daemon_V1_ConsoleSize, rhs: Tether_Daemon_V1_ConsoleSize) -> Bool {
+    if lhs.height != rhs.height {return false}
+    if lhs.width != rhs.width {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1090,7 +1173,7 @@ nonisolated extension Tether_Daemon_V1_PruneResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Tether_Daemon_V1_ExecRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ExecRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}user\0\u{1}tty\0\u{3}open_stdin\0\u{1}detach\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}user\0\u{1}tty\0\u{3}open_stdin\0\u{1}detach\0\u{3}console_size\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1106,12 +1189,17 @@ nonisolated extension Tether_Daemon_V1_ExecRequest: SwiftProtobuf.Message, Swift
       case 6: try { try decoder.decodeSingularBoolField(value: &self.tty) }()
       case 7: try { try decoder.decodeSingularBoolField(value: &self.openStdin) }()
       case 8: try { try decoder.decodeSingularBoolField(value: &self.detach) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._consoleSize) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.id.isEmpty {
       try visitor.visitSingularStringField(value: self.id, fieldNumber: 1)
     }
@@ -1136,6 +1224,9 @@ nonisolated extension Tether_Daemon_V1_ExecRequest: SwiftProtobuf.Message, Swift
     if self.detach != false {
       try visitor.visitSingularBoolField(value: self.detach, fieldNumber: 8)
     }
+    try { if let v = self._consoleSize {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1148,6 +1239,7 @@ nonisolated extension Tether_Daemon_V1_ExecRequest: SwiftProtobuf.Message, Swift
     if lhs.tty != rhs.tty {return false}
     if lhs.openStdin != rhs.openStdin {return false}
     if lhs.detach != rhs.detach {return false}
+    if lhs._consoleSize != rhs._consoleSize {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
