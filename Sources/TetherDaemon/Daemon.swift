@@ -90,6 +90,12 @@ public final class Daemon {
     func reconnect() {
         guard let ids = try? FileIO.listDirectory(configuration.root + "/containers") else { return }
         for id in ids {
+            guard FileIO.exists(recordPath(id)) else {
+                // A container removed while its directories were still to go.
+                try? FileIO.removeTree(configuration.state + "/bundles/\(id)")
+                try? FileIO.removeTree(containerDirectory(id))
+                continue
+            }
             guard var record = ContainerRecord.load(recordPath(id)) else { continue }
             records[id] = record
             guard record.status == "running" else { continue }
@@ -327,8 +333,11 @@ public final class Daemon {
         terminalLogs.removeValue(forKey: id)?.close()
         deleteTask(record)
         _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
-        try? FileIO.removeTree(record.bundle)
-        try? FileIO.removeTree(containerDirectory(id))
+        // The record goes now (a restarted tetherd must not see the container), its directories once the reply is
+        // out: an rmdir on ext4 can take ~4 ms, and a container has six (a restart sweeps what is left).
+        _ = unlink(recordPath(id))
+        let directories = [record.bundle, containerDirectory(id)]
+        loop.schedule(after: 0) { for directory in directories { try? FileIO.removeTree(directory) } }
         records.removeValue(forKey: id)
         events.publish("destroy", record)
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(record.exitCode) }
