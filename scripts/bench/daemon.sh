@@ -79,6 +79,30 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$OUT/daemon-run-rm-tether.
 hyperfine -N --warmup 3 --runs "$runs" --export-json "$OUT/daemon-run-rm-ctr.json" \
   "${ctr_cmd[*]} run --rm --rootfs $ROOTFS daemon-rm-$$ /bin/true" >>"$log" 2>&1
 
+# Where the time of `tetherctl run --rm` goes: tetherctl traced for its connections (start, Run, Wait, Remove; lines
+# are "PID TIME call" with -f, which --seccomp-bpf needs to trace only those calls) and
+# tetherd (strace -p) for the shim's `start`, Create and Start inside Run; medians of $profile_runs runs.
+profile_runs=${DAEMON_PROFILE_RUNS:-15}
+strace -p "$tetherd_pid" -ttt -e trace=clone3,wait4,sendto,read,recvfrom -o "$work/tetherd.trace" 2>>"$log" &
+tracer=$!
+sleep 0.3
+for i in $(seq "$profile_runs"); do
+  strace -f --seccomp-bpf -ttt -e trace=execve,connect,exit_group -o "$work/tetherctl.$i.trace" \
+    "$BIN/tetherctl" run --socket "$socket" --rm "$ROOTFS" /bin/true
+  awk '/execve/{s=$2} /connect\(/{c[++k]=$2} /exit_group/{e=$2}
+       END{printf "%.2f %.2f %.2f %.2f %.2f\n", (c[1]-s)*1000, (c[2]-c[1])*1000, (c[3]-c[2])*1000, (e-c[3])*1000, (e-s)*1000}' \
+    "$work/tetherctl.$i.trace"
+done > "$work/client.phases"
+kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
+awk '/clone3\(/{c=$1; st=1}
+     st==1 && /wait4\(/ && /= [0-9]+$/ {w=$1; st=2}
+     st==2 && /sendto\(.*containerd\.task\.v2\.T/ {cs=$1; st=3}
+     st==3 && /(read|recvfrom)\(.*= [1-9][0-9]*$/ {cr=$1; st=4}
+     st==4 && /sendto\(.*containerd\.task\.v2\.T/ {ss=$1; st=5}
+     st==5 && /(read|recvfrom)\(.*= [1-9][0-9]*$/ {printf "%.2f %.2f %.2f\n", (w-c)*1000, (cr-cs)*1000, ($1-ss)*1000; st=0}' \
+  "$work/tetherd.trace" > "$work/daemon.phases"
+column_median() { awk -v c="$1" '{print $c}' "$2" | median; }
+
 # 2.-4. tetherd with $count containers started at once
 start=$(date +%s%N)
 seq "$count" | xargs -P "$count" -I{} "$BIN/tetherctl" run --socket "$socket" -d "$ROOTFS" /bin/sleep 1000 >>"$log" 2>&1
@@ -132,6 +156,17 @@ echo "|---|---|---|---|---|"
 hf_row "\`tetherctl run --rm\`" "$OUT/daemon-run-rm-tether.json"
 hf_row "\`ctr run --rm\`" "$OUT/daemon-run-rm-ctr.json"
 echo
+echo "Where \`tetherctl run --rm\` spends its time (ms, medians of $profile_runs traced runs, so a little slower than above):"
+echo "tetherctl from its exec to its first connection, then each of its three calls; inside Run, tetherd waiting for"
+echo "\`tether-shim start\` (exec, daemonize, listen), then for the shim's Create (overlay mount, runtime create: cgroups,"
+echo "namespaces, mounts, pivot_root, seccomp) and Start; \"tetherd\" is the rest of Run (record, bundle, replies)."
+echo
+shim_start=$(column_median 1 "$work/daemon.phases"); create=$(column_median 2 "$work/daemon.phases"); task_start=$(column_median 3 "$work/daemon.phases")
+run_call=$(column_median 2 "$work/client.phases")
+echo "| tetherctl start | Run: shim start | Run: Create | Run: Start | Run: tetherd | Wait | Remove | total |"
+echo "|---|---|---|---|---|---|---|---|"
+echo "| $(column_median 1 "$work/client.phases") | $shim_start | $create | $task_start | $(awk -v r="$run_call" -v a="$shim_start" -v b="$create" -v c="$task_start" 'BEGIN{printf "%.2f", r-a-b-c}') | $(column_median 3 "$work/client.phases") | $(column_median 4 "$work/client.phases") | $(column_median 5 "$work/client.phases") |"
+echo
 echo "$count \`run -d ROOTFS /bin/sleep 1000\` at once (\`xargs -P $count\`): wall time until all are listed as running."
 echo "Memory with them running, kB from smaps_rollup: the daemon (RSS / PSS / USS / Anon) and the PSS summed over its shims."
 echo "Goal: tetherd under 10 MB (RSS) with 100 containers."
@@ -154,4 +189,9 @@ if [ "$ctr_count" -gt 0 ]; then
 fi
 echo
 echo "tetherd after its restart: RSS / PSS / USS / Anon $restarted_rss / $restarted_pss / $restarted_uss / $restarted_anon kB."
+echo
+run_rm_ms=$(jq -r '.results[0].median*1000*100|floor/100' "$OUT/daemon-run-rm-tether.json")
+verdict() { awk -v value="$1" -v limit="$2" 'BEGIN{print (value < limit ? "met" : "missed")}'; }
+echo "Goals: \`tetherctl run --rm\` under 15 ms: $(verdict "$run_rm_ms" 15) ($run_rm_ms ms);"
+echo "tetherd under 10 MB with $count containers: RSS $(verdict "$tetherd_rss" 10240) ($tetherd_rss kB, of which $tetherd_anon kB anonymous)."
 exit 0
