@@ -33,7 +33,8 @@ enum SecurityProfile {
         let all = OCISpec.Process.Capabilities.knownNames
         guard let status = try? FileIO.readText("/proc/self/status"),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
-              let mask = UInt64(line.dropFirst("CapBnd:".count).trimmingCharacters(in: .whitespaces), radix: 16) else {
+              // (not trimmingCharacters(in:): CharacterSet is Foundation's, and it linked ICU's 34 MB into tetherd)
+              let mask = UInt64(String(line.dropFirst("CapBnd:".count).filter { !$0.isWhitespace }), radix: 16) else {
             return Set(all)
         }
         return Set(all.indices.filter { $0 < 64 && mask & (1 << UInt64($0)) != 0 }.map { all[$0] })
