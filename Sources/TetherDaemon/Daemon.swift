@@ -65,6 +65,8 @@ public final class Daemon {
     func save(_ record: ContainerRecord) {
         let isNew = records[record.id] == nil
         records[record.id] = record
+        // A new record's directory does not exist yet (`launch` adds upper/ and work/ to it).
+        if isNew { try? FileIO.makeDirectories(containerDirectory(record.id), mode: 0o755) }
         try? record.save(recordPath(record.id), sync: isNew)
     }
 
