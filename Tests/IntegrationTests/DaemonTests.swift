@@ -90,6 +90,25 @@ struct DaemonTests {
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aCreatedContainerOutlivesADaemonCrashAndRemovalLeavesNoDirectories() throws {
+        let daemon = try DaemonFixture()
+        #expect(try daemon.ctl(["create", "--name", "later", Self.rootfs, "/bin/echo", "started later"]).status == 0)
+        daemon.kill9()
+        try daemon.start()
+        #expect(try daemon.ctl(["ps", "-a"]).stdout.contains("later"))
+        let start = try daemon.ctl(["start", "-a", "later"])
+        #expect(start.stdout == "started later\n", "\(start)")
+        #expect(try daemon.ctl(["rm", "later"]).status == 0)
+        // The directories go right after rm answers (on tetherd's loop): wait for them briefly.
+        let containers = daemon.directory.path + "/root/containers"
+        for _ in 0..<100 where !((try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? []).isEmpty {
+            usleep(20_000)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: containers).isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.path + "/state/bundles").isEmpty)
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func containersSurviveADaemonCrashAndExitsAreLearnedOnRestart() throws {
         let daemon = try DaemonFixture()
         var pids: [Int32] = []
