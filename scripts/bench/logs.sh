@@ -144,7 +144,9 @@ echo "on the busybox rootfs, F a 1 MiB file of 1 KiB lines or of 2-byte lines (\
 echo "of 2-byte lines. MB/s (10⁶ bytes) of payload from the supervisor's launch to the log complete, median of $runs runs"
 echo "(min–max); the fixed create/start/exit cost (~50 ms) is included. Supervisor CPU (user+sys, s, last run) is read"
 echo "from /proc before the shim is shut down (conmon has exited by then: –). Log bytes: on disk (CRI records add a"
-echo "~36-byte header per line). FIFO: the reader is \`dd if=FIFO of=/dev/null bs=1M\`, and must receive every byte."
+echo "~36-byte header per line). FIFO: the reader is \`dd if=FIFO of=/dev/null bs=1M\`, and must receive every byte;"
+echo "conmon has no FIFO output (its log drivers are k8s-file, journald and passthrough), so the FIFO rows compare"
+echo "with containerd-shim-runc-v2, and conmon is compared on its k8s-file log (the CRI format, as \`cri://\`)."
 echo
 echo "| path | format | 1 KiB lines: MB/s | CPU s | log bytes | 2-byte lines: MB/s | CPU s | log bytes |"
 echo "|---|---|---|---|---|---|---|---|"
