@@ -17,10 +17,10 @@ struct ProcessSecurity {
     init() {}
 
     /// For `process` in a container whose config has `seccomp`; `state` describes the container for a listener.
-    init(process: OCISpec.Process, seccomp: Seccomp?, state: State) throws {
+    init(process: OCISpec.Process, seccomp: Seccomp?, state: State, cache: SeccompCache) throws {
         capabilities = CapabilitySets.resolve(process.capabilities)
         if let seccomp {
-            self.seccomp = try SeccompProgram.compile(seccomp)
+            self.seccomp = try cache.program(for: seccomp)
             listener = try SeccompListener.connect(seccomp, state: state)
         }
     }

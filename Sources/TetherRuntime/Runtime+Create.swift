@@ -64,7 +64,8 @@ extension Runtime {
             let newUser = namespaces.contains { $0.type == "user" && $0.path == nil }
             let security = try ProcessSecurity(
                 process: process, seccomp: spec.linux?.seccomp,
-                state: State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations))
+                state: State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations),
+                cache: SeccompCache(root: root))
             defer { security.closeParentCopies() }
             var configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,

@@ -46,7 +46,8 @@ extension Runtime {
         }
         let security = try ProcessSecurity(
             process: process, seccomp: record.seccomp,
-            state: State(id: id, status: .running, pid: record.initPid, bundle: record.bundle, annotations: record.annotations))
+            state: State(id: id, status: .running, pid: record.initPid, bundle: record.bundle, annotations: record.annotations),
+            cache: SeccompCache(root: root))
         defer { security.closeParentCopies() }
         let joins = try Runtime.namespaceDescriptors(of: record.initPid)
         defer { for (_, fd) in joins { FileIO.close(fd) } }

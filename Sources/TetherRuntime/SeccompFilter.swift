@@ -77,13 +77,20 @@ struct SeccompProgram {
             }
         }
 
+        return SeccompProgram(seccomp, instructions: try export(context))
+    }
+
+    /// The program of `seccomp` given its compiled instructions (flags and notification follow from the profile).
+    init(_ seccomp: Seccomp, instructions: [UInt8]) {
         var flags: UInt32 = 0
         for flag in seccomp.flags ?? [] {
-            if flag == "SECCOMP_FILTER_FLAG_LOG" { flags |= flagLog }
-            if flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW" { flags |= flagSpecAllow }
+            if flag == "SECCOMP_FILTER_FLAG_LOG" { flags |= SeccompProgram.flagLog }
+            if flag == "SECCOMP_FILTER_FLAG_SPEC_ALLOW" { flags |= SeccompProgram.flagSpecAllow }
         }
-        if seccomp.usesNotify { flags |= flagNewListener }
-        return SeccompProgram(instructions: try export(context), flags: flags, notifies: seccomp.usesNotify)
+        if seccomp.usesNotify { flags |= SeccompProgram.flagNewListener }
+        self.instructions = instructions
+        self.flags = flags
+        self.notifies = seccomp.usesNotify
     }
 
     /// The BPF program, through a memfd (libseccomp 2.5 exports only to a file descriptor).

@@ -55,17 +55,7 @@ public enum ShimStart {
            let sandbox = spec.annotations?["io.kubernetes.cri.sandbox-id"], !sandbox.isEmpty {
             group = sandbox
         }
-        return socketDirectory + "/" + fnv1a("\(flags.address)/\(flags.namespace)/\(group)")
-    }
-
-    static func fnv1a(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        let hex = String(hash, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        return socketDirectory + "/" + FNV1a.hex("\(flags.address)/\(flags.namespace)/\(group)".utf8)
     }
 
     static func writeAddress(_ address: String, bundle: String) throws(ShimError) {

@@ -128,6 +128,35 @@ struct RuntimeSecurityTests {
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aCompiledFilterIsCachedUnderTheRootAndAStaleFileIsRecompiled() throws {
+        let fixture = try Fixture(args: ["/bin/sh", "-c", "mkdir /tmp/x"]) {
+            Self.setSeccomp(&$0, ["defaultAction": "SCMP_ACT_ALLOW", "syscalls": [["names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"]]])
+        }
+        let cache = fixture.root + "/@seccomp-cache"
+        func runDenied(_ label: String) throws {
+            let result = try fixture.run(["run", "-b", fixture.bundle, uniqueID()])
+            #expect(result.status != 0, "\(label): \(result)")
+            #expect(result.stderr.contains("Operation not permitted"), "\(label): \(result)")
+        }
+        try runDenied("compiled")
+        let files = try FileManager.default.contentsOfDirectory(atPath: cache)
+        try #require(files.count == 1, "one cached program: \(files)")
+        let path = cache + "/" + files[0]
+        let compiled = try Data(contentsOf: URL(fileURLWithPath: path))
+        #expect(compiled.contains(0), "key, NUL, instructions")
+
+        try runDenied("from the cache")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == compiled)
+
+        // A file under that name whose key differs (a hash collision, or another libseccomp) is not used.
+        try Data("another profile\0\0\0\0\0\0\0\0\0".utf8).write(to: URL(fileURLWithPath: path))
+        try runDenied("stale file")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == compiled, "rewritten with the right program")
+        // The cache is not a container.
+        #expect(try fixture.run(["list", "-q"]).stdout.isEmpty)
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func aNotifyingFilterHandsItsListenerFdToTheAgent() throws {
         let directory = try TemporaryDirectory("tether-notify")
         let socketPath = directory.path + "/agent.sock"
