@@ -41,6 +41,34 @@ pid_t tether_clone_fork(unsigned long flags) {
     return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
 }
 
+#ifndef SYS_clone3
+#define SYS_clone3 435
+#endif
+#define TETHER_CLONE_INTO_CGROUP 0x200000000ULL
+
+/// struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2), spelled out so older headers do not matter.
+struct tether_clone_args {
+    unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid,
+        set_tid_size, cgroup;
+};
+
+pid_t tether_clone_into_cgroup(unsigned long flags, int cgroup_fd, int *placed) {
+    *placed = 0;
+    if (cgroup_fd >= 0) {
+        struct tether_clone_args args;
+        memset(&args, 0, sizeof(args));
+        args.flags = (unsigned long long)flags | TETHER_CLONE_INTO_CGROUP;
+        args.exit_signal = SIGCHLD;
+        args.cgroup = (unsigned long long)cgroup_fd;
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid >= 0) {
+            if (pid > 0) *placed = 1;
+            return pid;
+        }
+    }
+    return tether_clone_fork(flags);
+}
+
 int tether_pivot_root(const char *new_root, const char *put_old) {
     return (int)syscall(SYS_pivot_root, new_root, put_old);
 }

@@ -24,6 +24,8 @@ struct InitConfiguration {
     var cgroupPaths: [String: String]
     /// The cgroup hierarchies mounted on the host, for the container's /sys/fs/cgroup.
     var cgroupHierarchies: [ControlGroupSet.Hierarchy]
+    /// Hierarchies the init joins by itself, first thing (ControlGroupSet.joinSelf); the parent does the rest.
+    var selfJoinedCgroups: [String] = []
     var security = ProcessSecurity()
     /// The container's state for the hooks the init runs (createContainer, startContainer); pid and status are
     /// filled in when they run.
@@ -65,6 +67,11 @@ enum ContainerInit {
     private static func setUp(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) -> Int32 {
         SignalFD.resetForChild()
         try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
+        if !configuration.selfJoinedCgroups.isEmpty {
+            try step("join cgroups") {
+                try ControlGroupSet(paths: configuration.cgroupPaths).joinSelf(hierarchies: configuration.selfJoinedCgroups)
+            }
+        }
         let fifo = try step("open exec fifo") { try FileIO.open(configuration.fifoPath, O_RDWR) }
         _ = fifo  // kept open (close-on-exec) until start; its number is found again by path below
         try step("stdio") { try ProcessSetup.installStdio(configuration.io, preserveFDs: configuration.preserveFDs) }

@@ -179,9 +179,30 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 
     func add(pid: Int32) throws {
-        for key in paths.keys.sorted() {
+        try add(pid: pid, hierarchies: Array(paths.keys))
+    }
+
+    /// Moves `pid` into the hierarchies named by `keys` (cgroup.procs).
+    func add(pid: Int32, hierarchies keys: [String]) throws {
+        for key in keys.sorted() {
             guard let path = paths[key] else { continue }
             try FileIO.writeFile(path + "/cgroup.procs", "\(pid)", flags: O_WRONLY)
+        }
+    }
+
+    /// The v1 hierarchies (and named ones) a new single-threaded process can join by itself, writing "0" into
+    /// their `tasks` files. Moving the calling thread is the one migration for which the kernel does not
+    /// write-lock cgroup_threadgroup_rwsem, and that lock waits for an RCU grace period (5-25 ms here) on
+    /// every first migration: a cgroup.procs write costs it, a self-move through `tasks` does not.
+    var selfJoinableHierarchies: [String] {
+        paths.keys.filter { $0 != "unified" }.sorted()
+    }
+
+    /// Joins the calling (single-threaded) process to `keys`'s hierarchies through their `tasks` files.
+    func joinSelf(hierarchies keys: [String]) throws {
+        for key in keys {
+            guard let path = paths[key] else { continue }
+            try FileIO.writeFile(path + "/tasks", "0", flags: O_WRONLY)
         }
     }
 

@@ -78,11 +78,24 @@ extension Runtime {
             configuration.hookState = hookState
             configuration.startHooksResultFifo = startHooksResultFifo
 
+            // The init goes into its cgroups without a cgroup.procs write where it can (see
+            // ControlGroupSet.selfJoinableHierarchies): clone3 puts it into the v2 one, it moves itself into the
+            // v1 ones (not from a new user namespace, whose root is nobody on the host until the maps exist).
+            do {
+                try cgroups.create()
+            } catch let error as SyscallError {
+                throw RuntimeError.system(error, stage: "cgroups")
+            }
+            configuration.selfJoinedCgroups = newUser ? [] : cgroups.selfJoinableHierarchies
+            let unifiedCgroup = cgroups.paths["unified"].flatMap { try? FileIO.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+            defer { if unifiedCgroup >= 0 { FileIO.close(unifiedCgroup) } }
+
             let (parentEnd, childEnd) = try FileIO.socketPair()
             defer { FileIO.close(parentEnd) }
             var childNamespaces = ChildNamespaces.needed(namespaces)
                 ? try ChildNamespaces.enter(namespaces, timeOffsets: spec.linux?.timeOffsets) : nil
-            let pid = tether_clone_fork(flags)
+            var placedByClone: Int32 = 0
+            let pid = tether_clone_into_cgroup(flags, unifiedCgroup, &placedByClone)
             if pid != 0 { childNamespaces?.restore() }
             if pid == 0 {
                 FileIO.close(parentEnd)
@@ -95,8 +108,8 @@ extension Runtime {
 
             if newUser { try Runtime.writeIDMaps(pid: pid, linux: spec.linux) }
             do {
-                try cgroups.create()
-                try cgroups.add(pid: pid)
+                let joinedAlready = configuration.selfJoinedCgroups + (placedByClone != 0 ? ["unified"] : [])
+                try cgroups.add(pid: pid, hierarchies: cgroups.paths.keys.filter { !joinedAlready.contains($0) })
                 try cgroups.apply(DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices))
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")

@@ -12,11 +12,12 @@ extension Runtime {
     ///
     /// ```
     /// caller                        intermediate (fork)              exec process (clone CLONE_PARENT)
-    ///   open /proc/INIT/ns/* ──fork──▶ setns(user, ipc, uts, net,
+    ///   open /proc/INIT/ns/* ──fork──▶ join the v1 cgroups itself
+    ///   (clone3 into the v2 cgroup)    setns(user, ipc, uts, net,
     ///                                  pid, cgroup, mnt)
     ///                                  clone(CLONE_PARENT) ───────────▶ waits on the sync socket
     ///   ◀── childPid(pid) ──────────── _exit(0)
-    ///   waitpid(intermediate), add pid to the cgroups
+    ///   waitpid(intermediate), add pid to the cgroups not joined yet
     ///   ── configured ───────────────────────────────────────────────▶ stdio, terminal, resolve args[0]
     ///   ◀── ready / failure ────────────────────────────────────────── rlimits, user, cwd, fds, execve
     /// ```
@@ -53,11 +54,18 @@ extension Runtime {
         defer { for (_, fd) in joins { FileIO.close(fd) } }
         let (parentEnd, childEnd) = try FileIO.socketPair()
         defer { FileIO.close(parentEnd) }
-        let intermediate = tether_clone_fork(0)
+        // As for the init (Runtime.create): the intermediate starts in the v2 cgroup and moves itself into the v1
+        // ones before it joins any namespace; the process it clones inherits them, so no cgroup.procs write waits.
+        let cgroups = record.cgroups
+        let unifiedCgroup = cgroups.paths["unified"].flatMap { try? FileIO.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        defer { if unifiedCgroup >= 0 { FileIO.close(unifiedCgroup) } }
+        let selfJoined = cgroups.selfJoinableHierarchies
+        var placedByClone: Int32 = 0
+        let intermediate = tether_clone_into_cgroup(0, unifiedCgroup, &placedByClone)
         if intermediate == 0 {
             FileIO.close(parentEnd)
-            ExecIntermediate.run(joins: joins, process: process, io: io, preserveFDs: preserveFDs, security: security,
-                                 sync: SyncSocket(fd: childEnd))
+            ExecIntermediate.run(joins: joins, cgroups: cgroups, selfJoined: selfJoined, process: process, io: io,
+                                 preserveFDs: preserveFDs, security: security, sync: SyncSocket(fd: childEnd))
         }
         FileIO.close(childEnd)
         if intermediate < 0 { throw RuntimeError.system(.current("fork"), stage: "exec: fork intermediate") }
@@ -77,7 +85,8 @@ extension Runtime {
             var waitStatus: Int32 = 0
             while waitpid(intermediate, &waitStatus, 0) < 0 && errno == EINTR {}
             do {
-                try record.cgroups.add(pid: childPid)
+                let joinedAlready = selfJoined + (placedByClone != 0 ? ["unified"] : [])
+                try cgroups.add(pid: childPid, hierarchies: cgroups.paths.keys.filter { !joinedAlready.contains($0) })
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "exec: join cgroups")
             }
@@ -128,14 +137,15 @@ extension Runtime {
 
 /// The exec intermediate and the exec'd process (both run in forked children and never return).
 enum ExecIntermediate {
-    static func run(joins: [(String, Int32)], process: OCISpec.Process, io: ProcessIO, preserveFDs: Int,
-                    security: ProcessSecurity, sync original: SyncSocket) -> Never {
+    static func run(joins: [(String, Int32)], cgroups: ControlGroupSet, selfJoined: [String], process: OCISpec.Process,
+                    io: ProcessIO, preserveFDs: Int, security: ProcessSecurity, sync original: SyncSocket) -> Never {
         let floor = Int32(3 + preserveFDs)
         let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
         var io = io
         if let console = io.consoleSocket { io.consoleSocket = ProcessSetup.relocate(console, above: floor) }
         do {
             try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
+            try step("join cgroups") { try cgroups.joinSelf(hierarchies: selfJoined) }
             for (name, fd) in joins {
                 try step("join \(name) namespace") { try check(tether_setns(fd, 0), "setns \(name)") }
                 FileIO.close(fd)

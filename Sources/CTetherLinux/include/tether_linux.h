@@ -25,6 +25,10 @@
 /// clone(2) without CLONE_VM: like fork(), but the child starts in new namespaces (CLONE_NEW* in `flags`).
 /// Returns the child's pid in the parent and 0 in the child. The caller must be single-threaded.
 pid_t tether_clone_fork(unsigned long flags);
+/// clone3(2) with CLONE_INTO_CGROUP: the child starts in the cgroup v2 directory `cgroup_fd` (no migration, so no
+/// wait on cgroup_threadgroup_rwsem). Falls back to tether_clone_fork when clone3 or the placement is refused
+/// (older kernel, a v1 fd, a cgroup that cannot take processes); `*placed` says which happened (parent side).
+pid_t tether_clone_into_cgroup(unsigned long flags, int cgroup_fd, int *placed);
 
 int tether_pivot_root(const char *new_root, const char *put_old);
 int tether_setns(int fd, int nstype);
