@@ -42,11 +42,11 @@ hf_row "tether-runtime" "$OUT/runtime-tether.json"
 echo
 echo "Ratio tether/runc: $(awk -v a="$tether_ms" -v b="$runc_ms" 'BEGIN{printf "%.2f", a/b}') (goal: at most 0.33)."
 echo
-echo "Both runtimes move the init into its cgroups by writing cgroup.procs; the first such write waits for an RCU"
-echo "grace period (the kernel's cgroup_threadgroup_rwsem), which no runtime can shorten on cgroup v1 (clone3's"
-echo "CLONE_INTO_CGROUP is v2-only; mounting the hierarchies with \`favordynmods\` removes the wait host-wide)."
-echo "Median of 15 runs under strace -T: runc ${runc_migration} ms, tether-runtime ${tether_migration} ms. Without it the ratio"
-echo "would be $(awk -v a="$tether_ms" -v b="$runc_ms" -v ga="$tether_migration" -v gb="$runc_migration" 'BEGIN{printf "%.2f", (a-ga)/(b-gb)}')."
+echo "runc moves its init into the cgroups by writing cgroup.procs; the first such write waits for an RCU grace period"
+echo "(the kernel write-locks cgroup_threadgroup_rwsem). tether-runtime makes no such write: clone3's CLONE_INTO_CGROUP"
+echo "starts the init in its v2 cgroup and the init moves itself into each v1 hierarchy through \`tasks\` (moving the"
+echo "calling thread takes no such lock). Slowest cgroup.procs write per run, median of 15 runs under strace -T:"
+echo "runc ${runc_migration} ms, tether-runtime ${tether_migration} ms (0: none)."
 echo
 echo "| runtime | peak RSS of \`run\` (kB, median of 15, /usr/bin/time %M) | binary bytes |"
 echo "|---|---|---|"
