@@ -81,8 +81,11 @@ extension Runtime {
             // The init goes into its cgroups without a cgroup.procs write where it can (see
             // ControlGroupSet.selfJoinableHierarchies): clone3 puts it into the v2 one, it moves itself into the
             // v1 ones (not from a new user namespace, whose root is nobody on the host until the maps exist).
+            // Limits go on before anyone joins: the init opens /dev/null as soon as it is in the devices cgroup,
+            // which must not fall between "deny all" and the allow list.
             do {
                 try cgroups.create()
+                try cgroups.apply(DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices))
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }
@@ -110,7 +113,6 @@ extension Runtime {
             do {
                 let joinedAlready = configuration.selfJoinedCgroups + (placedByClone != 0 ? ["unified"] : [])
                 try cgroups.add(pid: pid, hierarchies: cgroups.paths.keys.filter { !joinedAlready.contains($0) })
-                try cgroups.apply(DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices))
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }
