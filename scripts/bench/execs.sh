@@ -13,16 +13,9 @@ log="$OUT/execs.log"
 : > "$log"
 cleanup() {
   set +e
-  for s in "$work"/*.addr; do
-    [ -f "$s" ] || continue
-    id=$(basename "$s" .addr); a=$(cat "$s" 2>/dev/null) || continue
-    "$H" kill --socket "$a" --id "$id" --signal KILL --all --timeout 5 >/dev/null 2>&1
-    "$H" wait --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
-    "$H" delete --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
-    "$H" shutdown --socket "$a" --id "$id" --now --timeout 5 >/dev/null 2>&1
-  done
+  stop_harness_shims "$work"
   [ -n "${events_pid:-}" ] && kill "$events_pid" 2>/dev/null && wait "$events_pid" 2>/dev/null
-  grep " $work" /proc/mounts | awk '{print $2}' | xargs -r -n1 umount -l 2>/dev/null
+  unmount_below "$work"
   rm -rf "$work"
   true
 }

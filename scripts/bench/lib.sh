@@ -67,5 +67,20 @@ containerd_stop() {
   true
 }
 
+# stop_harness_shims DIR [SUFFIX]: for every DIR/ID$SUFFIX (default .addr) holding a tether-shim address, kills the
+# container's processes, waits, deletes the task and shuts the shim down (tether-harness; failures ignored).
+stop_harness_shims() {
+  local dir=$1 suffix=${2:-.addr} file id address
+  for file in "$dir"/*"$suffix"; do
+    [ -f "$file" ] || continue
+    id=$(basename "$file" "$suffix"); address=$(cat "$file" 2>/dev/null) || continue
+    "$BIN/tether-harness" kill --socket "$address" --id "$id" --signal KILL --all --timeout 5 >/dev/null 2>&1
+    "$BIN/tether-harness" wait --socket "$address" --id "$id" --timeout 5 >/dev/null 2>&1
+    "$BIN/tether-harness" delete --socket "$address" --id "$id" --timeout 5 >/dev/null 2>&1
+    "$BIN/tether-harness" shutdown --socket "$address" --id "$id" --now --timeout 5 >/dev/null 2>&1
+  done
+  true
+}
+
 # unmount_below DIR: lazily unmounts whatever is still mounted below DIR.
 unmount_below() { grep " $1" /proc/mounts | awk '{print $2}' | xargs -r -n1 umount -l 2>/dev/null; true; }

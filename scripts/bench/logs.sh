@@ -22,16 +22,10 @@ log="$OUT/logs.log"
 
 cleanup() {
   set +e
-  for s in "$work"/*.addr; do
-    [ -f "$s" ] || continue
-    id=$(basename "$s" .addr); a=$(cat "$s" 2>/dev/null) || continue
-    "$H" kill --socket "$a" --id "$id" --signal KILL --all --timeout 5 >/dev/null 2>&1
-    "$H" delete --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
-    "$H" shutdown --socket "$a" --id "$id" --now --timeout 5 >/dev/null 2>&1
-  done
+  stop_harness_shims "$work"
   for p in $(cat "$work"/kill.pids 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   for id in $(runc --root "$work/runc" list -q 2>/dev/null); do runc --root "$work/runc" delete -f "$id" >/dev/null 2>&1; done
-  grep " $work" /proc/mounts | awk '{print $2}' | xargs -r -n1 umount -l 2>/dev/null
+  unmount_below "$work"
   rm -rf "$work"
   true
 }

@@ -8,22 +8,14 @@ H="$BIN/tether-harness"
 count=${SHIM_COUNT:-10}
 cleanup() {
   set +e
-  for s in "$work"/*.sock.addr; do
-    [ -f "$s" ] || continue
-    id=$(basename "$s" .sock.addr); a=$(cat "$s")
-    "$H" kill --socket "$a" --id "$id" --signal KILL --timeout 5 >/dev/null 2>&1
-    "$H" wait --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
-    "$H" delete --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
-    "$H" shutdown --socket "$a" --id "$id" --timeout 5 >/dev/null 2>&1
-  done
+  stop_harness_shims "$work" .sock.addr
   for p in $(cat "$work"/conmon.pids 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
   for id in $(runc --root "$work/runc" list -q 2>/dev/null); do runc --root "$work/runc" delete -f "$id" >/dev/null 2>&1; done
-  grep " $work" /proc/mounts | awk '{print $2}' | xargs -r -n1 umount -l 2>/dev/null
+  unmount_below "$work"
   rm -rf "$work"
   true
 }
 trap cleanup EXIT
-ms() { awk -v s="$1" -v e="$2" 'BEGIN{printf "%.2f", (e-s)/1e6}'; }
 
 # start one supervised `sleep` with a harness-driven shim binary; prints the ms from spawn to Start returned
 task_shim() { # binary id
