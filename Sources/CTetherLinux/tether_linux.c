@@ -7,6 +7,7 @@
 #include <malloc.h>
 #include <linux/seccomp.h>
 #include <linux/filter.h>
+#include <linux/bpf.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -250,3 +251,29 @@ int tether_setrlimit(int resource, uint64_t soft, uint64_t hard) {
 
 int tether_setresuid(uid_t uid) { return setresuid(uid, uid, uid); }
 int tether_setresgid(gid_t gid) { return setresgid(gid, gid, gid); }
+
+int tether_bpf_load_device_filter(const void *instructions, int count, char *log, int log_size) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+    attr.insns = (unsigned long long)(unsigned long)instructions;
+    attr.insn_cnt = (unsigned int)count;
+    attr.license = (unsigned long long)(unsigned long)"Apache";
+    if (log && log_size > 0) {
+        log[0] = 0;
+        attr.log_buf = (unsigned long long)(unsigned long)log;
+        attr.log_size = (unsigned int)log_size;
+        attr.log_level = 1;
+    }
+    return (int)syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr));
+}
+
+int tether_bpf_attach_device_filter(int cgroup_fd, int program_fd) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (unsigned int)cgroup_fd;
+    attr.attach_bpf_fd = (unsigned int)program_fd;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    attr.attach_flags = BPF_F_ALLOW_MULTI;
+    return (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr));
+}

@@ -8,7 +8,7 @@ import TetherSystem
 /// the v1-shaped OCI values are converted (cpu.shares → cpu.weight, memory+swap → memory.swap.max,
 /// blkio weight → io.weight), then `unified` key/values are written last (they win).
 /// Ignored, as runc: memory.kernel/kernelTCP, memory.swappiness, memory.useHierarchy (no v2 files).
-/// Device rules are not enforced on v2 (it needs a BPF device program; see DeviceRules and the README).
+/// Device rules are an eBPF program, attached by ControlGroupSet at create (DeviceFilterProgram).
 struct ControlGroupLimitsV2 {
     let directory: String
 

@@ -5,8 +5,7 @@ import OCISpec
 /// urandom, tty, ptmx and the pty slaves).
 ///
 /// cgroup v1 enforces it with `devices.deny "a"` followed by each rule (DeviceRules.applyV1). cgroup v2 has no
-/// device files: it needs a BPF_PROG_TYPE_CGROUP_DEVICE program, which this runtime does not load yet, so on v2
-/// the rules are a documented no-op (like runc built with `disable_cgroup_devices`); see the module README.
+/// device files: the same list becomes a BPF_PROG_TYPE_CGROUP_DEVICE program (DeviceFilterProgram).
 enum DeviceRules {
     /// runc's default allowed devices.
     static let defaults: [Resources.DeviceCgroup] = [
@@ -50,6 +49,11 @@ enum DeviceRules {
             return String(value)
         }
         return "\(type) \(number(rule.major)):\(number(rule.minor)) \(access)"
+    }
+
+    /// The whole list as cgroup v1 ends up holding it: deny everything, the config's rules in order, the defaults.
+    static func effective(_ rules: [Resources.DeviceCgroup]) -> [Resources.DeviceCgroup] {
+        [.init(allow: false, type: "a", major: nil, minor: nil, access: "rwm")] + rules + defaults
     }
 
     /// Deny everything, then the config's rules in order, then the defaults.

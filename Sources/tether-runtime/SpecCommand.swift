@@ -85,10 +85,10 @@ struct Features: Encodable {
                     supportedFlags: OCISpec.Seccomp.knownFlags),
                 apparmor: .init(enabled: false), selinux: .init(enabled: false),
                 intelRdt: .init(enabled: false), mountExtensions: ["idmap": .init(enabled: false)]),
-            // cgroup v1 and v2 through cgroupfs (no systemd driver, no rdma); on v2 the device allow-list is
-            // not enforced (it needs an eBPF device program): said here, as features has no field for it.
+            // cgroup v1 and v2 through cgroupfs (no systemd driver, no rdma); on v2 the device allow-list is an
+            // eBPF device program: said here, as features has no field for it.
             annotations: ["org.opencontainers.runc.version": "tether-runtime 0.1.0",
-                          "org.tether.cgroup.v2.devices": "not enforced (no eBPF device program)"]
+                          "org.tether.cgroup.v2.devices": "enforced (eBPF BPF_PROG_TYPE_CGROUP_DEVICE program)"]
         )
     }
 }

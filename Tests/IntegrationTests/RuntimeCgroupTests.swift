@@ -253,6 +253,34 @@ struct RuntimeCgroupTests {
         #expect(result.stdout.contains("tun-open"), "linux.devices are on the allow-list, as with runc: \(result)")
     }
 
+    /// Where cgroup2 is mounted (v2-only or hybrid), nil without it.
+    static var cgroup2Mount: String? {
+        if isCgroupV2Only { return v1Root }
+        return FileManager.default.fileExists(atPath: v1Root + "/unified/cgroup.procs") ? v1Root + "/unified" : nil
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers && cgroup2Mount != nil && FileManager.default.fileExists(atPath: "/dev/net/tun"),
+                   "needs root, the busybox rootfs, a cgroup2 mount and the tun driver (/dev/net/tun)"))
+    func theV2DeviceFilterEnforcesTheAllowList() throws {
+        let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
+        defer { container.cleanUp() }
+        let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
+        try #require(run.status == 0, "\(run)")
+        let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
+        let membership = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+        let v2Path = try #require(membership.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) })
+        let directory = try #require(Self.cgroup2Mount) + v2Path
+        // A host shell that joins only the container's v2 cgroup: its v1 devices cgroup stays the host's (allow
+        // all), so whatever it is refused comes from the eBPF program.
+        let probe = "echo $$ > \(directory)/cgroup.procs || exit 9; echo x > /dev/null && echo null-ok; "
+            + "head -c1 /dev/zero >/dev/null && echo zero-ok; (exec 3<>/dev/net/tun) && echo tun-open; echo"
+        let result = try runCommand("/bin/sh", ["-c", probe])
+        #expect(result.stdout.contains("null-ok"), "\(result)")
+        #expect(result.stdout.contains("zero-ok"), "\(result)")
+        #expect(!result.stdout.contains("tun-open"), "\(result)")
+        #expect(result.stderr.contains("Operation not permitted"), "\(result)")
+    }
+
     @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))
     func aBadValueFailsCreateNamingItAndLeavesNothing() throws {
         let cases: [([String: Any], [String])] = [

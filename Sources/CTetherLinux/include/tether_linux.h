@@ -30,6 +30,12 @@ pid_t tether_clone_fork(unsigned long flags);
 /// (older kernel, a v1 fd, a cgroup that cannot take processes); `*placed` says which happened (parent side).
 pid_t tether_clone_into_cgroup(unsigned long flags, int cgroup_fd, int *placed);
 
+/// bpf(BPF_PROG_LOAD) of a BPF_PROG_TYPE_CGROUP_DEVICE program (`count` 8-byte instructions); the verifier's
+/// log goes to `log` when given. Returns the program fd.
+int tether_bpf_load_device_filter(const void *instructions, int count, char *log, int log_size);
+/// bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) of `program_fd` to the cgroup v2 directory `cgroup_fd`.
+int tether_bpf_attach_device_filter(int cgroup_fd, int program_fd);
+
 int tether_pivot_root(const char *new_root, const char *put_old);
 int tether_setns(int fd, int nstype);
 int tether_unshare(int flags);
