@@ -9,8 +9,8 @@ import TetherSystem
 protocol ControlGroupManaging: Sendable {
     /// Creates the container's cgroup directories (idempotent); on v2 enables the controllers down the path.
     func create() throws
-    /// Moves `pid` into every hierarchy.
-    func add(pid: Int32) throws
+    /// Moves `pid` into every hierarchy it did not enter by itself (joinSelf) or through clone3.
+    func addRemaining(pid: Int32, selfJoined: [String], placedByClone: Bool) throws
     /// Applies `linux.resources` at create: every field given, plus the device allow-list (runc's defaults
     /// even without `linux.resources.devices`).
     func apply(_ resources: Resources?) throws
@@ -143,18 +143,18 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     /// as runc does: a parent with processes of its own refuses).
     private func enableControllers(down path: String) throws {
         guard let mount = ControlGroupSet.hierarchies().first(where: { $0.isV2 })?.mountPoint, path.hasPrefix(mount) else { return }
-        var current = mount
-        let components = path.dropFirst(mount.count).split(separator: "/")
-        for component in components.dropLast() {
-            let controllers = (ControlGroupFile.read(current, "cgroup.controllers") ?? "").split(separator: " ")
-            for controller in controllers {
-                try? ControlGroupFile.write(current, "cgroup.subtree_control", "+" + controller)
+        func enableAll(in directory: String) {
+            for controller in (ControlGroupFile.read(directory, "cgroup.controllers") ?? "").split(separator: " ") {
+                try? ControlGroupFile.write(directory, "cgroup.subtree_control", "+" + controller)
             }
+        }
+        var current = mount
+        enableAll(in: current)
+        for component in path.dropFirst(mount.count).split(separator: "/").dropLast() {
             current += "/" + component
             try FileIO.makeDirectories(current)
+            enableAll(in: current)
         }
-        let controllers = (ControlGroupFile.read(current, "cgroup.controllers") ?? "").split(separator: " ")
-        for controller in controllers { try? ControlGroupFile.write(current, "cgroup.subtree_control", "+" + controller) }
     }
 
     /// A new v1 cpuset cgroup starts with empty cpus/mems and refuses tasks: copy them down from the first
@@ -178,12 +178,8 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
         }
     }
 
-    func add(pid: Int32) throws {
-        try add(pid: pid, hierarchies: Array(paths.keys))
-    }
-
     /// Moves `pid` into the hierarchies named by `keys` (cgroup.procs).
-    func add(pid: Int32, hierarchies keys: [String]) throws {
+    private func add(pid: Int32, hierarchies keys: [String]) throws {
         for key in keys.sorted() {
             guard let path = paths[key] else { continue }
             try FileIO.writeFile(path + "/cgroup.procs", "\(pid)", flags: O_WRONLY)
@@ -196,6 +192,18 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     /// every first migration: a cgroup.procs write costs it, a self-move through `tasks` does not.
     var selfJoinableHierarchies: [String] {
         paths.keys.filter { $0 != "unified" }.sorted()
+    }
+
+    /// The v2 directory opened for clone3's CLONE_INTO_CGROUP (close-on-exec), or -1 without one; the caller closes it.
+    func openUnifiedDirectory() -> Int32 {
+        paths["unified"].flatMap { try? FileIO.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+    }
+
+    /// Moves `pid` (cgroup.procs) into the hierarchies it did not enter by itself: neither through `selfJoined`
+    /// nor, when `placedByClone`, the v2 one clone3 put it in.
+    func addRemaining(pid: Int32, selfJoined: [String], placedByClone: Bool) throws {
+        let joined = selfJoined + (placedByClone ? ["unified"] : [])
+        try add(pid: pid, hierarchies: paths.keys.filter { !joined.contains($0) })
     }
 
     /// Joins the calling (single-threaded) process to `keys`'s hierarchies through their `tasks` files.

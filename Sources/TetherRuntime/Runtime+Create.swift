@@ -90,7 +90,7 @@ extension Runtime {
                 throw RuntimeError.system(error, stage: "cgroups")
             }
             configuration.selfJoinedCgroups = newUser ? [] : cgroups.selfJoinableHierarchies
-            let unifiedCgroup = cgroups.paths["unified"].flatMap { try? FileIO.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+            let unifiedCgroup = cgroups.openUnifiedDirectory()
             defer { if unifiedCgroup >= 0 { FileIO.close(unifiedCgroup) } }
 
             let (parentEnd, childEnd) = try FileIO.socketPair()
@@ -111,8 +111,7 @@ extension Runtime {
 
             if newUser { try Runtime.writeIDMaps(pid: pid, linux: spec.linux) }
             do {
-                let joinedAlready = configuration.selfJoinedCgroups + (placedByClone != 0 ? ["unified"] : [])
-                try cgroups.add(pid: pid, hierarchies: cgroups.paths.keys.filter { !joinedAlready.contains($0) })
+                try cgroups.addRemaining(pid: pid, selfJoined: configuration.selfJoinedCgroups, placedByClone: placedByClone != 0)
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }

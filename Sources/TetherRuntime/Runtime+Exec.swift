@@ -57,7 +57,7 @@ extension Runtime {
         // As for the init (Runtime.create): the intermediate starts in the v2 cgroup and moves itself into the v1
         // ones before it joins any namespace; the process it clones inherits them, so no cgroup.procs write waits.
         let cgroups = record.cgroups
-        let unifiedCgroup = cgroups.paths["unified"].flatMap { try? FileIO.open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) } ?? -1
+        let unifiedCgroup = cgroups.openUnifiedDirectory()
         defer { if unifiedCgroup >= 0 { FileIO.close(unifiedCgroup) } }
         let selfJoined = cgroups.selfJoinableHierarchies
         var placedByClone: Int32 = 0
@@ -85,8 +85,7 @@ extension Runtime {
             var waitStatus: Int32 = 0
             while waitpid(intermediate, &waitStatus, 0) < 0 && errno == EINTR {}
             do {
-                let joinedAlready = selfJoined + (placedByClone != 0 ? ["unified"] : [])
-                try cgroups.add(pid: childPid, hierarchies: cgroups.paths.keys.filter { !joinedAlready.contains($0) })
+                try cgroups.addRemaining(pid: childPid, selfJoined: selfJoined, placedByClone: placedByClone != 0)
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "exec: join cgroups")
             }
