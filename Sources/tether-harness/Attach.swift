@@ -14,14 +14,9 @@ struct Attach: ParsableCommand {
     @Flag(help: "Put the local terminal in raw mode.") var tty = false
 
     func run() throws {
-        var saved = termios()
-        let raw = tty && isatty(0) == 1 && tcgetattr(0, &saved) == 0
-        if raw {
-            var mode = saved
-            cfmakeraw(&mode)
-            tcsetattr(0, TCSANOW, &mode)
-        }
-        defer { if raw { tcsetattr(0, TCSANOW, &saved) } }
+        let raw = tty ? RawTerminal(fd: 0) : nil
+        raw?.enable()
+        defer { raw?.restore() }
         let loop = try EventLoop()
         var open = 0
         var outputs = 0

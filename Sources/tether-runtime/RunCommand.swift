@@ -70,6 +70,7 @@ struct RunCommand: ParsableCommand {
     private func wait(for pid: Int32, master: Int32) throws -> Int32 {
         let signals = try SignalFD(RunCommand.relayedSignals + [SIGCHLD])
         let raw = master >= 0 ? RawTerminal(fd: 0) : nil
+        raw?.enable()
         defer { raw?.restore() }
         if master >= 0 { RunCommand.copyWindowSize(to: master) }
         var inputOpen = master >= 0
@@ -121,25 +122,5 @@ struct RunCommand: ParsableCommand {
         var rows: UInt16 = 0
         var cols: UInt16 = 0
         if tether_get_winsize(0, &rows, &cols) == 0 { _ = tether_set_winsize(master, rows, cols) }
-    }
-}
-
-/// Puts a tty into raw mode for the relay and restores it afterwards (no-op when fd is not a tty).
-final class RawTerminal {
-    let fd: Int32
-    private var saved = termios()
-    private var active = false
-
-    init(fd: Int32) {
-        self.fd = fd
-        guard isatty(fd) == 1, tcgetattr(fd, &saved) == 0 else { return }
-        var raw = saved
-        cfmakeraw(&raw)
-        active = tcsetattr(fd, TCSANOW, &raw) == 0
-    }
-
-    func restore() {
-        if active { _ = tcsetattr(fd, TCSANOW, &saved) }
-        active = false
     }
 }

@@ -41,7 +41,7 @@ final class AttachSession {
     /// Runs until `method` (Wait or WaitExec) answers; returns the exit code (125 when tetherd failed).
     func run<Request: Message>(waitingWith method: String, _ request: Request) throws -> Int32 {
         let loop = try EventLoop()
-        let terminal = TerminalMode(fd: 0)
+        let terminal = RawTerminal(fd: 0)
         defer {
             terminal.restore()
             for output in outputs { FileIO.close(output.source) }
@@ -60,7 +60,7 @@ final class AttachSession {
         try SignalFD.block(handled)
         let signals = SignalSource(try SignalFD(handled))
         if resize != nil {
-            if input != nil && TerminalMode.isTerminal(0) { terminal.makeRaw() }
+            if input != nil { terminal.enable() }
             sendSize()
         }
         try loop.register(signals.fd, .readable) { [self] _ in

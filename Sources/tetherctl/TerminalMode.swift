@@ -4,16 +4,8 @@ import Glibc
 import CTetherLinux
 import TetherAPI
 
-/// The local terminal: its size, and raw mode while a `-t` container is attached (restored by `restore`,
-/// which the attach session calls on every way out).
-final class TerminalMode {
-    private let fd: Int32
-    private var saved: termios?
-
-    init(fd: Int32) { self.fd = fd }
-
-    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
-
+/// The local terminal's size (raw mode while a `-t` container is attached is TetherSystem's RawTerminal).
+enum TerminalMode {
     /// Rows and columns, nil when `fd` is not a terminal.
     static func size(of fd: Int32) -> (rows: UInt16, columns: UInt16)? {
         var rows: UInt16 = 0, columns: UInt16 = 0
@@ -31,19 +23,5 @@ final class TerminalMode {
             $0.height = UInt32(size.rows)
             $0.width = UInt32(size.columns)
         }
-    }
-
-    func makeRaw() {
-        var current = termios()
-        guard tcgetattr(fd, &current) == 0 else { return }
-        saved = current
-        cfmakeraw(&current)
-        _ = tcsetattr(fd, TCSANOW, &current)
-    }
-
-    func restore() {
-        guard var saved else { return }
-        _ = tcsetattr(fd, TCSANOW, &saved)
-        self.saved = nil
     }
 }
