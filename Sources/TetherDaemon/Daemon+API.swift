@@ -143,7 +143,7 @@ extension Daemon {
         record.settings = try Daemon.settings(request)
         if let reference = record.settings.pidNamespaceContainer { _ = try resolve(reference) }
         record.createdAt = Daemon.now()
-        record.bundle = configuration.state + "/bundles/\(id)"
+        record.bundle = bundleDirectory(id)
         record.logPath = containerDirectory(id) + "/container.log"
         save(record)
         events.publish("create", record)

@@ -57,6 +57,7 @@ public final class Daemon {
 
     func recordPath(_ id: String) -> String { configuration.root + "/containers/\(id)/record.json" }
     func containerDirectory(_ id: String) -> String { configuration.root + "/containers/\(id)" }
+    func bundleDirectory(_ id: String) -> String { configuration.state + "/bundles/\(id)" }
 
     /// Writes the record (temporary file, rename: a reader sees the old or the new one). Only its first version is
     /// fsynced, so that a created container outlives a crash of the machine; a status change is not (an fsync takes
@@ -94,7 +95,7 @@ public final class Daemon {
         for id in ids {
             guard FileIO.exists(recordPath(id)) else {
                 // A container removed while its directories were still to go.
-                try? FileIO.removeTree(configuration.state + "/bundles/\(id)")
+                try? FileIO.removeTree(bundleDirectory(id))
                 try? FileIO.removeTree(containerDirectory(id))
                 continue
             }
@@ -105,7 +106,7 @@ public final class Daemon {
                 let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(5))
                 defer { client.close() }
                 let state = try client.state(.with { $0.id = id })
-                if record.settings.tty { openTerminalLog(record) }
+                if record.settings.tty { try? openTerminalLog(record) }
                 if state.status == .stopped {
                     exited(id, code: Int32(bitPattern: state.exitStatus), at: state.exitedAt)
                 } else {
@@ -139,7 +140,7 @@ public final class Daemon {
         let id = record.id
         let directory = containerDirectory(id)
         let settings = record.settings
-        record.bundle = configuration.state + "/bundles/\(id)"
+        record.bundle = bundleDirectory(id)
         record.logPath = directory + "/container.log"
         try FileIO.makeDirectories(directory + "/upper", mode: 0o755)
         try FileIO.makeDirectories(directory + "/work", mode: 0o700)
@@ -149,7 +150,7 @@ public final class Daemon {
         let terminal = BundleWriter.terminalPath(bundle: record.bundle)
         if settings.tty {
             try BundleWriter.makeFIFO(terminal)
-            if terminalLogs[id] == nil { terminalLogs[id] = try TerminalLog(loop: loop, fifo: terminal, log: record.logPath) }
+            try openTerminalLog(record)
         }
         if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
             var environment = ProcessEnvironment.current
@@ -198,9 +199,10 @@ public final class Daemon {
         return "/proc/\(target.pid)/ns/pid"
     }
 
-    func openTerminalLog(_ record: ContainerRecord) {
+    /// Copies a `-t` container's terminal FIFO into its log (once per container).
+    func openTerminalLog(_ record: ContainerRecord) throws {
         guard terminalLogs[record.id] == nil else { return }
-        terminalLogs[record.id] = try? TerminalLog(loop: loop, fifo: BundleWriter.terminalPath(bundle: record.bundle), log: record.logPath)
+        terminalLogs[record.id] = try TerminalLog(loop: loop, fifo: BundleWriter.terminalPath(bundle: record.bundle), log: record.logPath)
     }
 
     static func answers(_ address: String) -> Bool {
