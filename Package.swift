@@ -70,7 +70,7 @@ let package = Package(
 
         .executableTarget(
             name: "tether-runtime",
-            dependencies: ["TetherRuntime", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TetherRuntime", "TetherSystem"],
             swiftSettings: swiftSettings
         ),
         // Linked as a position-dependent executable in release: its ~0.4 MB of pointers in .data.rel.ro then need no

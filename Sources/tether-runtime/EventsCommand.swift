@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import TetherRuntime
 import TetherSystem
@@ -10,12 +9,22 @@ import TetherSystem
 /// interval and `{"type":"oom","id":ID}` on each OOM event, until the container stops. `--stats` prints the
 /// stats once and exits. Single-threaded: poll(2) on the OOM eventfd (cgroup v1) with a short timeout that also
 /// drives the stats timer, the cgroup v2 OOM counter and the stop check.
-struct EventsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "events", abstract: "Stream a container's stats and OOM events as JSON lines.")
+struct EventsCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(
+        name: "events", abstract: "Stream a container's stats and OOM events as JSON lines.",
+        flags: [.init("--stats", help: "Print the stats once and exit."),
+                .init("--interval", value: "DURATION", help: "Stats interval (Go duration, e.g. 5s, 500ms; default 5s).")],
+        required: ["ID"])
 
-    @Flag(name: .customLong("stats"), help: "Print the stats once and exit.") var stats = false
-    @Option(name: .customLong("interval"), help: "Stats interval (Go duration, e.g. 5s, 500ms).") var interval: String = "5s"
-    @Argument(help: "The container id.") var id: String
+    let stats: Bool
+    let interval: String
+    let id: String
+
+    init(_ arguments: ParsedArguments) {
+        stats = arguments.isSet("--stats")
+        interval = arguments.value("--interval") ?? "5s"
+        id = arguments.positionals[0]
+    }
 
     func run() throws {
         guard let intervalNanos = GoDuration.parse(interval), intervalNanos > 0 else {

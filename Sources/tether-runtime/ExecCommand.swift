@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import OCISpec
 import TetherRuntime
@@ -9,29 +8,56 @@ import TetherSystem
 
 /// `exec`, as runc: the process from `--process FILE` (what containerd-shim-runc-v2 and conmon pass) or from
 /// the arguments plus flags; `-d` returns once it runs, otherwise this waits and exits with its status.
-struct ExecCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "exec", abstract: "Run a new process inside a running container.")
+struct ExecCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(
+        name: "exec", abstract: "Run a new process inside a running container.",
+        flags: [
+            .init("-p", "--process", value: "FILE", help: "Path to a process.json (runtime-spec Process)."),
+            .init("--console-socket", value: "PATH", help: "Unix socket that receives the pty master."),
+            .init("--pid-file", value: "FILE", help: "Write the process's pid here."),
+            .init("-d", "--detach", help: "Return once the process runs."),
+            .init("-t", "--tty", help: "Allocate a terminal."),
+            .init("--cwd", value: "DIR", help: "Working directory in the container."),
+            .init("-e", "--env", value: "NAME=VALUE", help: "Add to the environment (repeatable)."),
+            .init("-u", "--user", value: "UID[:GID]", help: "The user to run as."),
+            .init("--cap", value: "CAP", help: "Add a capability (CAP_xxx) to the bounding, effective and permitted sets (repeatable)."),
+            .init("--no-new-privs", help: "Set no_new_privs for the process."),
+            .init("--preserve-fds", value: "N", help: "Pass this many extra fds (3...)."),
+        ],
+        required: ["ID"], passthrough: "COMMAND")
 
-    @Option(name: [.short, .customLong("process")], help: "Path to a process.json (runtime-spec Process).") var process: String?
-    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
-    @Option(name: .customLong("pid-file"), help: "Write the process's pid here.") var pidFile: String?
-    @Flag(name: [.short, .customLong("detach")], help: "Return once the process runs.") var detach = false
-    @Flag(name: [.short, .customLong("tty")], help: "Allocate a terminal.") var tty = false
-    @Option(name: .customLong("cwd"), help: "Working directory in the container.") var cwd: String?
-    @Option(name: [.short, .customLong("env")], help: "NAME=VALUE to add to the environment.") var env: [String] = []
-    @Option(name: [.short, .customLong("user")], help: "uid[:gid].") var user: String?
-    @Option(name: .customLong("cap"), help: "Add a capability (CAP_xxx) to the bounding, effective and permitted sets (repeatable).")
-    var caps: [String] = []
-    @Flag(name: .customLong("no-new-privs"), help: "Set no_new_privs for the process.") var noNewPrivs = false
-    @Option(name: .customLong("preserve-fds"), help: "Pass this many extra fds (3...).") var preserveFDs: Int = 0
-    @Argument(help: "The container id.") var id: String
-    @Argument(parsing: .captureForPassthrough, help: "The command (when no --process).") var command: [String] = []
+    let process: String?
+    let consoleSocket: String?
+    let pidFile: String?
+    let detach: Bool
+    let tty: Bool
+    let cwd: String?
+    let env: [String]
+    let user: String?
+    let caps: [String]
+    let noNewPrivs: Bool
+    let preserveFDs: Int
+    let id: String
+    let command: [String]
 
-    func validate() throws {
-        if process == nil && command.isEmpty { throw ValidationError("exec: a command or --process is required") }
-        if preserveFDs < 0 { throw ValidationError("--preserve-fds \(preserveFDs): must not be negative") }
+    init(_ arguments: ParsedArguments) throws {
+        process = arguments.value("--process")
+        consoleSocket = arguments.value("--console-socket")
+        pidFile = arguments.value("--pid-file")
+        detach = arguments.isSet("--detach")
+        tty = arguments.isSet("--tty")
+        cwd = arguments.value("--cwd")
+        env = arguments.all("--env")
+        user = arguments.value("--user")
+        caps = arguments.all("--cap")
+        noNewPrivs = arguments.isSet("--no-new-privs")
+        preserveFDs = try arguments.number("--preserve-fds") ?? 0
+        id = arguments.positionals[0]
+        command = arguments.passthrough.first == "--" ? Array(arguments.passthrough.dropFirst()) : arguments.passthrough
+        if process == nil && command.isEmpty { throw UsageError("exec: a command or --process is required") }
+        if preserveFDs < 0 { throw UsageError("--preserve-fds \(preserveFDs): must not be negative") }
         for name in caps where OCISpec.Process.Capabilities.number(of: name) == nil {
-            throw ValidationError("--cap \(name): unknown capability")
+            throw UsageError("--cap \(name): unknown capability")
         }
     }
 
@@ -64,7 +90,7 @@ struct ExecCommand: ParsableCommand {
         if !env.isEmpty { spec.env = (spec.env ?? []) + env }
         if let user {
             let parts = user.split(separator: ":")
-            guard let uid = parts.first.flatMap({ UInt32($0) }) else { throw ValidationError("--user \(user): expected uid[:gid]") }
+            guard let uid = parts.first.flatMap({ UInt32($0) }) else { throw UsageError("--user \(user): expected uid[:gid]") }
             spec.user.uid = uid
             spec.user.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
         }

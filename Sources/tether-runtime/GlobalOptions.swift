@@ -6,7 +6,7 @@ import TetherRuntime
 import TetherSystem
 
 /// runc's global flags, which come before the command name (`tether-runtime --root R create ...`). They are
-/// split off before ArgumentParser sees the command line, so every command can read them.
+/// split off before the command's own flags are parsed, so every command can read them.
 struct GlobalOptions {
     var root = "/run/tether-runtime"
     var logFile: String?
@@ -59,11 +59,6 @@ struct GlobalOptions {
     }
 }
 
-struct UsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
 nonisolated(unsafe) var globalOptions = GlobalOptions()
 
 /// Error and debug output: one line on stderr, and a line in `--log` (runc's text or JSON format, which
@@ -78,11 +73,6 @@ enum Log {
     static func warning(_ message: String) {
         try? FileIO.writeAll(2, "tether-runtime: warning: \(message)\n")
         write(level: "warning", message)
-    }
-
-    /// Into `--log` only (ArgumentParser prints usage errors itself).
-    static func logOnly(_ message: String) {
-        write(level: "error", message)
     }
 
     static func debug(_ message: String) {

@@ -1,18 +1,21 @@
-import ArgumentParser
 import TetherRuntime
 
-struct PauseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Freeze every process of a running container.")
-    @Argument(help: "The container id.") var id: String
+struct PauseCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(name: "pause", abstract: "Freeze every process of a running container.", required: ["ID"])
+    let id: String
+
+    init(_ arguments: ParsedArguments) { id = arguments.positionals[0] }
 
     func run() throws {
         try runtime.pause(id: id)
     }
 }
 
-struct ResumeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Thaw a paused container.")
-    @Argument(help: "The container id.") var id: String
+struct ResumeCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(name: "resume", abstract: "Thaw a paused container.", required: ["ID"])
+    let id: String
+
+    init(_ arguments: ParsedArguments) { id = arguments.positionals[0] }
 
     func run() throws {
         try runtime.resume(id: id)

@@ -1,22 +1,27 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import TetherRuntime
 import TetherSystem
 
 /// `ps ID [-f table|json] [ps options]`: json prints the host pids; table runs `ps` (default `-ef`) and keeps
 /// the header and the lines of the container's pids, as runc does.
-struct PsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the processes of a container.")
+struct PsCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(
+        name: "ps", abstract: "List the processes of a container.",
+        flags: [.init("-f", "--format", value: "FORMAT", help: "table (default) or json.")],
+        required: ["ID"], passthrough: "PS-OPTIONS")
 
-    @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
-    @Argument(help: "The container id.") var id: String
-    @Argument(parsing: .captureForPassthrough, help: "Options for ps (default -ef).") var psOptions: [String] = []
+    let format: String
+    let id: String
+    let psOptions: [String]
 
-    func validate() throws {
-        if format != "table" && format != "json" { throw ValidationError("--format: unknown format \"\(format)\" (table or json)") }
+    init(_ arguments: ParsedArguments) throws {
+        format = arguments.value("--format") ?? "table"
+        id = arguments.positionals[0]
+        psOptions = arguments.passthrough
+        if format != "table" && format != "json" { throw UsageError("--format: unknown format \"\(format)\" (table or json)") }
     }
 
     func run() throws {

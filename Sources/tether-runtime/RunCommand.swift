@@ -1,22 +1,31 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import CTetherLinux
 import OCISpec
 import TetherRuntime
 import TetherSystem
 
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "run",
-        abstract: "Create and start a container; without -d, wait for it, relay signals and exit with its status."
-    )
+struct RunCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(
+        name: "run", abstract: "Create and start a container; without -d, wait for it, relay signals and exit with its status.",
+        flags: CreateFlags.syntax + [
+            .init("-d", "--detach", help: "Return after start."),
+            .init("--keep", help: "Do not delete the container after it exits."),
+        ],
+        required: ["ID"])
 
-    @OptionGroup var flags: CreateFlags
-    @Flag(name: [.short, .customLong("detach")], help: "Return after start.") var detach = false
-    @Flag(name: .customLong("keep"), help: "Do not delete the container after it exits.") var keep = false
-    @Argument(help: "The container id.") var id: String
+    let flags: CreateFlags
+    let detach: Bool
+    let keep: Bool
+    let id: String
+
+    init(_ arguments: ParsedArguments) throws {
+        flags = try CreateFlags(arguments)
+        detach = arguments.isSet("--detach")
+        keep = arguments.isSet("--keep")
+        id = arguments.positionals[0]
+    }
 
     static let relayedSignals: [Int32] = (1..<32).map { Int32($0) }.filter {
         $0 != SIGKILL && $0 != SIGSTOP && $0 != SIGCHLD && $0 != SIGURG

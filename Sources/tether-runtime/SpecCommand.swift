@@ -1,16 +1,19 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import OCISpec
 import TetherRuntime
 import TetherSystem
 
-struct SpecCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a default config.json (like runc spec).")
+struct SpecCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(
+        name: "spec", abstract: "Write a default config.json (like runc spec).",
+        flags: [.init("-b", "--bundle", value: "DIR", help: "Directory to write config.json into (default: the current directory).")])
 
-    @Option(name: [.short, .customLong("bundle")], help: "Directory to write config.json into.") var bundle: String = "."
+    let bundle: String
+
+    init(_ arguments: ParsedArguments) { bundle = arguments.value("--bundle") ?? "." }
 
     func run() throws {
         let path = (bundle.hasSuffix("/") ? String(bundle.dropLast()) : bundle) + "/config.json"
@@ -26,8 +29,10 @@ struct SpecCommand: ParsableCommand {
     }
 }
 
-struct FeaturesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "features", abstract: "Print what this runtime supports (JSON).")
+struct FeaturesCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(name: "features", abstract: "Print what this runtime supports (JSON).")
+
+    init(_ arguments: ParsedArguments) {}
 
     func run() throws {
         let encoder = JSONEncoder()

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import OCISpec
 import TetherRuntime
@@ -9,29 +8,66 @@ import TetherSystem
 
 /// `update ID`: new cgroup limits for a running container, from flags or (`-r FILE`, `-r -` for stdin) a
 /// `linux.resources` JSON document; as runc, the flags are ignored when -r is given.
-struct UpdateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "update", abstract: "Update a container's resource limits.",
-        discussion: "Byte values take a k, m, g, t or p suffix (binary units, as runc); -1 means unlimited.")
+struct UpdateCommand: RuntimeCommand {
+    static let syntax = CommandSyntax(
+        name: "update",
+        abstract: "Update a container's resource limits.",
+        flags: [
+            .init("-r", "--resources", value: "FILE", help: "JSON linux.resources file, or - for stdin (the other flags are then ignored)."),
+            .init("--memory", value: "BYTES", help: "Memory limit (BYTES: a k, m, g, t or p suffix is a binary unit, as runc; -1 means unlimited)."),
+            .init("--memory-reservation", value: "BYTES", help: "Memory soft limit."),
+            .init("--memory-swap", value: "BYTES", help: "Memory plus swap limit, -1 for unlimited."),
+            .init("--kernel-memory", value: "BYTES", help: "Accepted and ignored (kernel memory limits are gone)."),
+            .init("--kernel-memory-tcp", value: "BYTES", help: "Accepted and ignored."),
+            .init("--cpu-share", "--cpu-shares", value: "N", help: "CPU shares (relative weight)."),
+            .init("--cpu-quota", value: "MICROSECONDS", help: "CFS quota per period, -1 for none."),
+            .init("--cpu-period", value: "MICROSECONDS", help: "CFS period."),
+            .init("--cpu-burst", value: "MICROSECONDS", help: "CFS burst."),
+            .init("--cpu-rt-period", value: "MICROSECONDS", help: "Real-time period."),
+            .init("--cpu-rt-runtime", value: "MICROSECONDS", help: "Real-time runtime."),
+            .init("--cpu-idle", value: "0|1", help: "1 to make the cgroup SCHED_IDLE."),
+            .init("--cpuset-cpus", value: "CPUS", help: "CPUs to run on (e.g. 0-1)."),
+            .init("--cpuset-mems", value: "NODES", help: "Memory nodes to allocate from."),
+            .init("--pids-limit", value: "N", help: "Maximum number of tasks, -1 for unlimited."),
+            .init("--blkio-weight", value: "WEIGHT", help: "Block I/O weight (10-1000)."),
+        ],
+        required: ["ID"])
 
-    @Option(name: [.short, .customLong("resources")], help: "JSON linux.resources file, or - for stdin.") var resources: String?
-    @Option(name: .customLong("memory"), help: "Memory limit (bytes).") var memory: String?
-    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (bytes).") var memoryReservation: String?
-    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (bytes), -1 for unlimited.") var memorySwap: String?
-    @Option(name: .customLong("kernel-memory"), help: "Accepted and ignored (kernel memory limits are gone).") var kernelMemory: String?
-    @Option(name: .customLong("kernel-memory-tcp"), help: "Accepted and ignored.") var kernelMemoryTCP: String?
-    @Option(name: [.customLong("cpu-share"), .customLong("cpu-shares")], help: "CPU shares (relative weight).") var cpuShares: UInt64?
-    @Option(name: .customLong("cpu-quota"), help: "CFS quota in microseconds per period, -1 for none.") var cpuQuota: Int64?
-    @Option(name: .customLong("cpu-period"), help: "CFS period in microseconds.") var cpuPeriod: UInt64?
-    @Option(name: .customLong("cpu-burst"), help: "CFS burst in microseconds.") var cpuBurst: UInt64?
-    @Option(name: .customLong("cpu-rt-period"), help: "Real-time period in microseconds.") var cpuRealtimePeriod: UInt64?
-    @Option(name: .customLong("cpu-rt-runtime"), help: "Real-time runtime in microseconds.") var cpuRealtimeRuntime: Int64?
-    @Option(name: .customLong("cpu-idle"), help: "1 to make the cgroup SCHED_IDLE.") var cpuIdle: Int64?
-    @Option(name: .customLong("cpuset-cpus"), help: "CPUs to run on (e.g. 0-1).") var cpusetCpus: String?
-    @Option(name: .customLong("cpuset-mems"), help: "Memory nodes to allocate from.") var cpusetMems: String?
-    @Option(name: .customLong("pids-limit"), help: "Maximum number of tasks, -1 for unlimited.") var pidsLimit: Int64?
-    @Option(name: .customLong("blkio-weight"), help: "Block I/O weight (10-1000).") var blkioWeight: UInt16?
-    @Argument(help: "The container id.") var id: String
+    let resources: String?
+    let memory: String?
+    let memoryReservation: String?
+    let memorySwap: String?
+    let cpuShares: UInt64?
+    let cpuQuota: Int64?
+    let cpuPeriod: UInt64?
+    let cpuBurst: UInt64?
+    let cpuRealtimePeriod: UInt64?
+    let cpuRealtimeRuntime: Int64?
+    let cpuIdle: Int64?
+    let cpusetCpus: String?
+    let cpusetMems: String?
+    let pidsLimit: Int64?
+    let blkioWeight: UInt16?
+    let id: String
+
+    init(_ arguments: ParsedArguments) throws {
+        resources = arguments.value("--resources")
+        memory = arguments.value("--memory")
+        memoryReservation = arguments.value("--memory-reservation")
+        memorySwap = arguments.value("--memory-swap")
+        cpuShares = try arguments.number("--cpu-share")
+        cpuQuota = try arguments.number("--cpu-quota")
+        cpuPeriod = try arguments.number("--cpu-period")
+        cpuBurst = try arguments.number("--cpu-burst")
+        cpuRealtimePeriod = try arguments.number("--cpu-rt-period")
+        cpuRealtimeRuntime = try arguments.number("--cpu-rt-runtime")
+        cpuIdle = try arguments.number("--cpu-idle")
+        cpusetCpus = arguments.value("--cpuset-cpus")
+        cpusetMems = arguments.value("--cpuset-mems")
+        pidsLimit = try arguments.number("--pids-limit")
+        blkioWeight = try arguments.number("--blkio-weight")
+        id = arguments.positionals[0]
+    }
 
     func run() throws {
         try runtime.update(id: id, resources: try requested())
