@@ -57,6 +57,31 @@ extension ContainerRecord {
         }
     }
 
+    /// A record with the identity of the state.json it came from. A save renames a new file into place, so a
+    /// changed inode, device, size or ctime means someone else wrote (or deleted and recreated) the container.
+    struct Cached {
+        let record: ContainerRecord
+        let file: FileIdentity
+    }
+
+    struct FileIdentity: Equatable {
+        let device: UInt64
+        let inode: UInt64
+        let size: Int64
+        let changedSeconds: Int
+        let changedNanoseconds: Int
+
+        init?(_ path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            changedSeconds = info.st_ctim.tv_sec
+            changedNanoseconds = info.st_ctim.tv_nsec
+        }
+    }
+
     func save(_ paths: ContainerPaths) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

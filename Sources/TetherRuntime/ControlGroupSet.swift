@@ -54,12 +54,12 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
         guard let text = try? FileIO.readText("/proc/self/mountinfo") else { return [] }
         var result: [Hierarchy] = []
         for line in text.split(separator: "\n") {
-            let halves = line.split(separator: " - ", maxSplits: 1)
-            guard halves.count == 2 else { continue }
-            let fields = halves[0].split(separator: " ")
-            let tail = halves[1].split(separator: " ")
-            guard fields.count >= 5, tail.count >= 3 else { continue }
-            let fsType = String(tail[0])
+            // id parent major:minor root mount-point options [optional fields...] - fstype source super-options.
+            // Split on single spaces (fields escape theirs as \040): splitting on " - " goes through
+            // _StringProcessing's substring search, which cost ~0.3 ms of every create.
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-"), dash >= 5, fields.count >= dash + 4 else { continue }
+            let fsType = fields[dash + 1]
             guard fsType == "cgroup" || fsType == "cgroup2" else { continue }
             let mountPoint = unescapeMountInfo(String(fields[4]))
             let mountRoot = unescapeMountInfo(String(fields[3]))
@@ -68,7 +68,7 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
                 result.append(Hierarchy(key: "", mountPoint: mountPoint, mountRoot: mountRoot, isV2: true))
                 continue
             }
-            let options = tail[2].split(separator: ",").map(String.init)
+            let options = fields[dash + 3].split(separator: ",").map(String.init)
             let known = options.filter { $0 != "rw" && $0 != "ro" && !$0.hasPrefix("release_agent") && !$0.hasPrefix("clone_children") && $0 != "noprefix" && $0 != "xattr" && $0 != "nsdelegate" }
             let key = known.sorted().joined(separator: ",")
             if key.isEmpty || result.contains(where: { !$0.isV2 && $0.key == key }) { continue }

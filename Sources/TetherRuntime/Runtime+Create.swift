@@ -129,6 +129,7 @@ extension Runtime {
                 owner: Runtime.ownerName(), annotations: spec.annotations, cgroups: cgroups, namespaces: namespaces,
                 process: process, seccomp: spec.linux?.seccomp, hooks: spec.hooks)
             try record.save(paths)
+            lastRecord = ContainerRecord.FileIdentity(paths.stateFile).map { ContainerRecord.Cached(record: record, file: $0) }
             if let pidFile = options.pidFile {
                 try FileIO.writeAtomically(Runtime.absolutePath(pidFile), Array("\(pid)".utf8), mode: 0o644, sync: false)
             }

@@ -107,10 +107,18 @@ extension Runtime {
 
     // MARK: helpers
 
+    /// The container's record: the one this instance last saw when state.json is still that file, else read.
     func load(_ id: String) throws -> (ContainerPaths, ContainerRecord) {
         try Runtime.validate(id: id)
         let paths = ContainerPaths(root: root, id: id)
-        return (paths, try ContainerRecord.load(paths, id: id))
+        // Identified before reading: a file replaced in between is read anew next time, never mistaken.
+        let file = ContainerRecord.FileIdentity(paths.stateFile)
+        if let file, let cached = lastRecord, cached.record.id == id, cached.file == file {
+            return (paths, cached.record)
+        }
+        let record = try ContainerRecord.load(paths, id: id)
+        lastRecord = file.map { ContainerRecord.Cached(record: record, file: $0) }
+        return (paths, record)
     }
 
     /// Signals the init through a pidfd opened after checking the start time, so a recycled pid is never hit.

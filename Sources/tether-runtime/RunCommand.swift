@@ -32,6 +32,8 @@ struct RunCommand: RuntimeCommand {
     }
 
     func run() throws {
+        // One instance for create, start and delete: it keeps the record it wrote instead of reading it back.
+        let runtime = runtime
         // Loaded once here (for process.terminal) and handed to create.
         let spec = try Runtime.loadSpec(bundle: flags.bundle)
         let terminal = spec.process?.terminal == true
