@@ -83,9 +83,9 @@ extension ContainerRecord {
     }
 
     func save(_ paths: ContainerPaths) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = Array(try encoder.encode(self))
+        var writer = JSONWriter()
+        write(to: &writer)
+        let bytes = writer.bytes
         // Atomic (rename) but not fsync'd, as runc: the state describes live processes and lives on /run,
         // which does not outlast a reboot; the rename alone keeps readers from seeing a partial file.
         try FileIO.writeAtomically(paths.stateFile, bytes, mode: 0o600, sync: false)
@@ -103,6 +103,33 @@ extension ContainerRecord {
         let status = status(paths)
         return ContainerState(id: id, pid: status == .stopped ? 0 : initPid, status: status, bundle: bundle,
                               rootfs: rootfs, created: created, owner: owner, annotations: annotations)
+    }
+}
+
+/// state.json written directly (JSONWriter), read back by the Codable conformance.
+extension ContainerRecord: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("id", id)
+            writer.field("initPid", initPid)
+            writer.field("initStartTime", initStartTime)
+            writer.field("bundle", bundle)
+            writer.field("rootfs", rootfs)
+            writer.field("created", created)
+            writer.field("owner", owner)
+            writer.field("annotations", annotations)
+            writer.field("cgroups", cgroups)
+            writer.field("namespaces", namespaces)
+            writer.field("process", process)
+            writer.field("seccomp", seccomp)
+            writer.field("hooks", hooks)
+        }
+    }
+}
+
+extension ControlGroupSet: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in writer.field("paths", paths) }
     }
 }
 

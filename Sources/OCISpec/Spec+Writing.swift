@@ -1,0 +1,129 @@
+/// The config types a runtime's state keeps (process, namespaces, seccomp, hooks) written by JSONWriter, member
+/// for member what their Codable conformance writes; the process's seldom used consoleSize, ioPriority,
+/// scheduler and execCPUAffinity go through JSONEncoder.
+
+extension Process: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("terminal", terminal)
+            writer.encodedField("consoleSize", consoleSize)
+            writer.field("user", user)
+            writer.field("args", args)
+            writer.field("commandLine", commandLine)
+            writer.field("env", env)
+            writer.field("cwd", cwd)
+            writer.field("capabilities", capabilities)
+            writer.field("rlimits", rlimits)
+            writer.field("noNewPrivileges", noNewPrivileges)
+            writer.field("apparmorProfile", apparmorProfile)
+            writer.field("oomScoreAdj", oomScoreAdj)
+            writer.field("selinuxLabel", selinuxLabel)
+            writer.encodedField("ioPriority", ioPriority)
+            writer.encodedField("scheduler", scheduler)
+            writer.encodedField("execCPUAffinity", execCPUAffinity)
+        }
+    }
+}
+
+extension Process.User: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("uid", uid)
+            writer.field("gid", gid)
+            writer.field("umask", umask)
+            writer.field("additionalGids", additionalGids)
+            writer.field("username", username)
+        }
+    }
+}
+
+extension Process.Capabilities: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("bounding", bounding)
+            writer.field("effective", effective)
+            writer.field("inheritable", inheritable)
+            writer.field("permitted", permitted)
+            writer.field("ambient", ambient)
+        }
+    }
+}
+
+extension Process.Rlimit: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("type", type)
+            writer.field("hard", hard)
+            writer.field("soft", soft)
+        }
+    }
+}
+
+extension Linux.Namespace: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("type", type)
+            writer.field("path", path)
+        }
+    }
+}
+
+extension Seccomp: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("defaultAction", defaultAction)
+            writer.field("defaultErrnoRet", defaultErrnoRet)
+            writer.field("architectures", architectures)
+            writer.field("flags", flags)
+            writer.field("listenerPath", listenerPath)
+            writer.field("listenerMetadata", listenerMetadata)
+            writer.field("syscalls", syscalls)
+        }
+    }
+}
+
+extension Seccomp.Syscall: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("names", names)
+            writer.field("action", action)
+            writer.field("errnoRet", errnoRet)
+            writer.field("args", args)
+        }
+    }
+}
+
+extension Seccomp.Arg: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("index", index)
+            writer.field("value", value)
+            writer.field("valueTwo", valueTwo)
+            writer.field("op", op)
+        }
+    }
+}
+
+extension Hooks: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("prestart", prestart)
+            writer.field("createRuntime", createRuntime)
+            writer.field("createContainer", createContainer)
+            writer.field("startContainer", startContainer)
+            writer.field("poststart", poststart)
+            writer.field("poststop", poststop)
+        }
+    }
+}
+
+extension Hook: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("path", path)
+            writer.field("args", args)
+            writer.field("env", env)
+            writer.field("timeout", timeout)
+        }
+    }
+}
