@@ -89,10 +89,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
-        .target(name: "TetherDaemon", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], swiftSettings: swiftSettings),
+        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], swiftSettings: swiftSettings),
+        // tetherd parses its four flags by hand (no ArgumentParser).
         .executableTarget(
             name: "tetherd",
-            dependencies: ["TetherDaemon", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TetherDaemon", "TetherSystem"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -16,7 +16,7 @@ extension Daemon {
             reply.complete { try self.run(request) }
         }
         server.register(service, "Create") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
-            reply.complete { Daemon.runResponse(try self.create(request)) }
+            reply.complete { Daemon.runResponse(try self.create(request, durable: true)) }
         }
         server.register(service, "Start") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
             reply.complete {
@@ -112,7 +112,7 @@ extension Daemon {
     }
 
     func run(_ request: Tether_Daemon_V1_RunRequest) throws -> Tether_Daemon_V1_RunResponse {
-        var record = try create(request)
+        var record = try create(request, durable: false)
         do {
             try launch(&record)
         } catch {
@@ -122,8 +122,8 @@ extension Daemon {
         return Daemon.runResponse(record)
     }
 
-    /// A new record (status created) after every setting was checked.
-    func create(_ request: Tether_Daemon_V1_RunRequest) throws -> ContainerRecord {
+    /// A new record (status created) after every setting was checked; `durable`: fsynced (`save`).
+    func create(_ request: Tether_Daemon_V1_RunRequest, durable: Bool) throws -> ContainerRecord {
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         guard FileIO.isDirectory(request.rootfs) else {
             throw TTRPCStatus(.invalidArgument, "rootfs \(request.rootfs): not a directory")
@@ -145,7 +145,7 @@ extension Daemon {
         record.createdAt = Daemon.now()
         record.bundle = bundleDirectory(id)
         record.logPath = containerDirectory(id) + "/container.log"
-        save(record)
+        save(record, sync: durable)
         events.publish("create", record)
         return record
     }

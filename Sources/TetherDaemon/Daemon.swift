@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTetherLinux
 import FoundationEssentials
 import TTRPC
 import TetherAPI
@@ -44,6 +45,10 @@ public final class Daemon {
         try FileIO.makeDirectories(configuration.root + "/containers", mode: 0o700)
         try FileIO.makeDirectories(configuration.state + "/bundles", mode: 0o700)
         _ = chmod(configuration.state, 0o700)
+        // Shims are tetherd's children (ShimLauncher): the kernel reaps them when they exit. They inherit nothing
+        // but their stdio and listener: what tetherd opens is close-on-exec, and so becomes what it inherited.
+        _ = Glibc.signal(SIGCHLD, SIG_IGN)
+        _ = tether_cloexec_from(3)
         loop = try EventLoop()
         let listener = try UnixSocket.listen(path: configuration.socket, mode: 0o600)
         server = TTRPCServer(loop: loop, listener: listener)
@@ -59,16 +64,17 @@ public final class Daemon {
     func containerDirectory(_ id: String) -> String { configuration.root + "/containers/\(id)" }
     func bundleDirectory(_ id: String) -> String { configuration.state + "/bundles/\(id)" }
 
-    /// Writes the record (temporary file, rename: a reader sees the old or the new one). Only its first version is
-    /// fsynced, so that a created container outlives a crash of the machine; a status change is not (an fsync takes
-    /// 2 ms or more on the bench machine, and `run` made two more): after such a crash every container is dead, and
-    /// reconnect settles a record left "running" from the exit its shim left in the bundle, or as killed (137).
-    func save(_ record: ContainerRecord) {
+    /// Writes the record (temporary file, rename: a reader, and a tetherd restarted after `kill -9`, sees the old or
+    /// the new one). `sync` (fsync before the rename) is for the record of `create`, so that a created container
+    /// outlives a crash of the machine; nothing else is synced (an fsync takes 2 ms or more on the bench machine):
+    /// after such a crash every container is dead, and reconnect settles a record left "running" from the exit its
+    /// shim left in the bundle, or as killed (137). A `run` loses its record in that case, and its container with it.
+    func save(_ record: ContainerRecord, sync: Bool = false) {
         let isNew = records[record.id] == nil
         records[record.id] = record
         // A new record's directory does not exist yet (`launch` adds upper/ and work/ to it).
         if isNew { try? FileIO.makeDirectories(containerDirectory(record.id), mode: 0o755) }
-        try? record.save(recordPath(record.id), sync: isNew)
+        try? record.save(recordPath(record.id), sync: sync)
     }
 
     /// Finds a container by id, name or unique id prefix.
@@ -94,9 +100,7 @@ public final class Daemon {
         guard let ids = try? FileIO.listDirectory(configuration.root + "/containers") else { return }
         for id in ids {
             guard FileIO.exists(recordPath(id)) else {
-                // A container removed while its directories were still to go.
-                try? FileIO.removeTree(bundleDirectory(id))
-                try? FileIO.removeTree(containerDirectory(id))
+                sweepRemoved(id)
                 continue
             }
             guard var record = ContainerRecord.load(recordPath(id)) else { continue }
@@ -125,6 +129,16 @@ public final class Daemon {
         }
     }
 
+    /// A container removed while tetherd was finishing its removal (`finishRemoval`): its shim, if still there
+    /// (the address in its bundle), deletes the task and exits; then its directories go.
+    func sweepRemoved(_ id: String) {
+        var record = ContainerRecord(id: id, name: "", rootfs: "", args: [], env: [], cwd: "", hostname: "",
+                                     readOnly: false, network: "", remove: true, restart: .no)
+        record.bundle = bundleDirectory(id)
+        record.shimAddress = (try? FileIO.readText(record.bundle + "/address")) ?? ""
+        finishRemoval(record)
+    }
+
     /// The init's exit status the shim wrote to `<bundle>/exit-status` (JSON with a "status" field).
     static func durableExit(bundle: String) -> Int32? {
         guard let bytes = try? FileIO.readFile(bundle + "/exit-status"),
@@ -135,33 +149,34 @@ public final class Daemon {
 
     // MARK: Lifecycle
 
-    /// Starts (or restarts) a container's task: bundle, stdio FIFOs, shim, Create, Start; then watches for its exit.
+    /// Starts (or restarts) a container's task: shim (started first: it runs while the bundle is written), bundle,
+    /// stdio FIFOs, Create, Start; then watches for its exit.
     func launch(_ record: inout ContainerRecord) throws {
         let id = record.id
         let directory = containerDirectory(id)
         let settings = record.settings
         record.bundle = bundleDirectory(id)
         record.logPath = directory + "/container.log"
+        let pidNamespacePath = try pidNamespacePath(for: record)
+        try FileIO.makeDirectories(record.bundle + "/rootfs", mode: 0o711)
+        if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
+            do {
+                record.shimAddress = try ShimLauncher.launch(
+                    binary: configuration.shimBinary, namespace: Daemon.namespace, id: id,
+                    daemonAddress: configuration.socket, bundle: record.bundle)
+            } catch {
+                throw TTRPCStatus(.unknown, "start shim: \(error)")
+            }
+        }
         try FileIO.makeDirectories(directory + "/upper", mode: 0o755)
         try FileIO.makeDirectories(directory + "/work", mode: 0o700)
-        try BundleWriter.write(record, to: record.bundle, pidNamespacePath: try pidNamespacePath(for: record))
+        try BundleWriter.write(record, to: record.bundle, pidNamespacePath: pidNamespacePath)
         let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
         if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
         let terminal = BundleWriter.terminalPath(bundle: record.bundle)
         if settings.tty {
             try BundleWriter.makeFIFO(terminal)
             try openTerminalLog(record)
-        }
-        if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
-            var environment = ProcessEnvironment.current
-            environment["TTRPC_ADDRESS"] = configuration.socket
-            let result = try Spawner.run(
-                [configuration.shimBinary, "-namespace", Daemon.namespace, "-id", id, "-address", configuration.socket, "start"],
-                directory: record.bundle, environment: environment)
-            guard result.status == 0 else {
-                throw TTRPCStatus(.unknown, "start shim: \(result.output)")
-            }
-            record.shimAddress = result.output.split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
         }
         let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(30))
         defer { client.close() }
@@ -335,15 +350,39 @@ public final class Daemon {
         }
         shimWaits.removeValue(forKey: id)?.close()
         terminalLogs.removeValue(forKey: id)?.close()
-        deleteTask(record)
-        _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
-        // The record goes now (a restarted tetherd must not see the container), its directories once the reply is
-        // out: an rmdir on ext4 can take ~4 ms, and a container has six (a restart sweeps what is left).
+        // The record goes now: from here no one sees the container (ps, a restarted tetherd). The task's deletion
+        // in the shim (runtime delete, rootfs unmount: ~2.5 ms), the shim's shutdown and the directories (an rmdir
+        // on ext4 can take ~4 ms, and a container has six) follow once the reply is out; a tetherd killed
+        // before that finishes it on its next start (`sweepRemoved`).
         _ = unlink(recordPath(id))
-        let directories = [record.bundle, containerDirectory(id)]
-        loop.schedule(after: 0) { for directory in directories { try? FileIO.removeTree(directory) } }
         records.removeValue(forKey: id)
+        loop.schedule(after: 0) { [weak self] in self?.finishRemoval(record) }
         events.publish("destroy", record)
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(record.exitCode) }
+    }
+
+    /// What is left of a removed container (its record is gone): the task and the shim (Delete, then Shutdown, on
+    /// a loop client: the loop serves other calls while the shim deletes), then the rootfs mount, the bundle and
+    /// the container's directory.
+    func finishRemoval(_ record: ContainerRecord) {
+        let id = record.id
+        let removeDirectories = { [weak self] in
+            _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
+            try? FileIO.removeTree(record.bundle)
+            if let self { try? FileIO.removeTree(self.containerDirectory(id)) }
+        }
+        guard !record.shimAddress.isEmpty,
+              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress)) else {
+            removeDirectories()
+            return
+        }
+        client.call(TaskService.name, "Delete", Containerd_Task_V2_DeleteRequest.with { $0.id = id }, timeout: .seconds(10)) {
+            (_: Result<Containerd_Task_V2_DeleteResponse, Error>) in
+            client.call(TaskService.name, "Shutdown", Containerd_Task_V2_ShutdownRequest.with { $0.id = id }, timeout: .seconds(10)) {
+                (_: Result<Google_Protobuf_Empty, Error>) in
+                client.close()
+                removeDirectories()
+            }
+        }
     }
 }

@@ -18,13 +18,13 @@ final class AttachSession {
         let destination: Int32
     }
 
-    let daemon: DaemonOptions
+    let daemon: Tetherd
     var outputs: [Output] = []
     var stdinFIFO: String?
     /// Set for a terminal: the container (and exec) whose pty follows the local size.
     var resize: Tether_Daemon_V1_ResizeRequest?
 
-    init(daemon: DaemonOptions) { self.daemon = daemon }
+    init(daemon: Tetherd) { self.daemon = daemon }
 
     /// Follows the log at `path` from `offset` to stdout (nothing when there is no log).
     func follow(log path: String, from offset: Int64 = 0) {

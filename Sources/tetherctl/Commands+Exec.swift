@@ -34,7 +34,7 @@ struct Exec: ParsableCommand {
             $0.id = container
             $0.execID = response.execID
         }
-        let session = AttachSession(daemon: daemon)
+        let session = AttachSession(daemon: daemon.tetherd)
         try session.read(fifo: response.stdoutPath, to: 1)
         if !response.stderrPath.isEmpty { try session.read(fifo: response.stderrPath, to: 2) }
         let _: Google_Protobuf_Empty = try daemon.call("StartExec", process)

@@ -6,27 +6,6 @@ import FoundationEssentials
 import TetherAPI
 import TetherSystem
 
-struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create a container without starting it; prints its id.")
-    @OptionGroup var daemon: DaemonOptions
-    @OptionGroup var options: ContainerOptions
-    @Argument(help: "The root filesystem directory.") var rootfs: String
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
-
-    func validate() throws {
-        if command.isEmpty { throw ValidationError("a command is required after ROOTFS") }
-    }
-
-    func run() throws {
-        do {
-            let response: Tether_Daemon_V1_RunResponse = try daemon.call("Create", options.request(rootfs: rootfs, command: command))
-            print(response.id)
-        } catch {
-            throw Self.fail(error, code: 125)
-        }
-    }
-}
-
 struct Start: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start a created or stopped container.")
     @OptionGroup var daemon: DaemonOptions
@@ -43,7 +22,7 @@ struct Start: ParsableCommand {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
         let offset = Attach.logSize(info.logPath)
         let response: Tether_Daemon_V1_RunResponse = try daemon.call("Start", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
-        let session = AttachSession(daemon: daemon)
+        let session = AttachSession(daemon: daemon.tetherd)
         session.follow(log: response.logPath, from: offset)
         if interactive && !response.stdinPath.isEmpty { session.stdinFIFO = response.stdinPath }
         if info.tty { session.resize = .with { $0.id = info.id } }
@@ -78,7 +57,7 @@ struct Attach: ParsableCommand {
     func run() throws {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
         guard info.status == "running" else { throw CLIError("you cannot attach to a stopped container: \(container)") }
-        let session = AttachSession(daemon: daemon)
+        let session = AttachSession(daemon: daemon.tetherd)
         session.follow(log: info.logPath, from: Attach.logSize(info.logPath))
         if !noStdin && !info.stdinPath.isEmpty { session.stdinFIFO = info.stdinPath }
         if info.tty { session.resize = .with { $0.id = info.id } }

@@ -114,7 +114,7 @@ struct Logs: ParsableCommand {
     func run() throws {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
         if follow && info.status == "running" {
-            let session = AttachSession(daemon: daemon)
+            let session = AttachSession(daemon: daemon.tetherd)
             session.follow(log: info.logPath)
             _ = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
             return

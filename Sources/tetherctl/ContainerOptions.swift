@@ -1,39 +1,84 @@
-import ArgumentParser
 import FoundationEssentials
 import TetherAPI
 import TetherSystem
 
-/// The flags `run` and `create` share: what the container is and how it is confined.
-struct ContainerOptions: ParsableArguments {
-    @Option(help: "A name for the container.") var name: String = ""
-    @Option(name: .shortAndLong, help: "Set an environment variable (NAME=VALUE).") var env: [String] = []
-    @Option(name: .shortAndLong, help: "Working directory inside the container.") var workdir: String = ""
-    @Option(help: "The container's hostname.") var hostname: String = ""
-    @Flag(help: "Mount the root filesystem read-only.") var readOnly = false
-    @Option(help: "Restart policy: no, on-failure[:N] or always.") var restart: String = "no"
-    @Option(help: "Network: none or host.") var network: String = "none"
-    @Flag(name: .shortAndLong, help: "Keep stdin open (attached clients write to it).") var interactive = false
-    @Flag(name: .shortAndLong, help: "Give the process a pseudo-terminal.") var tty = false
-    @Option(name: .shortAndLong, help: "Run as UID[:GID].") var user: String = ""
-    @Option(help: "Pid namespace: host, or container:NAME to join NAME's.") var pid: String = ""
-    @Option(name: .shortAndLong, help: "Memory limit (bytes, or with a k, m or g suffix).") var memory: String?
-    @Option(help: "CPU limit in CPUs (e.g. 1.5).") var cpus: String?
-    @Option(help: "Maximum number of processes.") var pidsLimit: Int64?
-    @Flag(help: "Every capability, no seccomp filter, no masked /proc paths.") var privileged = false
-    @Option(help: "Add a capability (e.g. NET_ADMIN, or ALL).") var capAdd: [String] = []
-    @Option(help: "Drop a capability (e.g. MKNOD, or ALL).") var capDrop: [String] = []
-    @Option(help: "seccomp=unconfined or no-new-privileges.") var securityOpt: [String] = []
+/// The flags `run` and `create` share: what the container is and how it is confined (parsed by FlagParser).
+struct ContainerOptions {
+    static let flags: [FlagParser.Flag] = [
+        .option("name", nil, "A name for the container."),
+        .option("env", "e", "Set an environment variable (NAME=VALUE)."),
+        .option("workdir", "w", "Working directory inside the container."),
+        .option("hostname", nil, "The container's hostname."),
+        .flag("read-only", nil, "Mount the root filesystem read-only."),
+        .option("restart", nil, "Restart policy: no, on-failure[:N] or always."),
+        .option("network", nil, "Network: none or host."),
+        .flag("interactive", "i", "Keep stdin open (attached clients write to it)."),
+        .flag("tty", "t", "Give the process a pseudo-terminal."),
+        .option("user", "u", "Run as UID[:GID]."),
+        .option("pid", nil, "Pid namespace: host, or container:NAME to join NAME's."),
+        .option("memory", "m", "Memory limit (bytes, or with a k, m or g suffix)."),
+        .option("cpus", nil, "CPU limit in CPUs (e.g. 1.5)."),
+        .option("pids-limit", nil, "Maximum number of processes."),
+        .flag("privileged", nil, "Every capability, no seccomp filter, no masked /proc paths."),
+        .option("cap-add", nil, "Add a capability (e.g. NET_ADMIN, or ALL)."),
+        .option("cap-drop", nil, "Drop a capability (e.g. MKNOD, or ALL)."),
+        .option("security-opt", nil, "seccomp=unconfined or no-new-privileges."),
+    ]
 
-    func validate() throws {
-        if !["none", "host"].contains(network) { throw ValidationError("--network \(network): expected none or host") }
+    var name = ""
+    var env: [String] = []
+    var workdir = ""
+    var hostname = ""
+    var readOnly = false
+    var restart = "no"
+    var network = "none"
+    var interactive = false
+    var tty = false
+    var user = ""
+    var pid = ""
+    var memoryBytes: Int64 = 0
+    var nanoCPUs: Int64 = 0
+    var pidsLimit: Int64 = 0
+    var privileged = false
+    var capAdd: [String] = []
+    var capDrop: [String] = []
+    var securityOpt: [String] = []
+
+    /// The options given, each checked (errors name the flag).
+    init(_ parsed: FlagParser.Parsed) throws(CLIError) {
+        name = parsed.last("name") ?? ""
+        env = parsed.all("env")
+        workdir = parsed.last("workdir") ?? ""
+        hostname = parsed.last("hostname") ?? ""
+        readOnly = parsed.has("read-only")
+        restart = parsed.last("restart") ?? "no"
+        network = parsed.last("network") ?? "none"
+        interactive = parsed.has("interactive")
+        tty = parsed.has("tty")
+        user = parsed.last("user") ?? ""
+        pid = parsed.last("pid") ?? ""
+        privileged = parsed.has("privileged")
+        capAdd = parsed.all("cap-add")
+        capDrop = parsed.all("cap-drop")
+        securityOpt = parsed.all("security-opt")
+        if !["none", "host"].contains(network) { throw CLIError("--network \(network): expected none or host") }
         if !pid.isEmpty && pid != "host" && !(pid.hasPrefix("container:") && pid.count > "container:".count) {
-            throw ValidationError("--pid \(pid): expected host or container:NAME")
+            throw CLIError("--pid \(pid): expected host or container:NAME")
         }
-        if let memory, ByteSize.parse(memory) == nil { throw ValidationError("--memory \(memory): expected a size such as 64m") }
-        if let cpus, !(Double(cpus).map { $0 > 0 && $0 < 1e6 } ?? false) {
-            throw ValidationError("--cpus \(cpus): expected a positive number of CPUs such as 1.5")
+        if let memory = parsed.last("memory") {
+            guard let bytes = ByteSize.parse(memory) else { throw CLIError("--memory \(memory): expected a size such as 64m") }
+            memoryBytes = bytes
         }
-        if let pidsLimit, pidsLimit <= 0 { throw ValidationError("--pids-limit \(pidsLimit): expected a positive number") }
+        if let cpus = parsed.last("cpus") {
+            guard let count = Double(cpus), count > 0, count < 1e6 else {
+                throw CLIError("--cpus \(cpus): expected a positive number of CPUs such as 1.5")
+            }
+            nanoCPUs = Int64((count * 1e9).rounded())
+        }
+        if let limit = parsed.last("pids-limit") {
+            guard let value = Int64(limit), value > 0 else { throw CLIError("--pids-limit \(limit): expected a positive number") }
+            pidsLimit = value
+        }
     }
 
     func request(rootfs: String, command: [String]) -> Tether_Daemon_V1_RunRequest {
@@ -52,9 +97,9 @@ struct ContainerOptions: ParsableArguments {
             $0.openStdin = interactive
             $0.user = user
             $0.pid = pid
-            $0.memoryBytes = memory.flatMap(ByteSize.parse) ?? 0
-            $0.nanoCpus = cpus.flatMap(Double.init).map { Int64(($0 * 1e9).rounded()) } ?? 0
-            $0.pidsLimit = pidsLimit ?? 0
+            $0.memoryBytes = memoryBytes
+            $0.nanoCpus = nanoCPUs
+            $0.pidsLimit = pidsLimit
             $0.privileged = privileged
             $0.capAdd = capAdd
             $0.capDrop = capDrop

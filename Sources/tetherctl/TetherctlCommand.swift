@@ -15,8 +15,10 @@ struct TetherctlCommand: ParsableCommand {
                       Kill.self, Stop.self, Rm.self, Prune.self, Wait.self, Events.self])
 }
 
-struct DaemonOptions: ParsableArguments {
-    @Option(help: "tetherd's socket.") var socket = "/run/tether/tetherd.sock"
+/// tetherd at its socket: one connection per call.
+struct Tetherd {
+    static let defaultSocket = "/run/tether/tetherd.sock"
+    let socket: String
 
     func client() throws -> TTRPCClient {
         do {
@@ -37,6 +39,16 @@ struct DaemonOptions: ParsableArguments {
     }
 }
 
+struct DaemonOptions: ParsableArguments {
+    @Option(help: "tetherd's socket.") var socket = Tetherd.defaultSocket
+
+    var tetherd: Tetherd { Tetherd(socket: socket) }
+    func client() throws -> TTRPCClient { try tetherd.client() }
+    func call<Request: Message, Response: Message>(_ method: String, _ request: Request, timeout: Duration? = .seconds(60)) throws -> Response {
+        try tetherd.call(method, request, timeout: timeout)
+    }
+}
+
 /// One line on stderr, exit status 1 (125 for run, as docker).
 struct CLIError: Error, CustomStringConvertible {
     let description: String
@@ -50,41 +62,18 @@ extension ParsableCommand {
     }
 }
 
+/// `run` and `create` as ArgumentParser sees them: their abstracts for `tetherctl --help`; their arguments go to
+/// ContainerCommands (main.swift sends them there before ArgumentParser is touched).
 struct Run: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run a command in a new container on a rootfs directory.")
-    @OptionGroup var daemon: DaemonOptions
-    @Flag(name: .shortAndLong, help: "Run in the background and print the container id.") var detach = false
-    @Flag(help: "Remove the container when it exits.") var rm = false
-    @OptionGroup var options: ContainerOptions
-    @Argument(help: "The root filesystem directory (left unmodified: the container writes to an overlay).") var rootfs: String
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments.") var command: [String] = []
+    static let configuration = CommandConfiguration(abstract: ContainerCommands.runAbstract)
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+    func run() throws { throw ExitCode(ContainerCommands.run(arguments)) }
+}
 
-    func validate() throws {
-        if command.isEmpty { throw ValidationError("a command is required after ROOTFS") }
-    }
-
-    func run() throws {
-        var request = options.request(rootfs: rootfs, command: command)
-        request.remove = rm && detach  // attached --rm: removed here after its output is read
-        request.detach = detach
-        let response: Tether_Daemon_V1_RunResponse
-        do {
-            response = try daemon.call("Run", request)
-        } catch {
-            throw Self.fail(error, code: 125)
-        }
-        if detach {
-            print(response.id)
-            return
-        }
-        let session = AttachSession(daemon: daemon)
-        session.follow(log: response.logPath)
-        if options.interactive { session.stdinFIFO = response.stdinPath }
-        if options.tty { session.resize = .with { $0.id = response.id } }
-        let code = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = response.id })
-        if rm { let _: Google_Protobuf_Empty = try daemon.call("Remove", Tether_Daemon_V1_ContainerRequest.with { $0.id = response.id; $0.force = true }) }
-        throw ExitCode(code)
-    }
+struct Create: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: ContainerCommands.createAbstract)
+    @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+    func run() throws { throw ExitCode(ContainerCommands.create(arguments)) }
 }
 
 struct Wait: ParsableCommand {

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TetherSystem
+
+/// Starts a container's long-lived `tether-shim` the way `tether-shim start` does (ShimStart), without that
+/// short-lived process in between: tetherd binds the shim's socket itself, writes `<bundle>/address` and spawns
+/// the server with the listener as fd 3 (own session, stdio on /dev/null, `-bundle` given: its working directory
+/// stays tetherd's, so no bundle is kept busy), so a
+/// `run` waits for one process start instead of two, and tetherd can write the bundle while the shim starts
+/// (connections queue on the listener until the shim accepts them). `tether-shim start` stays the contract
+/// containerd uses; the socket name is the one it gives (the shim unlinks it by that name when it exits).
+///
+/// The shim is tetherd's child: tetherd ignores SIGCHLD (`Daemon.init`), so the kernel reaps shims that exit;
+/// their SIGCHLD disposition is reset to the default here, as every other signal's, and their mask emptied.
+enum ShimLauncher {
+    /// Root-only directory of shim sockets (0700), ShimStart.socketDirectory.
+    static let socketDirectory = "/run/tether/s"
+
+    /// ShimStart.socketPath for a container without a sandbox: a hash of the daemon address, namespace and id.
+    static func socketPath(daemonAddress: String, namespace: String, id: String) -> String {
+        socketDirectory + "/" + FNV1a.hex("\(daemonAddress)/\(namespace)/\(id)".utf8)
+    }
+
+    /// Spawns the shim serving container `id` from `bundle` (which must exist); returns its address (`unix://…`).
+    static func launch(binary: String, namespace: String, id: String, daemonAddress: String, bundle: String) throws -> String {
+        try FileIO.makeDirectories(socketDirectory, mode: 0o700)
+        _ = chmod(socketDirectory, 0o700)
+        let path = socketPath(daemonAddress: daemonAddress, namespace: namespace, id: id)
+        let address = "unix://" + path
+        let listener = try UnixSocket.listen(path: path, mode: 0o600)
+        defer { FileIO.close(listener) }
+        do {
+            try FileIO.writeAtomically(bundle + "/address", Array(address.utf8), mode: 0o644, sync: false)
+            try spawn(binary: binary,
+                      arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle],
+                      environment: environment(daemonAddress: daemonAddress), listener: listener)
+        } catch {
+            _ = unlink(path)
+            throw error
+        }
+        return address
+    }
+
+    /// This process's environment with `TTRPC_ADDRESS` (where the shim publishes its events) set to tetherd's socket.
+    static func environment(daemonAddress: String) -> [String] {
+        ProcessEnvironment.current.filter { $0.key != "TTRPC_ADDRESS" }.map { "\($0.key)=\($0.value)" }
+            + ["TTRPC_ADDRESS=\(daemonAddress)"]
+    }
+
+    /// POSIX_SPAWN_SETSID (glibc 2.26): the shim in a session of its own; spawn.h declares it for _GNU_SOURCE only.
+    private static let setsid: Int32 = 0x80
+
+    private static func spawn(binary: String, arguments: [String], environment: [String], listener: Int32) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDWR, 0)
+        posix_spawn_file_actions_adddup2(&actions, 0, 1)
+        posix_spawn_file_actions_adddup2(&actions, 0, 2)
+        // The listener on fd 3 without close-on-exec (glibc clears it even when the listener is fd 3 already);
+        // nothing else of tetherd's is inherited: its descriptors are all close-on-exec (FileIO, UnixSocket).
+        posix_spawn_file_actions_adddup2(&actions, listener, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        posix_spawnattr_setsigmask(&attributes, &signals)
+        sigfillset(&signals)
+        posix_spawnattr_setsigdefault(&attributes, &signals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
+        let cArguments = arguments.map { strdup($0) } + [nil]
+        let cEnvironment = environment.map { strdup($0) } + [nil]
+        defer {
+            for pointer in cArguments { free(pointer) }
+            for pointer in cEnvironment { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, binary, &actions, &attributes, cArguments, cEnvironment)
+        if result != 0 { throw SyscallError("posix_spawn \(binary)", errno: result) }
+    }
+}
