@@ -6,10 +6,12 @@ trap 'rm -rf "$work"' EXIT
 mkbundle "$work/bundle" /bin/true
 runs=${RUNTIME_RUNS:-100}
 cd "$work/bundle"
-hyperfine -N --warmup 5 --runs "$runs" --export-json "$OUT/runtime-runc.json" \
-  "runc --root $work/runc-root run --bundle $work/bundle bench-runc" >"$OUT/runtime.log" 2>&1
-hyperfine -N --warmup 5 --runs "$runs" --export-json "$OUT/runtime-tether.json" \
-  "$BIN/tether-runtime --root $work/tether-root run --bundle $work/bundle bench-tether" >>"$OUT/runtime.log" 2>&1
+# One hyperfine invocation for both, so the ratio compares runs made under the same machine load.
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$OUT/runtime.json" \
+  "runc --root $work/runc-root run --bundle $work/bundle bench-runc" \
+  "$BIN/tether-runtime --root $work/tether-root run --bundle $work/bundle bench-tether" >"$OUT/runtime.log" 2>&1
+jq '{results: [.results[0]]}' "$OUT/runtime.json" >"$OUT/runtime-runc.json"
+jq '{results: [.results[1]]}' "$OUT/runtime.json" >"$OUT/runtime-tether.json"
 rss() { for _ in $(seq 15); do /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; done | median; }
 # procs_write_ms CMD...: the slowest write(2) to a cgroup.procs file during one run, in ms (strace -T). The
 # first migration into a cgroup waits for an RCU grace period (cgroup_threadgroup_rwsem), whoever does it.
@@ -33,7 +35,7 @@ runc_ms=$(jq '.results[0].median*1000' "$OUT/runtime-runc.json")
 tether_ms=$(jq '.results[0].median*1000' "$OUT/runtime-tether.json")
 echo "## OCI runtime: run /bin/true (create + start + wait + delete)"
 echo
-echo "hyperfine -N, $runs runs each, busybox rootfs, \`runc spec\` config with terminal off."
+echo "hyperfine -N, $runs runs each in one invocation, busybox rootfs, \`runc spec\` config with terminal off."
 echo
 echo "| runtime | median ms | min | max | runs |"
 echo "|---|---|---|---|---|"
