@@ -121,9 +121,18 @@ extension Shim {
         }
         let io = ProcessIO(stdin: stdio.childStdin, stdout: stdio.childStdout, stderr: stdio.childStderr,
                            consoleSocket: stdio.consoleSocketForChild)
-        let state: ContainerState
+        let pid: Int32
+        let memoryCgroup: MemoryCgroup?
         do {
-            state = try runtime.create(id: request.id, options: CreateOptions(bundle: bundle, io: io))
+            // The runtime's work (config.json, cgroups, seccomp, the clone) runs in a one-off child: none of it
+            // stays resident here. The init is re-parented to the shim when that child exits.
+            let runtime = self.runtime
+            let created = try OneOffChild.run("create") {
+                let pid = try runtime.create(id: request.id, options: CreateOptions(bundle: bundle, io: io)).pid
+                return OneOffChild.bytes(of: pid) + MemoryCgroup.encode(MemoryCgroup.of(pid: pid))
+            }
+            pid = OneOffChild.int32(created.prefix(4))
+            memoryCgroup = MemoryCgroup.decode(created.dropFirst(4))
             try stdio.childStarted()
         } catch {
             stdio.closeAll()
@@ -132,10 +141,10 @@ extension Shim {
             throw Shim.status(error)
         }
         let process = ManagedProcess(execID: "", stdio: stdio)
-        process.pid = state.pid
+        process.pid = pid
         let container = ContainerTask(id: request.id, bundle: bundle, rootfsMounted: mounted, initProcess: process)
         containers[request.id] = container
-        try? FileIO.writeAtomically(bundle + "/init.pid", Array(String(state.pid).utf8), sync: false)
+        try? FileIO.writeAtomically(bundle + "/init.pid", Array(String(pid).utf8), sync: false)
         _ = unlink(ExitRecord.path(bundle: bundle))
         events.publish(Containerd_Events_TaskCreate.with {
             $0.containerID = request.id
@@ -147,18 +156,20 @@ extension Shim {
                 $0.stderr = request.stderr
                 $0.terminal = request.terminal
             }
-            $0.pid = UInt32(state.pid)
+            $0.pid = UInt32(pid)
         })
         let containerID = request.id
         do {
-            try oom.watch(id: containerID, notifier: runtime.oomNotifier(id: containerID)) { [weak self] in
+            guard let memoryCgroup else { throw TTRPCStatus(.unimplemented, "no memory cgroup for the container") }
+            let notifier = try OOMNotifier(memoryDirectory: memoryCgroup.directory, isV2: memoryCgroup.isV2)
+            try oom.watch(id: containerID, notifier: notifier) { [weak self] in
                 self?.events.publish(Containerd_Events_TaskOOM.with { $0.containerID = containerID })
             }
         } catch {
             log("create \(containerID): no OOM events: \(error)")
         }
         claimEarlyExit(container, process)
-        return Containerd_Task_V2_CreateTaskResponse.with { $0.pid = UInt32(state.pid) }
+        return Containerd_Task_V2_CreateTaskResponse.with { $0.pid = UInt32(pid) }
     }
 
     func start(_ request: Containerd_Task_V2_StartRequest) throws -> Containerd_Task_V2_StartResponse {
@@ -167,10 +178,10 @@ extension Shim {
             throw TTRPCStatus(.failedPrecondition, "process \(request.execID.isEmpty ? request.id : request.execID): cannot start a \(Shim.name(process.status)) process")
         }
         if process.isInit {
-            do {
-                try runtime.start(id: container.id)
-            } catch {
-                throw Shim.status(error)
+            let runtime = self.runtime, id = container.id
+            _ = try OneOffChild.run("start") {
+                try runtime.start(id: id)
+                return []
             }
             if process.status == .created { process.status = .running }
             events.publish(Containerd_Events_TaskStart.with {
