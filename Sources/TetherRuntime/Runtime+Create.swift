@@ -237,9 +237,17 @@ extension Runtime {
         return "/" + parts.joined(separator: "/")
     }
 
+    /// The effective user's name from /etc/passwd, found as runc finds it (Go's os/user reads the file); ""
+    /// without an entry. getpwuid went through NSS instead: nsswitch.conf, two nscd connects, then the file.
     static func ownerName() -> String {
-        guard let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name else { return "" }
-        return String(cString: name)
+        let uid = geteuid()
+        guard let bytes = try? FileIO.readFile("/etc/passwd") else { return "" }
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: ":"), maxSplits: 3, omittingEmptySubsequences: false)
+            guard fields.count >= 3, UInt32(String(decoding: fields[2], as: UTF8.self)) == uid else { continue }
+            return String(decoding: fields[0], as: UTF8.self)
+        }
+        return ""
     }
 
     func prepareRoot() throws {
