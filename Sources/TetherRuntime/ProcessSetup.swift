@@ -96,7 +96,7 @@ struct ProcessSetup {
 
     func finalizeAndExec() throws(InitFailure) -> Never {
         for limit in process.rlimits ?? [] {
-            guard let number = ResourceLimit.numbers[limit.type] else { continue }
+            guard let number = ResourceLimit.number(of: limit.type) else { continue }
             try step("rlimit \(limit.type)") {
                 try check(tether_setrlimit(number, limit.soft, limit.hard), "setrlimit \(limit.type)")
             }

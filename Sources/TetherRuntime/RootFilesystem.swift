@@ -18,7 +18,7 @@ struct RootFilesystem {
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
             var flags = MountFlag.private | MountFlag.recursive
-            if let propagation = spec.linux?.rootfsPropagation, let flag = MountOptions.propagationTable[propagation] {
+            if let propagation = spec.linux?.rootfsPropagation, let flag = MountOptions.propagation(named: propagation) {
                 flags = flag
             }
             try check(mount("", "/", nil, flags, nil), "mount / propagation")

@@ -53,9 +53,9 @@ extension Runtime {
                 throw RuntimeError(.hookFailed, message, stage: "startContainer hook")
             }
         }
-        var state = record.state(paths).oci
-        state.status = .running
-        state.pid = record.initPid
+        // Built from the record: deriving the status (/proc stat, fifo, freezer) would only be overwritten.
+        let state = State(id: record.id, status: .running, pid: record.initPid, bundle: record.bundle,
+                          annotations: record.annotations)
         do {
             try HookRunner.run(record.hooks, .poststart, state: state)
         } catch {

@@ -123,24 +123,29 @@ struct CommandSyntax {
 /// The flags and positionals of one command line, as CommandSyntax.parse found them. Flags are looked up by
 /// their key (the first long name, e.g. "--bundle").
 struct ParsedArguments {
-    private var values: [String: [String]] = [:]
+    /// Flag keys and values in command-line order (a list: a handful of flags, and a dictionary's first use
+    /// costs more in runtime metadata than searching it). A boolean flag's value is "true".
+    private var values: [(key: String, value: String)] = []
     var positionals: [String] = []
     var passthrough: [String] = []
     /// `-h` or `--help` came among the flags: print the command's help instead of running it.
     var helpRequested = false
 
-    mutating func append(_ key: String, _ value: String) { values[key, default: []].append(value) }
-    mutating func set(_ key: String, _ value: String) { values[key] = [value] }
-    mutating func unset(_ key: String) { values[key] = nil }
+    mutating func append(_ key: String, _ value: String) { values.append((key, value)) }
+    mutating func set(_ key: String, _ value: String) {
+        unset(key)
+        values.append((key, value))
+    }
+    mutating func unset(_ key: String) { values.removeAll { $0.key == key } }
 
     /// Whether a boolean flag was given.
-    func isSet(_ key: String) -> Bool { values[key] != nil }
+    func isSet(_ key: String) -> Bool { values.contains { $0.key == key } }
 
     /// The last value given for `key` (runc: a repeated flag's last value wins).
-    func value(_ key: String) -> String? { values[key]?.last }
+    func value(_ key: String) -> String? { values.last { $0.key == key }?.value }
 
     /// Every value given for a repeatable flag, in order.
-    func all(_ key: String) -> [String] { values[key] ?? [] }
+    func all(_ key: String) -> [String] { values.filter { $0.key == key }.map(\.value) }
 
     /// The value of `key` as a number; a UsageError names the flag when it is not one.
     func number<Number: FixedWidthInteger>(_ key: String, as _: Number.Type = Number.self) throws -> Number? {
