@@ -68,14 +68,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Position-dependent in release, as the shim: its ~37,000 relative relocations are then not processed at
-        // every start (a `run` is short-lived, so load time counts). The price is the same: the binary itself is
-        // not address-randomised (libraries, heap and stack still are).
+        // A fully static, position-dependent executable in release (a `run` is short-lived, so load time counts):
+        // no dynamic loader, no shared libraries to map and bind (libseccomp, libcap, libstdc++, libm, libgcc_s),
+        // no relocation of its ~37,000 pointers; unused sections dropped. Start-up 2.0 -> 1.0 ms. The price: the
+        // executable is not address-randomised (heap and stack still are), and glibc's NSS is unavailable, which
+        // the runtime does not use (it reads /etc/passwd itself, as runc).
         .executableTarget(
             name: "tether-runtime",
             dependencies: ["TetherRuntime", "TetherSystem"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie"], .when(configuration: .release))]
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable", "-Xlinker", "--gc-sections"], .when(configuration: .release))]
         ),
         // Linked in release as a fully static, position-dependent executable (one per container, idle most of its
         // life): its ~0.4 MB of pointers in .data.rel.ro need no relocation at load and stay shared file pages, and
