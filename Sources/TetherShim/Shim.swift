@@ -28,8 +28,8 @@ public final class Shim {
     /// Exits reaped for pids no process claims yet (bounded): matched when a pid is recorded late.
     var unclaimedExits: [Int32: Int32] = [:]
     var shuttingDown = false
-    /// Exec process specs between Exec and Start.
-    var pendingExecSpecs: [ExecKey: OCISpec.Process] = [:]
+    /// Exec process specs between Exec and Start, as the JSON they came as (decoded in one-off children).
+    var pendingExecSpecs: [ExecKey: [UInt8]] = [:]
 
     /// Sets up the process (signals blocked, subreaper) and the loop over the listener on fd `listener`.
     public init(flags: ShimFlags, listener: Int32) throws {
