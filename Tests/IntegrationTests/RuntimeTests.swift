@@ -156,6 +156,35 @@ struct RuntimeTests {
         #expect(try fixture.state(id)?["status"] as? String == "running")
     }
 
+    /// The hand-written argv parser (runc's flag rules): usage errors are one line naming the argument, exit 2;
+    /// `--flag=value`, one-dash long names and `--flag=false` are read as runc reads them; help and version.
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func theCommandLineIsParsedAsRuncDoes() throws {
+        let fixture = try Fixture(args: ["/bin/true"])
+        for (arguments, mention) in [(["run", "--bogus", "x"], "run: unknown flag --bogus"), (["state"], "state: missing ID"),
+                                     (["kill", "a", "b", "c"], "unexpected argument \"c\""),
+                                     (["run", "-b"], "run: -b needs a value"),
+                                     (["run", "--preserve-fds", "x", "id"], "--preserve-fds: \"x\" is not a valid integer"),
+                                     (["frobnicate"], "unknown command \"frobnicate\""),
+                                     (["run", "--detach=maybe", "id"], "--detach takes no value")] {
+            let result = try fixture.run(arguments)
+            #expect(result.status == 2, "\(arguments): \(result)")
+            #expect(result.stderr.contains(mention), "\(arguments) should mention \(mention): \(result)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "one error line: \(result)")
+        }
+        let id = uniqueID()
+        let run = try fixture.run(["run", "-bundle", fixture.bundle, "--keep=true", "--detach=false", id])
+        #expect(run.status == 0, "\(run)")
+        #expect(try fixture.state(id)?["status"] as? String == "stopped", "--keep=true kept it")
+        #expect(try fixture.run(["delete", id, "--force=true"]).status == 0)
+        let help = try fixture.run(["--help"])
+        #expect(help.status == 0 && help.stdout.contains("Commands:") && help.stdout.contains("exec"), "\(help)")
+        let execHelp = try fixture.run(["exec", "--help"])
+        #expect(execHelp.status == 0 && execHelp.stdout.contains("-p, --process FILE"), "\(execHelp)")
+        let version = try fixture.run(["--version"])
+        #expect(version.status == 0 && version.stdout.contains("spec: "), "\(version)")
+    }
+
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func badInputGetsOneClearErrorAndLeavesNothing() throws {
         let fixture = try Fixture(args: ["/bin/true"])
