@@ -77,6 +77,16 @@ echo "| supervisor | start → running (ms) | first: RSS / PSS / USS / Anon | me
 echo "|---|---|---|---|---|"
 row "tether-shim" "$work/t.pids" "${tl[@]}"
 row "conmon 2.1.6 (+ runc)" "$work/c.pids" "-"
+# the first shim again after one exec of /bin/true in its container (Exec, Start, Wait, Delete): what an exec probe
+# leaves resident
+first_addr=$(cat "$work/t1.sock.addr")
+"$H" exec-loop --socket "$first_addr" --id t1 --exec-id probe --count 1 --timeout 30 /bin/true >/dev/null
+sleep 1.5  # past the 1 s tick (malloc_trim)
+first_pid=$("$H" connect --socket "$first_addr" --id t1 --timeout 10 | jq -r .shim_pid)
+read -r rss pss uss anon < <(mem_of "$first_pid")
+echo
+echo "The first tether-shim after one exec in its container (\`tether-harness exec-loop --count 1 /bin/true\`):"
+echo "RSS / PSS / USS / Anon $rss / $pss / $uss / $anon kB."
 echo
 echo "Goals: 1 thread; anonymous memory at most conmon's; PSS per shim at $count shims under 1 MB."
 exit 0
