@@ -83,8 +83,8 @@ let package = Package(
         // life): its ~0.4 MB of pointers in .data.rel.ro need no relocation at load and stay shared file pages, and
         // without ld.so, libc.so, libstdc++.so, libm, libgcc_s, libcap and libseccomp there are no per-process
         // relocated GOTs, .data copies and TLS blocks of theirs (-140 kB of anonymous memory per shim). The price:
-        // no address randomisation of the binary (the heap and stack still are), and glibc's NSS (getpwuid, used for
-        // the state's owner name) needs the same glibc's libnss at run time, else the owner is left empty.
+        // no address randomisation of the binary (the heap and stack still are), and no glibc NSS (nothing the shim
+        // runs uses it: the runtime reads the owner's name from /etc/passwd itself).
         .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable"], .when(configuration: .release))]),
         .executableTarget(
