@@ -94,11 +94,15 @@ let package = Package(
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
         .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], swiftSettings: swiftSettings),
-        // tetherd parses its four flags by hand (no ArgumentParser).
+        // tetherd parses its four flags by hand (no ArgumentParser). In release it is, like the shim, a fully static,
+        // position-dependent executable: its resident memory is mostly pages of binaries it touches, and without
+        // ld.so, libc.so, libstdc++.so and libm there are no pages of theirs and no relocated copies (RSS with 100
+        // containers 13.8 MB PIE -> 12.7 MB no-pie -> 10.3 MB static).
         .executableTarget(
             name: "tetherd",
             dependencies: ["TetherDaemon", "TetherSystem"],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable"], .when(configuration: .release))]
         ),
         .executableTarget(
             name: "tetherctl",

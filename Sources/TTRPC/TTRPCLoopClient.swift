@@ -21,7 +21,8 @@ public final class TTRPCLoopClient {
     public var onClose: (() -> Void)?
 
     /// Connects to `path` (unix sockets connect at once; a `unix://` address works too) and starts reading on `loop`.
-    public init(loop: EventLoop, path: String) throws {
+    /// `readBuffer`: scratch for reads, shared by the clients of one loop thread (default: a 64 KiB one of its own).
+    public init(loop: EventLoop, path: String, readBuffer: TTRPCReadBuffer = TTRPCReadBuffer()) throws {
         let path = TTRPCClient.socketPath(fromAddress: path)
         self.loop = loop
         self.path = path
@@ -32,7 +33,7 @@ public final class TTRPCLoopClient {
             throw TTRPCStatus(.unavailable, "ttrpc: connect \(path): \(SyscallError.describe(error.errno))")
         }
         do {
-            socket = try TTRPCSocketConnection(loop: loop, fd: fd)
+            socket = try TTRPCSocketConnection(loop: loop, fd: fd, readBuffer: readBuffer)
         } catch {
             FileIO.close(fd)
             throw TTRPCStatus(.unavailable, "ttrpc: \(error)")

@@ -10,11 +10,12 @@ import TetherSystem
 /// peer stops reading and more than `outputHighWater` bytes are queued, reading pauses until the queue drains,
 /// so a client that only writes cannot make the server buffer without bound.
 /// Scratch space for `read`, shared by the connections of one loop thread (a read is fully consumed by the
-/// decoder before the next one), so that idle connections cost no buffer.
-final class TTRPCReadBuffer {
+/// decoder before the next one), so that idle connections cost no buffer. Public so that a daemon holding many
+/// `TTRPCLoopClient`s on one loop can give them one.
+public final class TTRPCReadBuffer {
     let bytes: UnsafeMutableRawBufferPointer
 
-    init(size: Int = 64 << 10) {
+    public init(size: Int = 64 << 10) {
         bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 16)
     }
 

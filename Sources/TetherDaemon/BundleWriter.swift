@@ -79,10 +79,10 @@ enum BundleWriter {
         return resources
     }
 
+    /// Writes config.json into `bundle` (which `launch` made, with its `rootfs/`, before starting the shim).
     static func write(_ record: ContainerRecord, to bundle: String, pidNamespacePath: String? = nil) throws {
-        try FileIO.makeDirectories(bundle + "/rootfs", mode: 0o711)
+        // Compact and unsorted: only the shim reads it, and `run` waits for it.
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let spec = try spec(for: record, pidNamespacePath: pidNamespacePath)
         try FileIO.writeAtomically(bundle + "/config.json", Array(try encoder.encode(spec)), sync: false)
     }

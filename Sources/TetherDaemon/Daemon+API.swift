@@ -16,7 +16,7 @@ extension Daemon {
             reply.complete { try self.run(request) }
         }
         server.register(service, "Create") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
-            reply.complete { Daemon.runResponse(try self.create(request, durable: true)) }
+            reply.complete { Daemon.runResponse(try self.create(request, write: .synced)) }
         }
         server.register(service, "Start") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
             reply.complete {
@@ -112,7 +112,7 @@ extension Daemon {
     }
 
     func run(_ request: Tether_Daemon_V1_RunRequest) throws -> Tether_Daemon_V1_RunResponse {
-        var record = try create(request, durable: false)
+        var record = try create(request, write: .whenStarted)
         do {
             try launch(&record)
         } catch {
@@ -122,8 +122,17 @@ extension Daemon {
         return Daemon.runResponse(record)
     }
 
-    /// A new record (status created) after every setting was checked; `durable`: fsynced (`save`).
-    func create(_ request: Tether_Daemon_V1_RunRequest, durable: Bool) throws -> ContainerRecord {
+    /// When a new record is first written.
+    enum FirstWrite {
+        /// Now, fsynced (`create`: the container must outlive even a machine crash).
+        case synced
+        /// By `launch`, once the task runs (`run`: the shim starts sooner). A tetherd killed before that leaves
+        /// directories without a record, which its restart removes with their shim.
+        case whenStarted
+    }
+
+    /// A new record (status created) after every setting was checked.
+    func create(_ request: Tether_Daemon_V1_RunRequest, write: FirstWrite) throws -> ContainerRecord {
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         guard FileIO.isDirectory(request.rootfs) else {
             throw TTRPCStatus(.invalidArgument, "rootfs \(request.rootfs): not a directory")
@@ -145,7 +154,10 @@ extension Daemon {
         record.createdAt = Daemon.now()
         record.bundle = bundleDirectory(id)
         record.logPath = containerDirectory(id) + "/container.log"
-        save(record, sync: durable)
+        switch write {
+        case .synced: save(record, sync: true)
+        case .whenStarted: records[id] = record
+        }
         events.publish("create", record)
         return record
     }

@@ -134,7 +134,7 @@ extension Daemon {
     /// Holds a Task.Wait for the exec on the loop; its reply (or the shim's loss) finishes the exec.
     func watchExec(_ session: ExecSession) {
         guard let record = records[session.containerID],
-              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress)) else {
+              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress), readBuffer: shimReads) else {
             finishExec(session, code: 255)
             return
         }

@@ -39,6 +39,11 @@ public final class Daemon {
     /// Exec processes, by exec id, kept a minute after they exit so that a late WaitExec gets the code.
     var execSessions: [String: ExecSession] = [:]
     let events: EventJournal
+    /// The read scratch of every loop client to a shim (one per running container holds a Wait): one 64 KiB
+    /// buffer instead of one each.
+    let shimReads = TTRPCReadBuffer()
+    /// The environment every shim is spawned with (ShimLauncher).
+    let shimEnvironment: [String]
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -53,6 +58,7 @@ public final class Daemon {
         let listener = try UnixSocket.listen(path: configuration.socket, mode: 0o600)
         server = TTRPCServer(loop: loop, listener: listener)
         events = EventJournal(loop: loop)
+        shimEnvironment = ShimLauncher.environment(daemonAddress: configuration.socket)
         registerAPI()
         registerExecAPI()
         reconnect()
@@ -163,7 +169,7 @@ public final class Daemon {
             do {
                 record.shimAddress = try ShimLauncher.launch(
                     binary: configuration.shimBinary, namespace: Daemon.namespace, id: id,
-                    daemonAddress: configuration.socket, bundle: record.bundle)
+                    daemonAddress: configuration.socket, bundle: record.bundle, environment: shimEnvironment)
             } catch {
                 throw TTRPCStatus(.unknown, "start shim: \(error)")
             }
@@ -229,7 +235,7 @@ public final class Daemon {
     /// Holds a Task.Wait on the container's shim; its reply is the exit.
     func watch(_ id: String) {
         guard let record = records[id], shimWaits[id] == nil else { return }
-        guard let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress)) else {
+        guard let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress), readBuffer: shimReads) else {
             loop.schedule(after: 500) { [weak self] in self?.watch(id) }
             return
         }
@@ -253,9 +259,12 @@ public final class Daemon {
     func exited(_ id: String, code: Int32, at time: Google_Protobuf_Timestamp?) {
         guard var record = records[id], record.status != "exited" else { return }
         settleExit(&record, code: code, at: time)
-        save(record)
+        // Waiters are answered first (a Wait is on `run`'s path), the record is written right after: a tetherd
+        // killed in between learns the exit again from the shim on its restart.
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(code) }
+        // A waiter (Restart) may have started it again, which wrote its record.
         guard let current = records[id], current.status == "exited" else { return }
+        if !record.remove { save(current) }
         if record.remove {
             try? removeContainer(id, force: true)
         } else if !record.isManuallyStopped && record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
@@ -372,7 +381,7 @@ public final class Daemon {
             if let self { try? FileIO.removeTree(self.containerDirectory(id)) }
         }
         guard !record.shimAddress.isEmpty,
-              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress)) else {
+              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress), readBuffer: shimReads) else {
             removeDirectories()
             return
         }

@@ -23,7 +23,8 @@ enum ShimLauncher {
     }
 
     /// Spawns the shim serving container `id` from `bundle` (which must exist); returns its address (`unix://…`).
-    static func launch(binary: String, namespace: String, id: String, daemonAddress: String, bundle: String) throws -> String {
+    static func launch(binary: String, namespace: String, id: String, daemonAddress: String, bundle: String,
+                       environment: [String]) throws -> String {
         try FileIO.makeDirectories(socketDirectory, mode: 0o700)
         _ = chmod(socketDirectory, 0o700)
         let path = socketPath(daemonAddress: daemonAddress, namespace: namespace, id: id)
@@ -34,7 +35,7 @@ enum ShimLauncher {
             try FileIO.writeAtomically(bundle + "/address", Array(address.utf8), mode: 0o644, sync: false)
             try spawn(binary: binary,
                       arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle],
-                      environment: environment(daemonAddress: daemonAddress), listener: listener)
+                      environment: environment, listener: listener)
         } catch {
             _ = unlink(path)
             throw error
@@ -42,7 +43,8 @@ enum ShimLauncher {
         return address
     }
 
-    /// This process's environment with `TTRPC_ADDRESS` (where the shim publishes its events) set to tetherd's socket.
+    /// This process's environment with `TTRPC_ADDRESS` (where the shim publishes its events) set to tetherd's
+    /// socket; made once, for every shim.
     static func environment(daemonAddress: String) -> [String] {
         ProcessEnvironment.current.filter { $0.key != "TTRPC_ADDRESS" }.map { "\($0.key)=\($0.value)" }
             + ["TTRPC_ADDRESS=\(daemonAddress)"]

@@ -45,9 +45,21 @@ struct DaemonTests {
                                   timeout: timeout)
         }
 
+        /// Whether a shim of this daemon (its `-address`) is still running.
+        var shimsAlive: Bool {
+            let needle = Array("-address\0\(socket)\0".utf8)
+            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int32($0) != nil } ?? []
+            return pids.contains { pid in
+                guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+                return Array(cmdline).firstRange(of: needle) != nil
+            }
+        }
+
         deinit {
             if process != nil, let ids = try? ctl(["ps", "-a", "-q"]).stdout.split(separator: "\n") {
                 for id in ids { _ = try? ctl(["rm", "-f", String(id)]) }
+                // rm answers before the shims have deleted their tasks and exited: let tetherd finish that.
+                for _ in 0..<200 where shimsAlive { usleep(10_000) }
             }
             kill9()
         }
