@@ -53,9 +53,11 @@ enum ContainerInit {
         FileIO.close(sync.fd)
         do {
             try waitForStart(configuration)
-            try runStartContainerHooks(configuration)
+            // runc's order: the startContainer hooks run as the process will (user, groups, capabilities,
+            // no_new_privs, seccomp all applied), just before execve.
             try ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true,
-                             security: configuration.security).finalizeAndExec()
+                             security: configuration.security)
+                .finalizeAndExec { () throws(InitFailure) in try runStartContainerHooks(configuration) }
         } catch {
             ProcessSetup.report(error)
             _exit(error.errno == ENOENT ? 127 : (error.errno == EACCES ? 126 : 1))
@@ -151,9 +153,10 @@ enum ContainerInit {
         }
     }
 
-    /// After `start`, inside the container (after pivot_root) and before the process is set up and executed:
-    /// the startContainer hooks, whose outcome goes to the waiting `start` on the result fifo ("0", or "1" and
-    /// the failure).
+    /// After `start`, inside the container, once the process is set up (its user, groups, capabilities,
+    /// no_new_privs and seccomp filter, as runc) and right before execve: the startContainer hooks, whose outcome
+    /// goes to the waiting `start` on the result fifo ("0", or "1" and the failure). The fifo's descriptor is
+    /// close-on-exec (set by "close fds"), so neither the hooks nor the process inherit it.
     private static func runStartContainerHooks(_ configuration: InitConfiguration) throws(InitFailure) {
         let fd = startHooksResultDescriptor
         guard fd >= 0, var state = configuration.hookState else { return }

@@ -94,7 +94,10 @@ struct ProcessSetup {
         return nil
     }
 
-    func finalizeAndExec() throws(InitFailure) -> Never {
+    /// Sets the process up (runc's finalizeNamespace and what surrounds it) and executes it. `beforeExec` runs last,
+    /// once the process is what it will be (rlimits, no_new_privs, user, groups, capabilities, seccomp), right
+    /// before execve: the container init's startContainer hooks, as runc's standard_init_linux.go places them.
+    func finalizeAndExec(beforeExec: () throws(InitFailure) -> Void = {}) throws(InitFailure) -> Never {
         for limit in process.rlimits ?? [] {
             guard let number = ResourceLimit.number(of: limit.type) else { continue }
             try step("rlimit \(limit.type)") {
@@ -135,6 +138,7 @@ struct ProcessSetup {
         let executable = try resolveExecutable()
         let env = environment
         if noNewPrivileges { try security.loadSeccomp() }
+        try beforeExec()
         let args = process.args ?? []
         let code = ProcessSetup.exec(executable, args: args, env: env)
         throw InitFailure("exec", errno: code, "exec \(executable): \(SyscallError.describe(code))")

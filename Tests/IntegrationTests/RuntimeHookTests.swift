@@ -119,6 +119,38 @@ struct RuntimeHookTests {
         }
     }
 
+    /// runc runs startContainer after finalizeNamespace: the hook is already the process's user, with its groups
+    /// and capabilities. With uid 1000 and CHOWN + KILL in every set (ambient too, so a non-root shell keeps them
+    /// across its execve), the hook sees uid 1000 and CapEff 0x21 — not root with the init's full set.
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func theStartContainerHookRunsAsTheProcessUserWithItsCapabilities() throws {
+        let directory = Self.containerHookDirectory
+        let fixture = try HookFixture(hooks: { _ in
+            ["startContainer": [["path": "/bin/sh",
+                                 "args": ["sh", "-c", "id -u > \(directory)/uid; grep CapEff /proc/self/status > \(directory)/caps"]]]]
+        }, configure: { config in
+            var process = config["process"] as? [String: Any] ?? [:]
+            process["user"] = ["uid": 1000, "gid": 1000]
+            let capabilities = ["CAP_CHOWN", "CAP_KILL"]
+            process["capabilities"] = ["bounding": capabilities, "effective": capabilities, "permitted": capabilities,
+                                       "inheritable": capabilities, "ambient": capabilities]
+            config["process"] = process
+        })
+        defer { fixture.removeContainer() }
+        chmod(fixture.hookDirectory.path, 0o777)  // written by uid 1000
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status == 0, "\(create)")
+        let start = try fixture.runtime.run(["start", fixture.id])
+        #expect(start.status == 0, "\(start)")
+        func written(_ name: String) -> String? {
+            (try? String(contentsOfFile: fixture.hookDirectory.path + "/" + name, encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(written("uid") == "1000")
+        #expect(written("caps")?.split(whereSeparator: \.isWhitespace).last == "0000000000000021",
+                "\(String(describing: written("caps")))")
+    }
+
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"),
           arguments: ["createRuntime", "createContainer"])
     func aFailingCreateHookFailsCreateAndLeavesNothingBehind(phase: String) throws {
