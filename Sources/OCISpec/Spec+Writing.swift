@@ -1,4 +1,4 @@
-/// The config types a runtime's state keeps (process, namespaces, seccomp, hooks) written by JSONWriter, member
+/// The config types a runtime's state keeps (process, namespaces, seccomp, hooks, resources) written by JSONWriter, member
 /// for member what their Codable conformance writes; the process's seldom used consoleSize, ioPriority,
 /// scheduler and execCPUAffinity go through JSONEncoder.
 
@@ -125,5 +125,73 @@ extension Hook: JSONWritable {
             writer.field("env", env)
             writer.field("timeout", timeout)
         }
+    }
+}
+
+/// `linux.resources`, which a runtime keeps to merge `update`s into (as runc's state.json keeps the cgroup
+/// config). The seldom used block I/O, hugepage, network and rdma sections go through JSONEncoder.
+extension Resources: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("devices", devices)
+            writer.field("memory", memory)
+            writer.field("cpu", cpu)
+            writer.field("pids", pids)
+            writer.encodedField("blockIO", blockIO)
+            writer.encodedField("hugepageLimits", hugepageLimits)
+            writer.encodedField("network", network)
+            writer.encodedField("rdma", rdma)
+            writer.field("unified", unified)
+        }
+    }
+}
+
+extension Resources.DeviceCgroup: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("allow", allow)
+            writer.field("type", type)
+            writer.field("major", major)
+            writer.field("minor", minor)
+            writer.field("access", access)
+        }
+    }
+}
+
+extension Resources.Memory: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("limit", limit)
+            writer.field("reservation", reservation)
+            writer.field("swap", swap)
+            writer.field("kernel", kernel)
+            writer.field("kernelTCP", kernelTCP)
+            writer.field("swappiness", swappiness)
+            writer.field("disableOOMKiller", disableOOMKiller)
+            writer.field("useHierarchy", useHierarchy)
+            writer.field("checkBeforeUpdate", checkBeforeUpdate)
+        }
+    }
+}
+
+extension Resources.CPU: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("shares", shares)
+            writer.field("quota", quota)
+            writer.field("burst", burst)
+            writer.field("period", period)
+            writer.field("realtimeRuntime", realtimeRuntime)
+            writer.field("realtimePeriod", realtimePeriod)
+            writer.field("cpus", cpus)
+            writer.field("mems", mems)
+            writer.field("idle", idle)
+        }
+    }
+}
+
+extension Resources.Pids: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in writer.field("limit", limit) }
     }
 }

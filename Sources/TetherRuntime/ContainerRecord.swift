@@ -25,6 +25,9 @@ struct ContainerRecord: Codable, Equatable {
     var seccomp: Seccomp? = nil
     /// The config's hooks: `start` runs poststart (and waits for startContainer), `delete` runs poststop.
     var hooks: Hooks? = nil
+    /// The `linux.resources` in effect: create's (with the allow rules for `linux.devices`), each `update`
+    /// merged in (Resources.merging), as runc keeps its cgroup config in state.json.
+    var resources: Resources? = nil
 
     var sharesHostPidNamespace: Bool { !namespaces.contains { $0.type == "pid" && $0.path == nil } }
 }
@@ -123,6 +126,7 @@ extension ContainerRecord: JSONWritable {
             writer.field("process", process)
             writer.field("seccomp", seccomp)
             writer.field("hooks", hooks)
+            writer.field("resources", resources)
         }
     }
 }

@@ -83,9 +83,10 @@ extension Runtime {
             // v1 ones (not from a new user namespace, whose root is nobody on the host until the maps exist).
             // Limits go on before anyone joins: the init opens /dev/null as soon as it is in the devices cgroup,
             // which must not fall between "deny all" and the allow list.
+            let resources = DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices)
             do {
                 try cgroups.create()
-                try cgroups.apply(DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices))
+                try cgroups.apply(resources)
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }
@@ -127,7 +128,7 @@ extension Runtime {
             let record = ContainerRecord(
                 id: id, initPid: pid, initStartTime: startTime, bundle: bundle, rootfs: rootfs, created: Timestamp.now(),
                 owner: Runtime.ownerName(), annotations: spec.annotations, cgroups: cgroups, namespaces: namespaces,
-                process: process, seccomp: spec.linux?.seccomp, hooks: spec.hooks)
+                process: process, seccomp: spec.linux?.seccomp, hooks: spec.hooks, resources: resources)
             try record.save(paths)
             lastRecord = ContainerRecord.FileIdentity(paths.stateFile).map { ContainerRecord.Cached(record: record, file: $0) }
             if let pidFile = options.pidFile {

@@ -28,13 +28,18 @@ extension Runtime {
         try record.cgroups.setFrozen(false)
     }
 
-    /// Applies a partial `linux.resources`: only the fields given are written (runc's `update`).
+    /// Applies a partial `linux.resources`: only the fields given are written (runc's `update`). The container's
+    /// resources with these merged in are then saved in state.json, as runc does, so the next update and
+    /// anything reading the state start from them.
     public func update(id: String, resources: Resources) throws {
-        let (paths, record) = try load(id)
+        var (paths, record) = try load(id)
         guard record.status(paths) != .stopped else {
             throw RuntimeError(.invalidState, "cannot update container \(id): it is stopped")
         }
         try record.cgroups.update(resources)
+        record.resources = (record.resources ?? Resources()).merging(resources)
+        try record.save(paths)
+        lastRecord = ContainerRecord.FileIdentity(paths.stateFile).map { ContainerRecord.Cached(record: record, file: $0) }
     }
 
     /// Host pids of every process in the container's cgroup.

@@ -189,6 +189,51 @@ struct RuntimeCgroupTests {
         }
     }
 
+    /// As runc, `update` merges what it is given into the resources kept in state.json: a second update starts
+    /// from the first, and `state`, `ps` and `events --stats` still read the container.
+    @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))
+    func updateKeepsTheNewResourcesInTheState() throws {
+        let container = try Container(args: ["/bin/sleep", "100"], resources: [
+            "memory": ["limit": 64 << 20], "cpu": ["shares": 512], "pids": ["limit": 50],
+        ])
+        defer { container.cleanUp() }
+        let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
+        try #require(run.status == 0, "\(run)")
+        func keptResources() throws -> [String: Any]? {
+            let data = try Data(contentsOf: URL(fileURLWithPath: container.fixture.root + "/" + container.id + "/state.json"))
+            return (try JSONSerialization.jsonObject(with: data) as? [String: Any])?["resources"] as? [String: Any]
+        }
+        func member(_ resources: [String: Any]?, _ section: String, _ key: String) -> Int? {
+            (resources?[section] as? [String: Any])?[key] as? Int
+        }
+        let created = try keptResources()
+        #expect(member(created, "memory", "limit") == 64 << 20, "\(String(describing: created))")
+        #expect((created?["devices"] as? [Any])?.isEmpty == false, "create keeps the device rules it applied")
+
+        let first = try container.fixture.run(["update", "--memory", "32m", "--pids-limit", "20", container.id])
+        #expect(first.status == 0, "\(first)")
+        let second = try runCommand(RuntimeTests.runtime, ["--root", container.fixture.root, "update", "-r", "-", container.id],
+                                    stdin: #"{"cpu": {"quota": 30000, "period": 100000}}"#)
+        #expect(second.status == 0, "\(second)")
+        let updated = try keptResources()
+        #expect(member(updated, "memory", "limit") == 32 << 20, "\(String(describing: updated))")
+        #expect(member(updated, "pids", "limit") == 20, "the second update kept the first one's pids limit")
+        #expect(member(updated, "cpu", "shares") == 512, "create's shares survive both updates")
+        #expect(member(updated, "cpu", "quota") == 30000 && member(updated, "cpu", "period") == 100000)
+        #expect(container.read("cpu", "cpu.cfs_quota_us") == "30000")
+        #expect(container.read("memory", "memory.limit_in_bytes") == "\(32 << 20)")
+
+        // The rewritten state.json is still the container's.
+        #expect(try container.state() == "running")
+        let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
+        let ps = try container.fixture.run(["ps", "-f", "json", container.id])
+        #expect(ps.status == 0 && ps.stdout.contains(String(pid)), "\(ps)")
+        let stats = try container.fixture.run(["events", "--stats", container.id])
+        let event = try? JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+        let usage = ((event?["data"] as? [String: Any])?["memory"] as? [String: Any])?["usage"] as? [String: Any]
+        #expect(usage?["limit"] as? Int == 32 << 20, "\(stats)")
+    }
+
     @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))
     func pauseFreezesAndResumeThawsAndPsListsTheInit() throws {
         let container = try Container(args: ["/bin/sleep", "100"], resources: [:])

@@ -103,7 +103,7 @@ struct SpecReadingTests {
         }
     }
 
-    /// What a runtime keeps in its state (process, namespaces, seccomp, hooks) is written by JSONWriter and read
+    /// What a runtime keeps in its state (process, namespaces, seccomp, hooks, resources) is written by JSONWriter and read
     /// back by Codable: the values must survive the trip.
     @Test func writtenStateReadsBackUnchanged() throws {
         struct Kept: Codable, Equatable, JSONWritable {
@@ -112,6 +112,7 @@ struct SpecReadingTests {
             var seccomp: Seccomp?
             var hooks: Hooks?
             var annotations: [String: String]?
+            var resources: Resources?
 
             func write(to writer: inout JSONWriter) {
                 writer.object { writer in
@@ -120,6 +121,7 @@ struct SpecReadingTests {
                     writer.field("seccomp", seccomp)
                     writer.field("hooks", hooks)
                     writer.field("annotations", annotations)
+                    writer.field("resources", resources)
                 }
             }
         }
@@ -127,11 +129,12 @@ struct SpecReadingTests {
         var process = try #require(spec.process)
         process.env = (process.env ?? []) + ["CONTROL=\u{1}\u{1f}\r\n\u{8}\u{c}", "SLASH=/a/b"]
         let kept = Kept(process: process, namespaces: spec.linux?.namespaces ?? [], seccomp: spec.linux?.seccomp,
-                        hooks: spec.hooks, annotations: spec.annotations)
+                        hooks: spec.hooks, annotations: spec.annotations, resources: spec.linux?.resources)
+        #expect(kept.resources?.rdma != nil && kept.resources?.unified != nil, "every resources field is in the sample")
         var writer = JSONWriter()
         kept.write(to: &writer)
         #expect(try JSONDecoder().decode(Kept.self, from: Data(writer.bytes)) == kept)
-        let empty = Kept(process: nil, namespaces: [], seccomp: nil, hooks: nil, annotations: [:])
+        let empty = Kept(process: nil, namespaces: [], seccomp: nil, hooks: nil, annotations: [:], resources: nil)
         var emptyWriter = JSONWriter()
         empty.write(to: &emptyWriter)
         #expect(String(decoding: emptyWriter.bytes, as: UTF8.self) == #"{"namespaces":[],"annotations":{}}"#)
