@@ -231,12 +231,12 @@ extension Daemon {
         }
     }
 
+    /// 32 hex digits from two 64-bit draws (two getrandom calls, not sixteen).
     static func randomID() -> String {
         var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        return bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
+        return (0..<2).map { _ in
+            let hex = String(generator.next(), radix: 16)
+            return String(repeating: "0", count: 16 - hex.count) + hex
         }.joined()
     }
 }

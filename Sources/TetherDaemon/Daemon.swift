@@ -164,7 +164,8 @@ public final class Daemon {
         record.bundle = bundleDirectory(id)
         record.logPath = directory + "/container.log"
         let pidNamespacePath = try pidNamespacePath(for: record)
-        try FileIO.makeDirectories(record.bundle + "/rootfs", mode: 0o711)
+        try Daemon.makeDirectory(record.bundle, mode: 0o711)
+        try Daemon.makeDirectory(record.bundle + "/rootfs", mode: 0o711)
         if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
             do {
                 record.shimAddress = try ShimLauncher.launch(
@@ -174,8 +175,9 @@ public final class Daemon {
                 throw TTRPCStatus(.unknown, "start shim: \(error)")
             }
         }
-        try FileIO.makeDirectories(directory + "/upper", mode: 0o755)
-        try FileIO.makeDirectories(directory + "/work", mode: 0o700)
+        try Daemon.makeDirectory(directory, mode: 0o755)
+        try Daemon.makeDirectory(directory + "/upper", mode: 0o755)
+        try Daemon.makeDirectory(directory + "/work", mode: 0o700)
         try BundleWriter.write(record, to: record.bundle, pidNamespacePath: pidNamespacePath)
         let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
         if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
@@ -208,6 +210,12 @@ public final class Daemon {
         save(record)
         events.publish("start", record)
         watch(id)
+    }
+
+    /// mkdir of a directory whose parent normally exists (one system call on `run`'s path), else mkdir -p.
+    static func makeDirectory(_ path: String, mode: mode_t) throws {
+        if mkdir(path, mode) == 0 || errno == EEXIST { return }
+        try FileIO.makeDirectories(path, mode: mode)
     }
 
     /// `--pid container:NAME`: the namespace of NAME's init, which must be running.

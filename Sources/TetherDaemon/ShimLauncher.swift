@@ -25,14 +25,11 @@ enum ShimLauncher {
     /// Spawns the shim serving container `id` from `bundle` (which must exist); returns its address (`unix://…`).
     static func launch(binary: String, namespace: String, id: String, daemonAddress: String, bundle: String,
                        environment: [String]) throws -> String {
-        try FileIO.makeDirectories(socketDirectory, mode: 0o700)
-        _ = chmod(socketDirectory, 0o700)
         let path = socketPath(daemonAddress: daemonAddress, namespace: namespace, id: id)
         let address = "unix://" + path
-        let listener = try UnixSocket.listen(path: path, mode: 0o600)
+        let listener = try listen(path)
         defer { FileIO.close(listener) }
         do {
-            try FileIO.writeAtomically(bundle + "/address", Array(address.utf8), mode: 0o644, sync: false)
             try spawn(binary: binary,
                       arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle],
                       environment: environment, listener: listener)
@@ -40,7 +37,21 @@ enum ShimLauncher {
             _ = unlink(path)
             throw error
         }
+        // After the spawn (the shim starts meanwhile); best effort: tetherd keeps the address in the record, this
+        // copy is for a restart that finds the directories of a removal left half-done (`Daemon.sweepRemoved`).
+        try? FileIO.writeAtomically(bundle + "/address", Array(address.utf8), mode: 0o644, sync: false)
         return address
+    }
+
+    /// Listens on `path`, making the socket directory (0700) first if it is missing.
+    static func listen(_ path: String) throws -> Int32 {
+        do {
+            return try UnixSocket.listen(path: path, mode: 0o600)
+        } catch let error as SyscallError where error.errno == ENOENT {
+            try FileIO.makeDirectories(socketDirectory, mode: 0o700)
+            _ = chmod(socketDirectory, 0o700)
+            return try UnixSocket.listen(path: path, mode: 0o600)
+        }
     }
 
     /// This process's environment with `TTRPC_ADDRESS` (where the shim publishes its events) set to tetherd's
