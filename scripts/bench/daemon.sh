@@ -33,6 +33,7 @@ pss_sum() { local total=0 pid; for pid in "$@"; do total=$((total + $(mem_of "$p
 wait_until() { local i; for i in $(seq 6000); do "$@" && return 0; sleep 0.005; done; echo "daemon: gave up waiting for $*" >>"$log"; return 1; }
 all_running() { [ "$(tetherd_running_count)" -eq "$count" ]; }
 answers() { tetherctl_ ps -q >/dev/null 2>&1; }
+no_shims_left() { [ -z "$(shims_of "$socket")" ]; }
 # ctr_running: the running tasks' lines of `ctr task ls` (fails only when containerd does not answer).
 ctr_running() { local tasks; tasks=$(ctr_ task ls 2>/dev/null) || return 1; grep RUNNING <<<"$tasks" || true; }
 ctr_all_running() { [ "$(ctr_running | wc -l)" -eq "$ctr_count" ]; }
@@ -56,6 +57,7 @@ cleanup() {
   set +e
   if [ -n "$tetherd_pid" ]; then
     tetherctl_ ps -aq 2>/dev/null | xargs -r "$BIN/tetherctl" rm --socket "$socket" -f >/dev/null 2>&1
+    for _ in $(seq 400); do no_shims_left && break; sleep 0.005; done  # removals finish after rm answers
     kill -9 "$tetherd_pid" 2>/dev/null; wait "$tetherd_pid" 2>/dev/null
   fi
   # shims whose container is gone exit by themselves; any left (tetherd died mid-way) are ours by address
@@ -81,9 +83,10 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$OUT/daemon-run-rm-ctr.jso
 
 # Where the time of `tetherctl run --rm` goes: tetherctl traced for its connections (start, Run, Wait, Remove; lines
 # are "PID TIME call" with -f, which --seccomp-bpf needs to trace only those calls) and
-# tetherd (strace -p) for the shim's `start`, Create and Start inside Run; medians of $profile_runs runs.
+# tetherd (strace -p) inside Run: from spawning the shim to sending Create (the bundle is written meanwhile),
+# Create (which first waits for the shim to accept) and Start; medians of $profile_runs runs.
 profile_runs=${DAEMON_PROFILE_RUNS:-15}
-strace -p "$tetherd_pid" -ttt -e trace=clone3,wait4,sendto,read,recvfrom -o "$work/tetherd.trace" 2>>"$log" &
+strace -p "$tetherd_pid" -ttt -e trace=clone3,sendto,read,recvfrom -o "$work/tetherd.trace" 2>>"$log" &
 tracer=$!
 sleep 0.3
 for i in $(seq "$profile_runs"); do
@@ -94,12 +97,11 @@ for i in $(seq "$profile_runs"); do
     "$work/tetherctl.$i.trace"
 done > "$work/client.phases"
 kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
-awk '/clone3\(/{c=$1; st=1}
-     st==1 && /wait4\(/ && /= [0-9]+$/ {w=$1; st=2}
+awk '/clone3\(/{c=$1; st=2}
      st==2 && /sendto\(.*containerd\.task\.v2\.T/ {cs=$1; st=3}
      st==3 && /(read|recvfrom)\(.*= [1-9][0-9]*$/ {cr=$1; st=4}
      st==4 && /sendto\(.*containerd\.task\.v2\.T/ {ss=$1; st=5}
-     st==5 && /(read|recvfrom)\(.*= [1-9][0-9]*$/ {printf "%.2f %.2f %.2f\n", (w-c)*1000, (cr-cs)*1000, ($1-ss)*1000; st=0}' \
+     st==5 && /(read|recvfrom)\(.*= [1-9][0-9]*$/ {printf "%.2f %.2f %.2f\n", (cs-c)*1000, (cr-cs)*1000, ($1-ss)*1000; st=0}' \
   "$work/tetherd.trace" > "$work/daemon.phases"
 column_median() { awk -v c="$1" '{print $c}' "$2" | median; }
 
@@ -119,8 +121,10 @@ read -r answer_ms reconnect_ms < <(time_restart "$count" "$start" tetherctl_ ps 
 read -r restarted_rss restarted_pss restarted_uss restarted_anon < <(mem_of "$tetherd_pid")
 restarted_shims=$(shims_of "$socket" | wc -l)
 
+# rm answers once the record is gone; the shims delete their tasks and exit after: timed until the last is gone.
 start=$(date +%s%N)
 tetherctl_ ps -aq | xargs -r "$BIN/tetherctl" rm --socket "$socket" -f >/dev/null
+wait_until no_shims_left
 tether_rm_ms=$(ms "$start" "$(date +%s%N)")
 
 # containerd with $ctr_count containers started at once
@@ -157,15 +161,16 @@ hf_row "\`tetherctl run --rm\`" "$OUT/daemon-run-rm-tether.json"
 hf_row "\`ctr run --rm\`" "$OUT/daemon-run-rm-ctr.json"
 echo
 echo "Where \`tetherctl run --rm\` spends its time (ms, medians of $profile_runs traced runs, so a little slower than above):"
-echo "tetherctl from its exec to its first connection, then each of its three calls; inside Run, tetherd waiting for"
-echo "\`tether-shim start\` (exec, daemonize, listen), then for the shim's Create (overlay mount, runtime create: cgroups,"
-echo "namespaces, mounts, pivot_root, seccomp) and Start; \"tetherd\" is the rest of Run (record, bundle, replies)."
+echo "tetherctl from its exec to its first connection, then each of its three calls; inside Run, tetherd from spawning"
+echo "the shim (it binds the shim's socket, then spawns the long-lived shim directly) to sending Create, writing the bundle"
+echo "while the shim starts; then the shim's Create (its start up to accept, overlay mount, runtime create: cgroups,"
+echo "namespaces, mounts, pivot_root, seccomp) and Start; \"tetherd\" is the rest of Run (record, replies)."
 echo
-shim_start=$(column_median 1 "$work/daemon.phases"); create=$(column_median 2 "$work/daemon.phases"); task_start=$(column_median 3 "$work/daemon.phases")
+spawn_to_create=$(column_median 1 "$work/daemon.phases"); create=$(column_median 2 "$work/daemon.phases"); task_start=$(column_median 3 "$work/daemon.phases")
 run_call=$(column_median 2 "$work/client.phases")
-echo "| tetherctl start | Run: shim start | Run: Create | Run: Start | Run: tetherd | Wait | Remove | total |"
+echo "| tetherctl start | Run: spawn → Create sent | Run: Create | Run: Start | Run: tetherd | Wait | Remove | total |"
 echo "|---|---|---|---|---|---|---|---|"
-echo "| $(column_median 1 "$work/client.phases") | $shim_start | $create | $task_start | $(awk -v r="$run_call" -v a="$shim_start" -v b="$create" -v c="$task_start" 'BEGIN{printf "%.2f", r-a-b-c}') | $(column_median 3 "$work/client.phases") | $(column_median 4 "$work/client.phases") | $(column_median 5 "$work/client.phases") |"
+echo "| $(column_median 1 "$work/client.phases") | $spawn_to_create | $create | $task_start | $(awk -v r="$run_call" -v a="$spawn_to_create" -v b="$create" -v c="$task_start" 'BEGIN{printf "%.2f", r-a-b-c}') | $(column_median 3 "$work/client.phases") | $(column_median 4 "$work/client.phases") | $(column_median 5 "$work/client.phases") |"
 echo
 echo "$count \`run -d ROOTFS /bin/sleep 1000\` at once (\`xargs -P $count\`): wall time until all are listed as running."
 echo "Memory with them running, kB from smaps_rollup: the daemon (RSS / PSS / USS / Anon) and the PSS summed over its shims."
