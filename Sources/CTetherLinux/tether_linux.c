@@ -277,3 +277,41 @@ int tether_bpf_attach_device_filter(int cgroup_fd, int program_fd) {
     attr.attach_flags = BPF_F_ALLOW_MULTI;
     return (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr));
 }
+
+int tether_bpf_query_device_filters(int cgroup_fd, uint32_t *ids, uint32_t capacity) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.query.target_fd = (unsigned int)cgroup_fd;
+    attr.query.attach_type = BPF_CGROUP_DEVICE;
+    attr.query.prog_ids = (unsigned long long)(unsigned long)ids;
+    attr.query.prog_cnt = capacity;
+    if (syscall(SYS_bpf, BPF_PROG_QUERY, &attr, sizeof(attr)) < 0) return -1;
+    return (int)attr.query.prog_cnt;
+}
+
+int tether_bpf_program_fd(uint32_t id) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.prog_id = id;
+    return (int)syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &attr, sizeof(attr));
+}
+
+int tether_bpf_replace_device_filter(int cgroup_fd, int program_fd, int old_program_fd) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (unsigned int)cgroup_fd;
+    attr.attach_bpf_fd = (unsigned int)program_fd;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    attr.attach_flags = BPF_F_ALLOW_MULTI | BPF_F_REPLACE;
+    attr.replace_bpf_fd = (unsigned int)old_program_fd;
+    return (int)syscall(SYS_bpf, BPF_PROG_ATTACH, &attr, sizeof(attr));
+}
+
+int tether_bpf_detach_device_filter(int cgroup_fd, int program_fd) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.target_fd = (unsigned int)cgroup_fd;
+    attr.attach_bpf_fd = (unsigned int)program_fd;
+    attr.attach_type = BPF_CGROUP_DEVICE;
+    return (int)syscall(SYS_bpf, BPF_PROG_DETACH, &attr, sizeof(attr));
+}

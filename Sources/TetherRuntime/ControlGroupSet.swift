@@ -231,9 +231,10 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
             try ControlGroupLimitsV1(cgroups: self).apply(resources, creating: creating)
         }
         // cgroup v2 has no devices files: the allow-list is an eBPF program on the container's v2 cgroup, attached
-        // once at create. On a v2 host it is the enforcement (a failure fails create); on a hybrid host the v1
-        // devices controller enforces the same list and the program is a second, best-effort check.
-        if creating, let directory = paths["unified"] {
+        // at create and replaced by an update with device rules (DeviceFilterProgram.attach, as runc). On a v2
+        // host it is the enforcement (a failure fails create or update); on a hybrid host the v1 devices
+        // controller enforces the same list and the program is a second, best-effort check.
+        if creating || resources.devices != nil, let directory = paths["unified"] {
             let program = DeviceFilterProgram(rules: DeviceRules.effective(resources.devices ?? []))
             do {
                 try program.attach(to: directory)

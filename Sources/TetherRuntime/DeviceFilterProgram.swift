@@ -37,25 +37,6 @@ struct DeviceFilterProgram {
 
     var count: Int { instructions.count / 8 }
 
-    /// Loads the program and attaches it to the cgroup v2 directory `directory`.
-    func attach(to directory: String) throws {
-        let cgroup = try FileIO.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        defer { FileIO.close(cgroup) }
-        let program = instructions.withUnsafeBytes { tether_bpf_load_device_filter($0.baseAddress, Int32(count), nil, 0) }
-        if program < 0 {
-            // Loaded again with the verifier's log, only to say why (a log too small for it fails with ENOSPC).
-            let code = errno
-            var log = [CChar](repeating: 0, count: 65536)
-            let retry = instructions.withUnsafeBytes { tether_bpf_load_device_filter($0.baseAddress, Int32(count), &log, Int32(log.count)) }
-            if retry >= 0 { FileIO.close(retry) }
-            let verifier = String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                .split(separator: "\n").suffix(3).joined(separator: "; ")
-            throw SyscallError("bpf(BPF_PROG_LOAD) device filter" + (verifier.isEmpty ? "" : " (\(verifier))"), errno: code)
-        }
-        defer { FileIO.close(program) }
-        try sys("bpf(BPF_PROG_ATTACH) device filter to \(directory)") { tether_bpf_attach_device_filter(cgroup, program) }
-    }
-
     // MARK: rules
 
     private static let typeBlock: Int32 = 1

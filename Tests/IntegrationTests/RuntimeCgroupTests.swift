@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Cgroup limits and the cgroup commands of tether-runtime (pause, resume, update, ps, events) against the real
-/// kernel. This machine is a cgroup v1 hybrid, so v1 is exercised; the v2 test runs only on a v2-only host.
+/// kernel. This machine is a cgroup v1 hybrid, so v1 is exercised; the v2 device filter through the hybrid's
+/// cgroup2 mount (/sys/fs/cgroup/unified); the other v2 test runs only on a v2-only host.
 @Suite("tether-runtime cgroups")
 struct RuntimeCgroupTests {
     typealias Fixture = RuntimeTests.Fixture
@@ -324,6 +325,43 @@ struct RuntimeCgroupTests {
         #expect(result.stdout.contains("zero-ok"), "\(result)")
         #expect(!result.stdout.contains("tun-open"), "\(result)")
         #expect(result.stderr.contains("Operation not permitted"), "\(result)")
+    }
+
+    /// runc's LoadAttachCgroupDeviceFilter: an update with device rules puts a new program in the old one's place.
+    /// Under BPF_F_ALLOW_MULTI every attached program must allow an access, so /dev/net/tun opening after the
+    /// update that allows it shows the old filter is gone; a second update without it denies it again.
+    @Test(.enabled(if: TestEnvironment.canRunContainers && cgroup2Mount != nil && FileManager.default.fileExists(atPath: "/dev/net/tun"),
+                   "needs root, the busybox rootfs, a cgroup2 mount and the tun driver (/dev/net/tun)"))
+    func anUpdateWithDeviceRulesReplacesTheV2DeviceFilter() throws {
+        let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
+        defer { container.cleanUp() }
+        let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
+        try #require(run.status == 0, "\(run)")
+        let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
+        let membership = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
+        let v2Path = try #require(membership.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) })
+        let directory = try #require(Self.cgroup2Mount) + v2Path
+        /// From a host shell in only the container's v2 cgroup (its v1 devices cgroup stays the host's).
+        func tunOpens() throws -> Bool {
+            let probe = "echo $$ > \(directory)/cgroup.procs || exit 9; echo x > /dev/null || exit 8; "
+                + "(exec 3<>/dev/net/tun) 2>/dev/null && echo tun-open; exit 0"
+            let result = try runCommand("/bin/sh", ["-c", probe])
+            #expect(result.status == 0, "\(result)")
+            return result.stdout.contains("tun-open")
+        }
+        #expect(try !tunOpens(), "create's filter denies /dev/net/tun")
+
+        let allowTun = #"{"devices": [{"allow": true, "type": "c", "major": 10, "minor": 200, "access": "rwm"}]}"#
+        let allow = try runCommand(RuntimeTests.runtime, ["--root", container.fixture.root, "update", "-r", "-", container.id],
+                                   stdin: allowTun)
+        #expect(allow.status == 0, "\(allow)")
+        #expect(try tunOpens(), "the update's filter allows /dev/net/tun and create's is no longer attached")
+
+        let deny = try runCommand(RuntimeTests.runtime, ["--root", container.fixture.root, "update", "-r", "-", container.id],
+                                  stdin: #"{"devices": []}"#)
+        #expect(deny.status == 0, "\(deny)")
+        #expect(try !tunOpens(), "the second update's filter replaced the first")
+        #expect(try container.state() == "running")
     }
 
     @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and cgroup v1"))

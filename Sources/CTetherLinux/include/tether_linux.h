@@ -35,6 +35,16 @@ pid_t tether_clone_into_cgroup(unsigned long flags, int cgroup_fd, int *placed);
 int tether_bpf_load_device_filter(const void *instructions, int count, char *log, int log_size);
 /// bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI) of `program_fd` to the cgroup v2 directory `cgroup_fd`.
 int tether_bpf_attach_device_filter(int cgroup_fd, int program_fd);
+/// bpf(BPF_PROG_QUERY, BPF_CGROUP_DEVICE): the ids of the device programs attached to `cgroup_fd` itself (not
+/// inherited ones), at most `capacity` into `ids`. Returns how many there are (fails with ENOSPC above `capacity`).
+int tether_bpf_query_device_filters(int cgroup_fd, uint32_t *ids, uint32_t capacity);
+/// bpf(BPF_PROG_GET_FD_BY_ID): an fd for the loaded program `id`.
+int tether_bpf_program_fd(uint32_t id);
+/// bpf(BPF_PROG_ATTACH, BPF_CGROUP_DEVICE, BPF_F_ALLOW_MULTI | BPF_F_REPLACE): `program_fd` takes the place of
+/// `old_program_fd` in one step (Linux ≥ 5.6; EINVAL before).
+int tether_bpf_replace_device_filter(int cgroup_fd, int program_fd, int old_program_fd);
+/// bpf(BPF_PROG_DETACH, BPF_CGROUP_DEVICE) of `program_fd` from `cgroup_fd`.
+int tether_bpf_detach_device_filter(int cgroup_fd, int program_fd);
 
 int tether_pivot_root(const char *new_root, const char *put_old);
 int tether_setns(int fd, int nstype);
