@@ -3,9 +3,9 @@ import OCISpec
 /// The container's `linux.resources` after an `update`, which state.json keeps (runc's update.go merges the
 /// request into the config.Cgroups.Resources it loaded from state.json, and `Set` saves it back). A field the
 /// update gives replaces the kept one, member by member for memory, cpu and block I/O; lists, maps and the
-/// network section (device rules, hugepage limits, throttled devices, rdma, unified) are replaced whole. Values the cgroup code
-/// reads as "leave alone" (pids limit 0, empty cpus or mems) keep the old value, so the record says what the
-/// cgroup holds.
+/// network section (device rules, hugepage limits, throttled devices, rdma, unified) are replaced whole. Values
+/// the cgroup code reads as "leave alone" (0 for a limit, shares, period, quota or weight; empty cpus or mems)
+/// keep the old value, so the record says what the cgroup holds.
 extension Resources {
     func merging(_ update: Resources) -> Resources {
         var merged = self
@@ -25,9 +25,11 @@ extension Resources {
 extension Resources.Memory {
     func merging(_ update: Resources.Memory) -> Resources.Memory {
         var merged = self
-        if let limit = update.limit { merged.limit = limit }
-        if let reservation = update.reservation { merged.reservation = reservation }
-        if let swap = update.swap { merged.swap = swap }
+        merged.limit = replacing(limit, with: update.limit)
+        merged.reservation = replacing(reservation, with: update.reservation)
+        merged.swap = replacing(swap, with: update.swap)
+        // runc: an unlimited memory without a swap value is "memory and swap unlimited".
+        if update.limit == -1 && update.swap == nil { merged.swap = -1 }
         if let kernel = update.kernel { merged.kernel = kernel }
         if let kernelTCP = update.kernelTCP { merged.kernelTCP = kernelTCP }
         if let swappiness = update.swappiness { merged.swappiness = swappiness }
@@ -41,15 +43,15 @@ extension Resources.Memory {
 extension Resources.CPU {
     func merging(_ update: Resources.CPU) -> Resources.CPU {
         var merged = self
-        if let shares = update.shares { merged.shares = shares }
-        if let quota = update.quota { merged.quota = quota }
+        merged.shares = replacing(shares, with: update.shares)
+        merged.quota = replacing(quota, with: update.quota)
+        merged.period = replacing(period, with: update.period)
+        merged.realtimeRuntime = replacing(realtimeRuntime, with: update.realtimeRuntime)
+        merged.realtimePeriod = replacing(realtimePeriod, with: update.realtimePeriod)
         if let burst = update.burst { merged.burst = burst }
-        if let period = update.period { merged.period = period }
-        if let realtimeRuntime = update.realtimeRuntime { merged.realtimeRuntime = realtimeRuntime }
-        if let realtimePeriod = update.realtimePeriod { merged.realtimePeriod = realtimePeriod }
+        if let idle = update.idle { merged.idle = idle }
         if let cpus = update.cpus, !cpus.isEmpty { merged.cpus = cpus }
         if let mems = update.mems, !mems.isEmpty { merged.mems = mems }
-        if let idle = update.idle { merged.idle = idle }
         return merged
     }
 }
@@ -57,8 +59,8 @@ extension Resources.CPU {
 extension Resources.BlockIO {
     func merging(_ update: Resources.BlockIO) -> Resources.BlockIO {
         var merged = self
-        if let weight = update.weight { merged.weight = weight }
-        if let leafWeight = update.leafWeight { merged.leafWeight = leafWeight }
+        merged.weight = replacing(weight, with: update.weight)
+        merged.leafWeight = replacing(leafWeight, with: update.leafWeight)
         if let devices = update.weightDevice { merged.weightDevice = devices }
         if let devices = update.throttleReadBpsDevice { merged.throttleReadBpsDevice = devices }
         if let devices = update.throttleWriteBpsDevice { merged.throttleWriteBpsDevice = devices }
@@ -66,4 +68,10 @@ extension Resources.BlockIO {
         if let devices = update.throttleWriteIOPSDevice { merged.throttleWriteIOPSDevice = devices }
         return merged
     }
+}
+
+/// `new` unless the update leaves the value alone (absent, or 0, which the cgroup code does not write).
+private func replacing<Value: BinaryInteger>(_ old: Value?, with new: Value?) -> Value? {
+    guard let new, new != 0 else { return old }
+    return new
 }
