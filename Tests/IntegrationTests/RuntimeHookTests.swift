@@ -151,6 +151,39 @@ struct RuntimeHookTests {
                 "\(String(describing: written("caps")))")
     }
 
+    /// runc loads the seccomp filter before the startContainer hooks whether or not noNewPrivileges is set (with it,
+    /// as late as it can but still before the exec fifo and the hooks; without it, before the capabilities are
+    /// dropped): the hook runs under the process's filter, and with no_new_privs when the process has it.
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"), arguments: [true, false])
+    func theStartContainerHookRunsUnderTheProcessSeccompFilter(noNewPrivileges: Bool) throws {
+        let directory = Self.containerHookDirectory
+        let fixture = try HookFixture(hooks: { _ in
+            ["startContainer": [["path": "/bin/sh",
+                                 "args": ["sh", "-c", "grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status > \(directory)/status"]]]]
+        }, configure: { config in
+            var process = config["process"] as? [String: Any] ?? [:]
+            process["noNewPrivileges"] = noNewPrivileges
+            config["process"] = process
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW",
+                                "syscalls": [["names": ["acct"], "action": "SCMP_ACT_ERRNO"]]]
+            config["linux"] = linux
+        })
+        defer { fixture.removeContainer() }
+        let create = try fixture.runtime.runDetached(["create", "-b", fixture.runtime.bundle, fixture.id])
+        #expect(create.status == 0, "\(create)")
+        let start = try fixture.runtime.run(["start", fixture.id])
+        #expect(start.status == 0, "\(start)")
+        let status = (try? String(contentsOfFile: fixture.hookDirectory.path + "/status", encoding: .utf8)) ?? ""
+        let fields = Dictionary(status.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2 else { return nil }
+            return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(fields["Seccomp"] == "2", "filter mode: \(status)")
+        #expect(fields["NoNewPrivs"] == (noNewPrivileges ? "1" : "0"), "\(status)")
+    }
+
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"),
           arguments: ["createRuntime", "createContainer"])
     func aFailingCreateHookFailsCreateAndLeavesNothingBehind(phase: String) throws {
