@@ -143,7 +143,8 @@ extension Daemon {
         if !request.name.isEmpty, records.values.contains(where: { $0.name == request.name }) {
             throw TTRPCStatus(.alreadyExists, "the container name \"\(request.name)\" is already in use")
         }
-        let id = Daemon.randomID()
+        // A run's container gets the id of the spare shim started for it (Daemon+SpareShim).
+        let id = write == .whenStarted ? spareShim?.id ?? Daemon.randomID() : Daemon.randomID()
         var record = ContainerRecord(
             id: id, name: request.name.isEmpty ? "c-" + String(id.prefix(8)) : request.name, rootfs: request.rootfs,
             args: request.args, env: request.env, cwd: request.cwd, hostname: request.hostname,

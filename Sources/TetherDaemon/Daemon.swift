@@ -44,6 +44,8 @@ public final class Daemon {
     let shimReads = TTRPCReadBuffer()
     /// The environment every shim is spawned with (ShimLauncher).
     let shimEnvironment: [String]
+    /// The shim waiting for the next `run` (Daemon+SpareShim).
+    var spareShim: SpareShim?
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -62,6 +64,9 @@ public final class Daemon {
         registerAPI()
         registerExecAPI()
         reconnect()
+        try FileIO.makeDirectories(spareDirectory, mode: 0o700)
+        shutDownLeftSpareShims()
+        loop.schedule(after: 0) { [weak self] in self?.prepareSpareShim() }
     }
 
     public func run() throws { try loop.run() }
@@ -166,6 +171,9 @@ public final class Daemon {
         let pidNamespacePath = try pidNamespacePath(for: record)
         try Daemon.makeDirectory(record.bundle, mode: 0o711)
         try Daemon.makeDirectory(record.bundle + "/rootfs", mode: 0o711)
+        if record.shimAddress.isEmpty, let spare = takeSpareShim(for: id, bundle: record.bundle) {
+            record.shimAddress = spare
+        }
         if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
             do {
                 record.shimAddress = try ShimLauncher.launch(

@@ -45,11 +45,11 @@ struct DaemonTests {
                                   timeout: timeout)
         }
 
-        /// Whether a shim of this daemon (its `-address`) is still running.
-        var shimsAlive: Bool {
+        /// The shims of this daemon (their `-address`) still running.
+        var shims: [Int32] {
             let needle = Array("-address\0\(socket)\0".utf8)
-            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int32($0) != nil } ?? []
-            return pids.contains { pid in
+            let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap { Int32($0) } ?? []
+            return pids.filter { pid in
                 guard let cmdline = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
                 return Array(cmdline).firstRange(of: needle) != nil
             }
@@ -58,10 +58,12 @@ struct DaemonTests {
         deinit {
             if process != nil, let ids = try? ctl(["ps", "-a", "-q"]).stdout.split(separator: "\n") {
                 for id in ids { _ = try? ctl(["rm", "-f", String(id)]) }
-                // rm answers before the shims have deleted their tasks and exited: let tetherd finish that.
-                for _ in 0..<200 where shimsAlive { usleep(10_000) }
+                // rm answers before the shims have deleted their tasks and exited: let tetherd finish that. The
+                // spare shim tetherd keeps for the next run stays; it goes with tetherd below.
+                for _ in 0..<200 where shims.count > 1 { usleep(10_000) }
             }
             kill9()
+            for pid in shims { kill(pid, SIGKILL) }
         }
     }
 

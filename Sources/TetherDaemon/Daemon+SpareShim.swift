@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TTRPC
+import TetherAPI
+import TetherSystem
+
+/// One shim started ahead of the next `run`, so that run does not wait for a shim process to start (about as long
+/// as tetherd's own part of Run): its id is the id the next `run` gives its container. It waits in
+/// `<state>/spare/<id>/` (its `-bundle`, with its `address`), which is no container's: no `ps` lists it. A run takes it
+/// (its address moves into the container's bundle) and the next spare starts once Run has answered. `create` does
+/// not take it (its container may start much later); a container started by `start` gets a shim of its own.
+/// A tetherd killed with a spare waiting shuts that shim down on its next start.
+extension Daemon {
+    struct SpareShim {
+        let id: String
+        let address: String
+        let directory: String
+    }
+
+    var spareDirectory: String { configuration.state + "/spare" }
+
+    /// Starts the spare shim unless one is waiting; without one (it failed to start), runs spawn their own.
+    func prepareSpareShim() {
+        guard spareShim == nil else { return }
+        let id = Daemon.randomID()
+        let directory = spareDirectory + "/" + id
+        do {
+            try Daemon.makeDirectory(directory, mode: 0o700)
+            let address = try ShimLauncher.launch(
+                binary: configuration.shimBinary, namespace: Daemon.namespace, id: id,
+                daemonAddress: configuration.socket, bundle: directory, environment: shimEnvironment)
+            spareShim = SpareShim(id: id, address: address, directory: directory)
+        } catch {
+            try? FileIO.removeTree(directory)
+        }
+    }
+
+    /// The spare shim's address if it is the one started for container `id` (whose bundle exists); the next
+    /// spare starts after the current request.
+    func takeSpareShim(for id: String, bundle: String) -> String? {
+        guard let spare = spareShim, spare.id == id else { return nil }
+        spareShim = nil
+        _ = rename(spare.directory + "/address", bundle + "/address")
+        _ = rmdir(spare.directory)
+        loop.schedule(after: 0) { [weak self] in self?.prepareSpareShim() }
+        return spare.address
+    }
+
+    /// The spares a previous tetherd left (killed while one waited): each is asked to shut down.
+    func shutDownLeftSpareShims() {
+        for id in (try? FileIO.listDirectory(spareDirectory)) ?? [] {
+            let directory = spareDirectory + "/" + id
+            if let address = try? FileIO.readText(directory + "/address"),
+               let client = try? TaskClient(path: TTRPCClient.socketPath(fromAddress: address), timeout: .seconds(2)) {
+                try? client.shutdown(.with { $0.id = id })
+                client.close()
+            }
+            try? FileIO.removeTree(directory)
+        }
+    }
+}
