@@ -84,10 +84,10 @@ hyperfine -N --warmup 3 --runs "$runs" --export-json "$OUT/daemon-run-rm-ctr.jso
 
 # Where the time of `tetherctl run --rm` goes: tetherctl traced for its connections (start, Run, Wait, Remove; lines
 # are "PID TIME call" with -f, which --seccomp-bpf needs to trace only those calls) and
-# tetherd (strace -p) inside Run: from spawning the shim to sending Create (the bundle is written meanwhile),
-# Create (which first waits for the shim to accept) and Start; medians of $profile_runs runs.
+# tetherd (strace -p, -s 48 to see the method) inside Run: from the request to sending Create (record, bundle; the
+# shim was started before the request, as the spare), Create and Start; medians of $profile_runs runs.
 profile_runs=${DAEMON_PROFILE_RUNS:-15}
-strace -p "$tetherd_pid" -ttt -e trace=clone3,sendto,read,recvfrom -o "$work/tetherd.trace" 2>>"$log" &
+strace -p "$tetherd_pid" -ttt -s 48 -e trace=sendto,read,recvfrom -o "$work/tetherd.trace" 2>>"$log" &
 tracer=$!
 sleep 0.3
 for i in $(seq "$profile_runs"); do
@@ -98,7 +98,7 @@ for i in $(seq "$profile_runs"); do
     "$work/tetherctl.$i.trace"
 done > "$work/client.phases"
 kill -INT "$tracer"; wait "$tracer" 2>/dev/null || true
-awk '/clone3\(/{c=$1; st=2}
+awk '/read\(.*tether\.daemon\.v1\.Daemon\\22\\3Run/{c=$1; st=2}
      st==2 && /sendto\(.*containerd\.task\.v2\.T/ {cs=$1; st=3}
      st==3 && /(read|recvfrom)\(.*= [1-9][0-9]*$/ {cr=$1; st=4}
      st==4 && /sendto\(.*containerd\.task\.v2\.T/ {ss=$1; st=5}
@@ -162,16 +162,16 @@ hf_row "\`tetherctl run --rm\`" "$OUT/daemon-run-rm-tether.json"
 hf_row "\`ctr run --rm\`" "$OUT/daemon-run-rm-ctr.json"
 echo
 echo "Where \`tetherctl run --rm\` spends its time (ms, medians of $profile_runs traced runs, so a little slower than above):"
-echo "tetherctl from its exec to its first connection, then each of its three calls; inside Run, tetherd from spawning"
-echo "the shim (it binds the shim's socket, then spawns the long-lived shim directly) to sending Create, writing the bundle"
-echo "while the shim starts; then the shim's Create (its start up to accept, overlay mount, runtime create: cgroups,"
-echo "namespaces, mounts, pivot_root, seccomp) and Start; \"tetherd\" is the rest of Run (record, replies)."
+echo "tetherctl from its exec to its first connection, then each of its three calls; inside Run, tetherd from the request"
+echo "to sending Create (checks, bundle; the shim is the spare tetherd started before, so no process start waits), then"
+echo "the shim's Create (overlay mount, runtime create: cgroups, namespaces, mounts, pivot_root, seccomp) and Start;"
+echo "\"tetherd\" is the rest of Run (record, reply, tetherctl's side of the call)."
 echo
-spawn_to_create=$(column_median 1 "$work/daemon.phases"); create=$(column_median 2 "$work/daemon.phases"); task_start=$(column_median 3 "$work/daemon.phases")
+until_create=$(column_median 1 "$work/daemon.phases"); create=$(column_median 2 "$work/daemon.phases"); task_start=$(column_median 3 "$work/daemon.phases")
 run_call=$(column_median 2 "$work/client.phases")
-echo "| tetherctl start | Run: spawn → Create sent | Run: Create | Run: Start | Run: tetherd | Wait | Remove | total |"
+echo "| tetherctl start | Run: request → Create sent | Run: Create | Run: Start | Run: tetherd | Wait | Remove | total |"
 echo "|---|---|---|---|---|---|---|---|"
-echo "| $(column_median 1 "$work/client.phases") | $spawn_to_create | $create | $task_start | $(awk -v r="$run_call" -v a="$spawn_to_create" -v b="$create" -v c="$task_start" 'BEGIN{printf "%.2f", r-a-b-c}') | $(column_median 3 "$work/client.phases") | $(column_median 4 "$work/client.phases") | $(column_median 5 "$work/client.phases") |"
+echo "| $(column_median 1 "$work/client.phases") | $until_create | $create | $task_start | $(awk -v r="$run_call" -v a="$until_create" -v b="$create" -v c="$task_start" 'BEGIN{printf "%.2f", r-a-b-c}') | $(column_median 3 "$work/client.phases") | $(column_median 4 "$work/client.phases") | $(column_median 5 "$work/client.phases") |"
 echo
 echo "$count \`run -d ROOTFS /bin/sleep 1000\` at once (\`xargs -P $count\`): wall time until all are listed as running."
 echo "Memory with them running, kB from smaps_rollup: the daemon (RSS / PSS / USS / Anon) and the PSS summed over its shims"
