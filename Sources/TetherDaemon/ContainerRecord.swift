@@ -1,4 +1,5 @@
 import FoundationEssentials
+import OCISpec
 import TetherSystem
 
 /// One container as tetherd remembers it: written atomically after every change, so a daemon killed at any
@@ -37,10 +38,70 @@ struct ContainerRecord: Codable, Sendable {
         return try? JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
     }
 
+    /// Written with OCISpec's JSONWriter (what JSONEncoder writes for it, without its Codable work: `run` waits
+    /// for the write after Start); read back with JSONDecoder.
     func save(_ path: String, sync: Bool) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try FileIO.writeAtomically(path, Array(try encoder.encode(self)), mode: 0o600, sync: sync)
+        var writer = JSONWriter()
+        write(to: &writer)
+        try FileIO.writeAtomically(path, writer.bytes, mode: 0o600, sync: sync)
+    }
+}
+
+extension ContainerRecord: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("id", id)
+            writer.field("name", name)
+            writer.field("rootfs", rootfs)
+            writer.field("args", args)
+            writer.field("env", env)
+            writer.field("cwd", cwd)
+            writer.field("hostname", hostname)
+            writer.field("readOnly", readOnly)
+            writer.field("network", network)
+            writer.field("remove", remove)
+            writer.field("restart", restart)
+            writer.field("settings", settings)
+            writer.field("status", status)
+            writer.field("pid", pid)
+            writer.field("exitCode", exitCode)
+            writer.field("createdAt", createdAt)
+            writer.field("startedAt", startedAt)
+            writer.field("finishedAt", finishedAt)
+            writer.field("restartCount", restartCount)
+            writer.field("shimAddress", shimAddress)
+            writer.field("bundle", bundle)
+            writer.field("logPath", logPath)
+            writer.field("manuallyStopped", manuallyStopped)
+        }
+    }
+}
+
+extension RestartPolicy: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("kind", kind.rawValue)
+            writer.field("maximum", maximum)
+        }
+    }
+}
+
+extension ContainerSettings: JSONWritable {
+    func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("tty", tty)
+            writer.field("openStdin", openStdin)
+            writer.field("user", user)
+            writer.field("pid", pid)
+            writer.field("memoryBytes", memoryBytes)
+            writer.field("nanoCPUs", nanoCPUs)
+            writer.field("pidsLimit", pidsLimit)
+            writer.field("privileged", privileged)
+            writer.field("capAdd", capAdd)
+            writer.field("capDrop", capDrop)
+            writer.field("securityOptions", securityOptions)
+            writer.encodedField("consoleSize", consoleSize)
+        }
     }
 }
 
