@@ -1,7 +1,7 @@
 /// A parsed JSON value with the byte range it came from, so that a rarely used subtree can still be handed to
 /// JSONDecoder. `Spec.decode` reads config.json through this instead of JSONDecoder + Codable for the fields
 /// every config has: Codable's generic metadata and conformance lookups cost ~0.7 ms of every `create`.
-struct JSONNode {
+public struct JSONNode {
     enum Value {
         case null
         case bool(Bool)

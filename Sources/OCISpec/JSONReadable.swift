@@ -1,39 +1,53 @@
 import FoundationEssentials
 
 /// A type read straight from a JSONNode (no Codable). `path` is the value's JSON path for error messages
-/// (`linux.namespaces[2]`); errors read as Codable's did: `root.path: expected a string`.
-protocol JSONReadable {
+/// (`linux.namespaces[2]`); errors read as Codable's did: `root.path: expected a string`. Public so that
+/// the runtime reads its state.json (ContainerRecord) the same way, reusing the spec types' readers.
+public protocol JSONReadable {
     init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError)
 }
 
+extension JSONReadable {
+    /// Parses a whole document and reads it as `Self`. Errors start with `file` (when not empty), then the JSON
+    /// path: `state.json: cgroups.paths: expected an object`, `state.json: invalid JSON: ... at byte 12`.
+    public static func read(_ bytes: [UInt8], file: String = "") throws(SpecError) -> Self {
+        do {
+            let document = try JSONNode.parse(bytes)
+            return try Self(json: document, path: "", document: bytes)
+        } catch {
+            throw SpecError(path: "", file.isEmpty ? error.description : "\(file): \(error.description)")
+        }
+    }
+}
+
 /// The members of one JSON object, read by key with the object's path.
-struct JSONObject {
+public struct JSONObject {
     let members: [(key: String, node: JSONNode)]
     let path: String
     let document: [UInt8]
 
-    init(_ node: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(_ node: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         guard case .object(let members) = node.value else { throw SpecError(path: path, "expected an object") }
         self.members = members
         self.path = path
         self.document = document
     }
 
-    func childPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
+    public func childPath(_ key: String) -> String { path.isEmpty ? key : path + "." + key }
 
     /// The member's node; nil when absent or null (as Codable's decodeIfPresent).
-    func node(_ key: String) -> JSONNode? {
+    public func node(_ key: String) -> JSONNode? {
         guard let node = members.last(where: { $0.key == key })?.node else { return nil }
         if case .null = node.value { return nil }
         return node
     }
 
-    func optional<Value: JSONReadable>(_ key: String, as _: Value.Type = Value.self) throws(SpecError) -> Value? {
+    public func optional<Value: JSONReadable>(_ key: String, as _: Value.Type = Value.self) throws(SpecError) -> Value? {
         guard let node = node(key) else { return nil }
         return try Value(json: node, path: childPath(key), document: document)
     }
 
-    func required<Value: JSONReadable>(_ key: String, as _: Value.Type = Value.self) throws(SpecError) -> Value {
+    public func required<Value: JSONReadable>(_ key: String, as _: Value.Type = Value.self) throws(SpecError) -> Value {
         guard let member = members.last(where: { $0.key == key }) else {
             throw SpecError(path: childPath(key), "missing required field")
         }
@@ -44,7 +58,7 @@ struct JSONObject {
     }
 
     /// A field seldom present, read by JSONDecoder from the member's own bytes; its errors get this path.
-    func decoded<Value: Decodable>(_ key: String, as _: Value.Type = Value.self) throws(SpecError) -> Value? {
+    public func decoded<Value: Decodable>(_ key: String, as _: Value.Type = Value.self) throws(SpecError) -> Value? {
         guard let node = node(key) else { return nil }
         do {
             return try JSONDecoder().decode(Value.self, from: Data(document[node.range]))
@@ -71,14 +85,14 @@ extension JSONNode {
 }
 
 extension String: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         guard case .string(let text) = json.value else { throw SpecError(path: path, "expected a string") }
         self = text
     }
 }
 
 extension Bool: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         guard case .bool(let value) = json.value else { throw SpecError(path: path, "expected a boolean") }
         self = value
     }
@@ -86,10 +100,10 @@ extension Bool: JSONReadable {
 
 /// Integers as JSONDecoder reads them: the literal in range, or a number with a fraction or exponent that is
 /// exactly an integer in range (1e3, 2.0).
-protocol JSONInteger: FixedWidthInteger, JSONReadable {}
+public protocol JSONInteger: FixedWidthInteger, JSONReadable {}
 
 extension JSONInteger {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         guard case .number(let text) = json.value else { throw SpecError(path: path, "expected an integer") }
         if let value = Self(text) {
             self = value
@@ -109,7 +123,7 @@ extension UInt32: JSONInteger {}
 extension UInt64: JSONInteger {}
 
 extension Array: JSONReadable where Element: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         guard case .array(let elements) = json.value else {
             throw SpecError(path: path, "expected \(JSONNode.expectation(for: Self.self))")
         }
@@ -126,7 +140,7 @@ extension Array: JSONReadable where Element: JSONReadable {
 }
 
 extension Dictionary: JSONReadable where Key == String, Value: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         guard case .object(let members) = json.value else { throw SpecError(path: path, "expected an object") }
         var result: [String: Value] = [:]
         for (key, node) in members {

@@ -5,12 +5,7 @@ extension Spec {
     /// (JSONNode, `Spec+Reading.swift`), not through JSONDecoder: Codable's runtime metadata work was ~0.7 ms of
     /// every create; the result is the same `Spec` the Codable conformance decodes.
     public static func decode(_ bytes: [UInt8], file: String = "config.json") throws(SpecError) -> Spec {
-        do {
-            let document = try JSONNode.parse(bytes)
-            return try Spec(json: document, path: "", document: bytes)
-        } catch {
-            throw SpecError(path: "", "\(file): \(error.description)")
-        }
+        try Spec.read(bytes, file: file)
     }
 
     /// A JSONDecoder error inside the value at `path`, as a SpecError naming the full JSON path.

@@ -5,7 +5,7 @@
 /// scheduler, execCPUAffinity) go through JSONDecoder on their own bytes.
 
 extension Spec: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         ociVersion = try object.required("ociVersion")
         process = try object.optional("process")
@@ -20,7 +20,7 @@ extension Spec: JSONReadable {
 }
 
 extension Root: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         self.path = try object.required("path")
         readonly = try object.optional("readonly")
@@ -28,7 +28,7 @@ extension Root: JSONReadable {
 }
 
 extension Mount: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         destination = try object.required("destination")
         type = try object.optional("type")
@@ -40,7 +40,7 @@ extension Mount: JSONReadable {
 }
 
 extension IDMapping: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         containerID = try object.required("containerID")
         hostID = try object.required("hostID")
@@ -49,7 +49,7 @@ extension IDMapping: JSONReadable {
 }
 
 extension Process: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         terminal = try object.optional("terminal")
         consoleSize = try object.decoded("consoleSize")
@@ -71,7 +71,7 @@ extension Process: JSONReadable {
 }
 
 extension Process.User: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         uid = try object.required("uid")
         gid = try object.required("gid")
@@ -82,7 +82,7 @@ extension Process.User: JSONReadable {
 }
 
 extension Process.Capabilities: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         bounding = try object.optional("bounding")
         effective = try object.optional("effective")
@@ -93,7 +93,7 @@ extension Process.Capabilities: JSONReadable {
 }
 
 extension Process.Rlimit: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         type = try object.required("type")
         hard = try object.required("hard")
@@ -102,7 +102,7 @@ extension Process.Rlimit: JSONReadable {
 }
 
 extension Linux: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         namespaces = try object.optional("namespaces")
         uidMappings = try object.optional("uidMappings")
@@ -123,7 +123,7 @@ extension Linux: JSONReadable {
 }
 
 extension Linux.Namespace: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         type = try object.required("type")
         self.path = try object.optional("path")
@@ -131,7 +131,7 @@ extension Linux.Namespace: JSONReadable {
 }
 
 extension Linux.Device: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         type = try object.required("type")
         self.path = try object.required("path")
@@ -144,7 +144,7 @@ extension Linux.Device: JSONReadable {
 }
 
 extension Resources: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         devices = try object.optional("devices")
         memory = try object.optional("memory")
@@ -159,7 +159,7 @@ extension Resources: JSONReadable {
 }
 
 extension Resources.DeviceCgroup: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         allow = try object.required("allow")
         type = try object.optional("type")
@@ -170,7 +170,7 @@ extension Resources.DeviceCgroup: JSONReadable {
 }
 
 extension Resources.Memory: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         limit = try object.optional("limit")
         reservation = try object.optional("reservation")
@@ -185,7 +185,7 @@ extension Resources.Memory: JSONReadable {
 }
 
 extension Resources.CPU: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         shares = try object.optional("shares")
         quota = try object.optional("quota")
@@ -200,14 +200,14 @@ extension Resources.CPU: JSONReadable {
 }
 
 extension Resources.Pids: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         limit = try object.required("limit")
     }
 }
 
 extension Seccomp: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         defaultAction = try object.required("defaultAction")
         defaultErrnoRet = try object.optional("defaultErrnoRet")
@@ -220,7 +220,7 @@ extension Seccomp: JSONReadable {
 }
 
 extension Seccomp.Syscall: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         names = try object.required("names")
         action = try object.required("action")
@@ -230,7 +230,7 @@ extension Seccomp.Syscall: JSONReadable {
 }
 
 extension Seccomp.Arg: JSONReadable {
-    init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+    public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
         index = try object.required("index")
         value = try object.required("value")

@@ -54,9 +54,9 @@ extension ContainerRecord {
             throw RuntimeError(.notFound, "container \"\(id)\" does not exist")
         }
         do {
-            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+            return try ContainerRecord.read(bytes)
         } catch {
-            throw RuntimeError(.system, "\(paths.stateFile): unreadable state: \(error)")
+            throw RuntimeError(.system, "\(paths.stateFile): unreadable state: \(error.description)")
         }
     }
 
@@ -109,7 +109,7 @@ extension ContainerRecord {
     }
 }
 
-/// state.json written directly (JSONWriter), read back by the Codable conformance.
+/// state.json written directly (JSONWriter), read back directly too (ContainerRecord+Reading.swift).
 extension ContainerRecord: JSONWritable {
     func write(to writer: inout JSONWriter) {
         writer.object { writer in

@@ -117,6 +117,37 @@ struct RuntimeTests {
         }
     }
 
+    /// A corrupt state.json is reported with the file and the JSON path at fault (the record is read by
+    /// OCISpec's JSONReadable readers, not Codable).
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aCorruptStateNamesTheFileAndTheJSONPath() throws {
+        let directory = try TemporaryDirectory("tether-rt")
+        let root = directory.path + "/root"
+        let id = uniqueID()
+        let valid = #""id":"\#(id)","initPid":1,"initStartTime":1,"bundle":"/b","rootfs":"/b/rootfs","created":"c","owner":"","#
+        let cases: [(String, String)] = [
+            (#"{\#(valid)"cgroups":{"paths":{"memory":5}},"namespaces":[]}"#, "cgroups.paths.memory: expected a string"),
+            (#"{\#(valid)"cgroups":{"paths":{}},"namespaces":[{"type":"pid"},{}]}"#, "namespaces[1].type: missing required field"),
+            (#"{\#(valid)"cgroups":{"paths":{}},"namespaces":[],"process":{"user":{"uid":0,"gid":0}}}"#,
+             "process.cwd: missing required field"),
+            (#"{\#(valid)"cgroups":{"paths":{}},"namespaces":[],"resources":{"pids":{"limit":"x"}}}"#,
+             "resources.pids.limit: expected an integer"),
+            (#"{\#(valid)"cgroups":{"paths":{}}}"#, "namespaces: missing required field"),
+            (#"{"id":"\#(id)","initPid":"#, "invalid JSON: unexpected end of input at byte \(id.utf8.count + 19)"),
+        ]
+        try FileManager.default.createDirectory(atPath: root + "/" + id, withIntermediateDirectories: true)
+        for (json, expected) in cases {
+            try Data(json.utf8).write(to: URL(fileURLWithPath: root + "/" + id + "/state.json"))
+            let result = try runCommand(Self.runtime, ["--root", root, "state", id])
+            #expect(result.status != 0, "\(result)")
+            #expect(result.stderr.contains("\(root)/\(id)/state.json: unreadable state: \(expected)"), "\(result)")
+        }
+        // The same document made valid reads (an init that is not there: stopped).
+        try Data(#"{\#(valid)"cgroups":{"paths":{}},"namespaces":[]}"#.utf8).write(to: URL(fileURLWithPath: root + "/" + id + "/state.json"))
+        let state = try runCommand(Self.runtime, ["--root", root, "state", id])
+        #expect(state.status == 0 && state.stdout.replacingOccurrences(of: " ", with: "").contains(#""status":"stopped""#), "\(state)")
+    }
+
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func killingTheInitFromOutsideStopsTheContainer() throws {
         let fixture = try Fixture(args: ["/bin/sleep", "100"])

@@ -104,9 +104,10 @@ struct SpecReadingTests {
     }
 
     /// What a runtime keeps in its state (process, namespaces, seccomp, hooks, resources) is written by JSONWriter and read
-    /// back by Codable: the values must survive the trip.
+    /// back both by Codable and by the JSONReadable readers (as the runtime reads its state.json): the values must
+    /// survive the trip.
     @Test func writtenStateReadsBackUnchanged() throws {
-        struct Kept: Codable, Equatable, JSONWritable {
+        struct Kept: Codable, Equatable, JSONWritable, JSONReadable {
             var process: OCISpec.Process?
             var namespaces: [Linux.Namespace]
             var seccomp: Seccomp?
@@ -124,6 +125,22 @@ struct SpecReadingTests {
                     writer.field("resources", resources)
                 }
             }
+
+            init(process: OCISpec.Process?, namespaces: [Linux.Namespace], seccomp: Seccomp?, hooks: Hooks?,
+                 annotations: [String: String]?, resources: Resources?) {
+                (self.process, self.namespaces, self.seccomp) = (process, namespaces, seccomp)
+                (self.hooks, self.annotations, self.resources) = (hooks, annotations, resources)
+            }
+
+            init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+                let object = try JSONObject(json, path: path, document: document)
+                process = try object.optional("process")
+                namespaces = try object.required("namespaces")
+                seccomp = try object.optional("seccomp")
+                hooks = try object.decoded("hooks")
+                annotations = try object.optional("annotations")
+                resources = try object.optional("resources")
+            }
         }
         let spec = try Spec.decode(Array(Self.everyField.utf8))
         var process = try #require(spec.process)
@@ -134,9 +151,37 @@ struct SpecReadingTests {
         var writer = JSONWriter()
         kept.write(to: &writer)
         #expect(try JSONDecoder().decode(Kept.self, from: Data(writer.bytes)) == kept)
+        #expect(try Kept.read(writer.bytes, file: "state.json") == kept)
         let empty = Kept(process: nil, namespaces: [], seccomp: nil, hooks: nil, annotations: [:], resources: nil)
         var emptyWriter = JSONWriter()
         empty.write(to: &emptyWriter)
         #expect(String(decoding: emptyWriter.bytes, as: UTF8.self) == #"{"namespaces":[],"annotations":{}}"#)
+        #expect(try Kept.read(emptyWriter.bytes) == empty)
+        #expect(try Kept.read(emptyWriter.bytes) == (try JSONDecoder().decode(Kept.self, from: Data(emptyWriter.bytes))))
+    }
+
+    /// A state read through `JSONReadable.read` names the file and the JSON path, inside embedded spec parts too.
+    @Test func stateReadingErrorsNameTheFileAndTheJSONPath() {
+        struct Kept: JSONReadable {
+            var process: OCISpec.Process?
+            var resources: Resources?
+            var hooks: Hooks?
+            init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
+                let object = try JSONObject(json, path: path, document: document)
+                process = try object.optional("process")
+                resources = try object.optional("resources")
+                hooks = try object.decoded("hooks")
+            }
+        }
+        let cases: [(String, String)] = [
+            (#"{"process": {"user": {"uid": "0", "gid": 0}, "cwd": "/"}}"#, "s.json: process.user.uid: expected an integer"),
+            (#"{"resources": {"memory": {"limit": 1.5}}}"#, "s.json: resources.memory.limit: number 1.5 is not representable as Int64"),
+            (#"{"resources": {"pids": {}}}"#, "s.json: resources.pids.limit: missing required field"),
+            (#"{"hooks": {"poststop": [{"path": 3}]}}"#, "s.json: hooks.poststop[0].path: expected a string"),
+            (#"{"process": "#, "s.json: invalid JSON: unexpected end of input at byte 12"),
+        ]
+        for (json, expected) in cases {
+            #expect(throws: SpecError(path: "", expected), "\(json)") { try Kept.read(Array(json.utf8), file: "s.json") }
+        }
     }
 }
