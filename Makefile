@@ -7,14 +7,16 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 ROOTFS ?= $(CURDIR)/.rootfs/busybox
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
-RELEASE_FLAGS = -c release --static-swift-stdlib
+# Every function in a section of its own, so that the linker can drop unused ones and lay out hot ones together
+# (see scripts/layout/).
+RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
 
 DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon hyperfine \
-       protobuf-compiler jq time tmux file procps iproute2 strace
+       protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3
 
-.PHONY: all deps build release rootfs test unit-test integration-test run bench install clean proto fuzz
+.PHONY: all deps build release rootfs test unit-test integration-test run bench install clean proto fuzz layout
 
 all: build
 
@@ -52,6 +54,12 @@ install: release
 # Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
 proto:
 	@scripts/proto.sh
+
+# Re-profiles what the long-lived shim and tetherd run (callgrind) and rewrites the function orders their release
+# links use (Sources/tether-shim/hot-functions.order, Sources/tetherd/hot-functions.order); then rebuild.
+layout: release rootfs
+	@scripts/layout/shim.sh $(RELEASE_BIN) $(ROOTFS)
+	@scripts/layout/tetherd.sh $(RELEASE_BIN) $(ROOTFS)
 
 # Random-frame fuzzing of the ttrpc codec and server (Sources/ttrpc-fuzz) under AddressSanitizer, FUZZ_SECONDS long.
 # (LeakSanitizer is off: it cannot follow Swift's tagged weak-reference side-table pointers and reports them.)
