@@ -48,12 +48,17 @@ final class ContainerTask {
     var execs: [String: ManagedProcess] = [:]
     /// The init has exited but its exit is held until every exec's exit has been published.
     var initExitPending = false
+    /// The init is PID 1 of a pid namespace of its own, so the kernel kills the container's other processes when
+    /// it exits; otherwise (host pid namespace, or one joined by path) the shim kills them, as containerd's runc
+    /// shim does only then (runc.ShouldKillAllOnExit).
+    let ownsPidNamespace: Bool
 
-    init(id: String, bundle: String, rootfsMounted: Bool, initProcess: ManagedProcess) {
+    init(id: String, bundle: String, rootfsMounted: Bool, initProcess: ManagedProcess, ownsPidNamespace: Bool) {
         self.id = id
         self.bundle = bundle
         self.rootfsMounted = rootfsMounted
         self.initProcess = initProcess
+        self.ownsPidNamespace = ownsPidNamespace
     }
 
     func process(_ execID: String) -> ManagedProcess? {

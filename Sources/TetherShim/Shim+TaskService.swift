@@ -142,7 +142,8 @@ extension Shim {
         }
         let process = ManagedProcess(execID: "", stdio: stdio)
         process.pid = pid
-        let container = ContainerTask(id: request.id, bundle: bundle, rootfsMounted: mounted, initProcess: process)
+        let container = ContainerTask(id: request.id, bundle: bundle, rootfsMounted: mounted, initProcess: process,
+                                      ownsPidNamespace: ProcessSupport.isPidNamespaceInit(pid))
         containers[request.id] = container
         try? FileIO.writeAtomically(bundle + "/init.pid", Array(String(pid).utf8), sync: false)
         _ = unlink(ExitRecord.path(bundle: bundle))

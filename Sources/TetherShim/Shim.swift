@@ -129,8 +129,9 @@ public final class Shim {
             process.status = .stopped
             process.exitStatus = status
             process.exitedAt = now
-            // Processes left in the container die with it (a shared pid namespace does not kill them).
-            try? runtime.kill(id: container.id, signal: SIGKILL, all: true)
+            // Processes left in the container die with it: the kernel kills them when the init owned its pid
+            // namespace; a shared one (host, or joined by path) does not, so the shim does.
+            if !container.ownsPidNamespace { try? runtime.kill(id: container.id, signal: SIGKILL, all: true) }
             container.initExitPending = true
             publishInitExitWhenExecsAreDone(container)
         } else {

@@ -27,6 +27,15 @@ public enum ProcessSupport {
         return UInt64(fields[19])
     }
 
+    /// Whether the process is PID 1 of a pid namespace of its own (the last `NSpid:` value in /proc/PID/status is
+    /// 1): when it exits the kernel kills every other process in that namespace. False when it is gone or unknown.
+    public static func isPidNamespaceInit(_ pid: Int32) -> Bool {
+        guard let text = try? FileIO.readText("/proc/\(pid)/status"),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("NSpid:") }) else { return false }
+        let ids = line.dropFirst("NSpid:".count).split(whereSeparator: { $0 == " " || $0 == "\t" })
+        return ids.count > 1 && ids.last == "1"
+    }
+
     /// The state letter of /proc/PID/stat (R, S, D, Z, T, X, ...), or nil if it is gone.
     public static func state(of pid: Int32) -> Character? {
         guard let fields = statFields(of: pid), let first = fields.first?.first else { return nil }

@@ -92,6 +92,26 @@ struct ShimTests {
         #expect(ProcStat.isAlive(shimPid))
     }
 
+    @Test("processes the init leaves behind die with it, with and without a pid namespace of its own",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"),
+          arguments: [true, false])
+    func leftoverProcessesDieWithTheInit(pidNamespace: Bool) throws {
+        // With its own pid namespace the kernel kills them; in the host's (shared) one the shim does, as
+        // containerd's runc shim (ShouldKillAllOnExit).
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "sleep 1000 & sleep 1000 & sleep 0.5; exit 3"],
+                                          pidNamespace: pidNamespace)
+        let initPid = try shim.createAndStart()
+        var leftovers: [Int32] = []
+        #expect(waitUntil(timeout: 10) {
+            leftovers = ProcStat.children(of: initPid).map(\.pid)
+            return leftovers.count >= 2  // the two sleeps 1000 (and the foreground sleep 0.5)
+        }, "children of the init: \(leftovers)")
+        let wait = try shim.call("wait", ["--timeout", "30"])
+        #expect(exitStatus(wait) == 3)
+        #expect(waitUntil(timeout: 5) { leftovers.allSatisfy { !ProcStat.isAlive($0) } },
+                "still alive after the init's exit: \(leftovers.filter { ProcStat.isAlive($0) })")
+    }
+
     @Test("a harness killed during Wait: a new harness gets the exit that happened meanwhile",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func waitAcrossHarnesses() throws {
