@@ -276,10 +276,15 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 
     func oomNotifier() throws -> OOMNotifier {
-        guard let directory = directory(for: "memory") else {
+        guard let memory = memoryCgroup else {
             throw RuntimeError(.unsupported, "no memory cgroup for the container", stage: "oom")
         }
-        return try OOMNotifier(memoryDirectory: directory, isV2: isUnified)
+        return try OOMNotifier(memoryDirectory: memory.directory, isV2: memory.isV2)
+    }
+
+    /// The memory controller's directory and whether it is cgroup v2 (what an OOM watch needs); nil without one.
+    var memoryCgroup: (directory: String, isV2: Bool)? {
+        directory(for: "memory").map { ($0, isUnified) }
     }
 
     func destroy() throws {

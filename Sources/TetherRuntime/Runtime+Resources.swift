@@ -62,4 +62,11 @@ extension Runtime {
         let (_, record) = try load(id)
         return try record.cgroups.oomNotifier()
     }
+
+    /// The container's memory cgroup directory and whether it is cgroup v2, for a caller that builds its OOM watch
+    /// elsewhere (the shim: found in the child that created the container, watched in the long-lived shim).
+    public func memoryCgroup(id: String) throws -> (directory: String, isV2: Bool)? {
+        let (_, record) = try load(id)
+        return record.cgroups.memoryCgroup
+    }
 }

@@ -129,7 +129,8 @@ extension Shim {
             let runtime = self.runtime
             let created = try OneOffChild.run("create") {
                 let pid = try runtime.create(id: request.id, options: CreateOptions(bundle: bundle, io: io)).pid
-                return OneOffChild.bytes(of: pid) + MemoryCgroup.encode(MemoryCgroup.of(pid: pid))
+                let memory = (try? runtime.memoryCgroup(id: request.id)).map { MemoryCgroup(directory: $0.directory, isV2: $0.isV2) }
+                return OneOffChild.bytes(of: pid) + MemoryCgroup.encode(memory)
             }
             pid = OneOffChild.int32(created.prefix(4))
             memoryCgroup = MemoryCgroup.decode(created.dropFirst(4))
