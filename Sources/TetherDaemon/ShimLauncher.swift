@@ -61,9 +61,6 @@ enum ShimLauncher {
             + ["TTRPC_ADDRESS=\(daemonAddress)"]
     }
 
-    /// POSIX_SPAWN_SETSID (glibc 2.26): the shim in a session of its own; spawn.h declares it for _GNU_SOURCE only.
-    private static let setsid: Int32 = 0x80
-
     private static func spawn(binary: String, arguments: [String], environment: [String], listener: Int32) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -74,15 +71,7 @@ enum ShimLauncher {
         // The listener on fd 3 without close-on-exec (glibc clears it even when the listener is fd 3 already);
         // nothing else of tetherd's is inherited: its descriptors are all close-on-exec (FileIO, UnixSocket).
         posix_spawn_file_actions_adddup2(&actions, listener, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | setsid))
+        let attributes = SpawnAttributes(flags: SpawnAttributes.setsid)  // the shim in a session of its own
         let cArguments = arguments.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { strdup($0) } + [nil]
         defer {
@@ -90,7 +79,7 @@ enum ShimLauncher {
             for pointer in cEnvironment { free(pointer) }
         }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, binary, &actions, &attributes, cArguments, cEnvironment)
+        let result = posix_spawn(&pid, binary, &actions, &attributes.raw, cArguments, cEnvironment)
         if result != 0 { throw SyscallError("posix_spawn \(binary)", errno: result) }
     }
 }

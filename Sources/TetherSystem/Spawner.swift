@@ -87,17 +87,8 @@ public enum Spawner {
         }
         posix_spawn_file_actions_adddup2(&actions, output, 1)
         posix_spawn_file_actions_adddup2(&actions, output, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        posix_spawnattr_setsigmask(&attributes, &signals)
-        sigfillset(&signals)
-        posix_spawnattr_setsigdefault(&attributes, &signals)
         // Its own process group, so that a timeout kills what the command started too.
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
+        let attributes = SpawnAttributes(flags: Int32(POSIX_SPAWN_SETPGROUP))
 
         let cArguments = arguments.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { $0.map { strdup($0) } + [nil] }
@@ -115,11 +106,11 @@ public enum Spawner {
         let program = executable ?? arguments[0]
         let spawned = cEnvironment.map { cEnvironment in
             executable != nil
-                ? posix_spawn(&pid, program, &actions, &attributes, cArguments, cEnvironment)
-                : posix_spawnp(&pid, program, &actions, &attributes, cArguments, cEnvironment)
+                ? posix_spawn(&pid, program, &actions, &attributes.raw, cArguments, cEnvironment)
+                : posix_spawnp(&pid, program, &actions, &attributes.raw, cArguments, cEnvironment)
         } ?? (executable != nil
-                ? posix_spawn(&pid, program, &actions, &attributes, cArguments, environ)
-                : posix_spawnp(&pid, program, &actions, &attributes, cArguments, environ))
+                ? posix_spawn(&pid, program, &actions, &attributes.raw, cArguments, environ)
+                : posix_spawnp(&pid, program, &actions, &attributes.raw, cArguments, environ))
         if spawned != 0 { throw SyscallError("posix_spawn \(program)", errno: spawned) }
         return pid
     }
