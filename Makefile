@@ -16,7 +16,7 @@ EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
 DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon hyperfine \
        protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3 gcc libc6-dev
 
-.PHONY: all deps build release rootfs test unit-test integration-test run bench install clean proto fuzz layout
+.PHONY: all deps build release rootfs test unit-test integration-test run bench install clean proto fuzz layout exec-helper
 
 all: build
 
@@ -54,6 +54,11 @@ install: release
 # Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
 proto:
 	@scripts/proto.sh
+
+# Rebuilds tether-exec (the few hundred bytes every container process's last exec goes through) from
+# scripts/exec-helper/tether-exec.c into the committed Sources/TetherRuntime/ExecHelperImage.swift.
+exec-helper: deps
+	@scripts/exec-helper/generate.sh
 
 # Re-profiles what the long-lived shim and tetherd run (callgrind) and rewrites the function orders their release
 # links use (Sources/tether-shim/hot-functions.order, Sources/tetherd/hot-functions.order); then rebuild.

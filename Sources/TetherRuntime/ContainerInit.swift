@@ -43,6 +43,7 @@ enum ContainerInit {
         let floor = Int32(3 + configuration.preserveFDs)
         let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
         if let console = configuration.io.consoleSocket { configuration.io.consoleSocket = ProcessSetup.relocate(console, above: floor) }
+        configuration.security.execHelper = configuration.security.execHelper?.relocated(above: floor)
         do {
             configuration.security.hostPid = try setUp(configuration, sync: sync)
         } catch {

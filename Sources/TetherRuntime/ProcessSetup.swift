@@ -6,7 +6,7 @@ import OCISpec
 import TetherSystem
 
 /// The last steps of a container process (init after start, or an exec'd process): stdio, rlimits, user,
-/// cwd, environment, fds, then execve with runc's PATH lookup.
+/// cwd, environment, fds, then the exec (through the exec helper) with runc's PATH lookup.
 struct ProcessSetup {
     let process: OCISpec.Process
     let preserveFDs: Int
@@ -139,9 +139,9 @@ struct ProcessSetup {
         let env = environment
         if noNewPrivileges { try security.loadSeccomp() }
         try beforeExec()
-        let args = process.args ?? []
-        let code = ProcessSetup.exec(executable, args: args, env: env)
-        throw InitFailure("exec", errno: code, "exec \(executable): \(SyscallError.describe(code))")
+        guard let helper = security.execHelper else { throw InitFailure("exec", "exec helper not prepared") }
+        let code = helper.exec(executable, args: process.args ?? [], env: env)
+        throw InitFailure("exec", errno: code, "exec \(ExecHelper.marker) for \(executable): \(SyscallError.describe(code))")
     }
 
     /// runc's verifyCwd (CVE-2024-21626): getcwd fails with ENOENT when the working directory is not reachable
@@ -157,15 +157,6 @@ struct ProcessSetup {
         if buffer[0] != CChar(UInt8(ascii: "/")) {
             throw InitFailure("cwd", "current working directory is not absolute -- possible container breakout detected")
         }
-    }
-
-    /// execve; returns the errno only if it failed.
-    static func exec(_ path: String, args: [String], env: [String]) -> Int32 {
-        func cStrings(_ strings: [String]) -> [UnsafeMutablePointer<CChar>?] { strings.map { strdup($0) } + [nil] }
-        let argv = cStrings(args)
-        let envp = cStrings(env)
-        execve(path, argv, envp)
-        return errno
     }
 
     /// Writes a child-side failure to the process's stderr (the container's stderr after setup).

@@ -65,7 +65,7 @@ extension Runtime {
             let security = try ProcessSecurity(
                 process: process, seccomp: spec.linux?.seccomp,
                 state: State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations),
-                cache: SeccompCache(root: root))
+                root: root)
             defer { security.closeParentCopies() }
             var configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,

@@ -48,7 +48,7 @@ extension Runtime {
         let security = try ProcessSecurity(
             process: process, seccomp: record.seccomp,
             state: State(id: id, status: .running, pid: record.initPid, bundle: record.bundle, annotations: record.annotations),
-            cache: SeccompCache(root: root))
+            root: root)
         defer { security.closeParentCopies() }
         let joins = try Runtime.namespaceDescriptors(of: record.initPid)
         defer { for (_, fd) in joins { FileIO.close(fd) } }
@@ -142,6 +142,8 @@ enum ExecIntermediate {
         let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
         var io = io
         if let console = io.consoleSocket { io.consoleSocket = ProcessSetup.relocate(console, above: floor) }
+        var security = security
+        security.execHelper = security.execHelper?.relocated(above: floor)
         do {
             try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
             try step("join cgroups") { try cgroups.joinSelf(hierarchies: selfJoined) }

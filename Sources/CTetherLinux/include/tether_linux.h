@@ -55,6 +55,18 @@ int tether_close_range(unsigned int first, unsigned int last, unsigned int flags
 /// Marks every fd >= `first` close-on-exec (close_range with CLOSE_RANGE_CLOEXEC, or a /proc/self/fd walk).
 int tether_cloexec_from(int first);
 int tether_memfd_create(const char *name, unsigned int flags);
+/// A close-on-exec memfd that can be sealed (MFD_CLOEXEC | MFD_ALLOW_SEALING).
+int tether_memfd_create_sealable(const char *name);
+/// Seals a memfd against every change: write, grow, shrink, and further seals.
+int tether_memfd_seal_all(int fd);
+/// open(directory, O_TMPFILE | O_RDWR | O_CLOEXEC, mode): a file without a name in `directory`'s file system.
+int tether_open_unnamed_file(const char *directory, unsigned int mode);
+/// A close-on-exec O_PATH descriptor of a detached, read-only, nosuid, nodev bind mount of the file at `path`
+/// (open_tree with OPEN_TREE_CLONE, then mount_setattr): a file that no one can open for writing through it.
+/// `path` may be a /proc/self/fd link to an unnamed (O_TMPFILE) file: the mount keeps it.
+int tether_open_read_only_clone(const char *path);
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): executes the file `fd` refers to; returns only on failure.
+int tether_execveat_fd(int fd, char *const argv[], char *const envp[]);
 pid_t tether_gettid(void);
 
 // prctl
