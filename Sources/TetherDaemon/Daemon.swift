@@ -94,8 +94,8 @@ public final class Daemon {
         if let record = records.values.first(where: { $0.name == reference }) { return record }
         let matches = records.values.filter { $0.id.hasPrefix(reference) }
         if matches.count == 1, let record = matches.first { return record }
-        if matches.count > 1 { throw TTRPCStatus(.invalidArgument, "container reference \"\(reference)\" is ambiguous") }
-        throw TTRPCStatus(.notFound, "no such container: \(reference)")
+        if matches.count > 1 { throw TTRPCStatus(.invalidArgument, "container reference \(PrintableText.quoted(reference)) is ambiguous") }
+        throw TTRPCStatus(.notFound, "no such container: \(PrintableText.escaped(reference))")
     }
 
     static func now() -> Int64 {
