@@ -56,7 +56,7 @@ let package = Package(
         // Generated protobuf for containerd.task.v2, containerd.types, the task events and the events service.
         .target(
             name: "TetherAPI",
-            dependencies: ["TTRPC", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: ["TTRPC", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["Proto"],
             swiftSettings: swiftSettings
         ),

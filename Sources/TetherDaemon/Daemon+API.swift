@@ -134,8 +134,9 @@ extension Daemon {
     /// A new record (status created) after every setting was checked.
     func create(_ request: Tether_Daemon_V1_RunRequest, write: FirstWrite) throws -> ContainerRecord {
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
+        try Daemon.validate(request)
         guard FileIO.isDirectory(request.rootfs) else {
-            throw TTRPCStatus(.invalidArgument, "rootfs \(request.rootfs): not a directory")
+            throw TTRPCStatus(.invalidArgument, "ROOTFS \(request.rootfs): not a directory")
         }
         guard let restart = RestartPolicy.parse(request.restart) else {
             throw TTRPCStatus(.invalidArgument, "--restart \(request.restart): expected no, on-failure[:N] or always")

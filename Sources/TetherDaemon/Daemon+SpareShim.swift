@@ -28,7 +28,7 @@ extension Daemon {
         do {
             try Daemon.makeDirectory(directory, mode: 0o700)
             let address = try ShimLauncher.launch(
-                binary: configuration.shimBinary, namespace: Daemon.namespace, id: id,
+                binary: configuration.shimBinary, state: configuration.state, namespace: Daemon.namespace, id: id,
                 daemonAddress: configuration.socket, bundle: directory, environment: shimEnvironment)
             spareShim = SpareShim(id: id, address: address, directory: directory)
         } catch {

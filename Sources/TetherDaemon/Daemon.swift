@@ -49,6 +49,10 @@ public final class Daemon {
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
+        for (flag, path) in [("--root", configuration.root), ("--state", configuration.state)] where !path.hasPrefix("/") {
+            throw TTRPCStatus(.invalidArgument, "\(flag) \(path): must be an absolute path")
+        }
+        if let problem = ShimLauncher.socketPathProblem(state: configuration.state) { throw TTRPCStatus(.invalidArgument, problem) }
         try FileIO.makeDirectories(configuration.root + "/containers", mode: 0o700)
         try FileIO.makeDirectories(configuration.state + "/bundles", mode: 0o700)
         _ = chmod(configuration.state, 0o700)
@@ -94,8 +98,8 @@ public final class Daemon {
         if let record = records.values.first(where: { $0.name == reference }) { return record }
         let matches = records.values.filter { $0.id.hasPrefix(reference) }
         if matches.count == 1, let record = matches.first { return record }
-        if matches.count > 1 { throw TTRPCStatus(.invalidArgument, "container reference \"\(reference)\" is ambiguous") }
-        throw TTRPCStatus(.notFound, "no such container: \(reference)")
+        if matches.count > 1 { throw TTRPCStatus(.invalidArgument, "container reference \(PrintableText.quoted(reference)) is ambiguous") }
+        throw TTRPCStatus(.notFound, "no such container: \(PrintableText.escaped(reference))")
     }
 
     static func now() -> Int64 {
@@ -177,7 +181,7 @@ public final class Daemon {
         if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
             do {
                 record.shimAddress = try ShimLauncher.launch(
-                    binary: configuration.shimBinary, namespace: Daemon.namespace, id: id,
+                    binary: configuration.shimBinary, state: configuration.state, namespace: Daemon.namespace, id: id,
                     daemonAddress: configuration.socket, bundle: record.bundle, environment: shimEnvironment)
             } catch {
                 throw TTRPCStatus(.unknown, "start shim: \(error)")

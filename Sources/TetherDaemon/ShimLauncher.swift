@@ -13,25 +13,40 @@ import TetherSystem
 ///
 /// The shim is tetherd's child: tetherd ignores SIGCHLD (`Daemon.init`), so the kernel reaps shims that exit;
 /// their SIGCHLD disposition is reset to the default here, as every other signal's, and their mask emptied.
+///
+/// Everything a shim creates lives under tetherd's `--state` (`-state`, ShimFlags): its socket in `<state>/s`, the
+/// runtime state and seccomp cache in `<state>/runtime/<namespace>`; two tetherds never share a file.
 enum ShimLauncher {
-    /// Root-only directory of shim sockets (0700), ShimStart.socketDirectory.
-    static let socketDirectory = "/run/tether/s"
+    /// Root-only directory of shim sockets (0700) under tetherd's state directory, ShimFlags.socketDirectory.
+    static func socketDirectory(state: String) -> String { state + "/s" }
 
-    /// ShimStart.socketPath for a container without a sandbox: a hash of the daemon address, namespace and id.
-    static func socketPath(daemonAddress: String, namespace: String, id: String) -> String {
-        socketDirectory + "/" + FNV1a.hex("\(daemonAddress)/\(namespace)/\(id)".utf8)
+    /// ShimStart.socketPath for a container without a sandbox: a hash of the daemon address, namespace and id (16
+    /// hex digits, so that the path fits in sun_path whatever the id).
+    static func socketPath(state: String, daemonAddress: String, namespace: String, id: String) -> String {
+        socketDirectory(state: state) + "/" + FNV1a.hex("\(daemonAddress)/\(namespace)/\(id)".utf8)
+    }
+
+    /// sockaddr_un's sun_path: 108 bytes, its NUL included.
+    static let socketPathCapacity = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
+
+    /// Why shim sockets cannot live under `state` (their paths would not fit in sun_path), or nil.
+    static func socketPathProblem(state: String) -> String? {
+        let length = socketPath(state: state, daemonAddress: "", namespace: "", id: "").utf8.count
+        guard length >= socketPathCapacity else { return nil }
+        return "--state \(state): too long for shim socket paths (\(length) bytes, at most \(socketPathCapacity - 1))"
     }
 
     /// Spawns the shim serving container `id` from `bundle` (which must exist); returns its address (`unix://…`).
-    static func launch(binary: String, namespace: String, id: String, daemonAddress: String, bundle: String,
+    static func launch(binary: String, state: String, namespace: String, id: String, daemonAddress: String, bundle: String,
                        environment: [String]) throws -> String {
-        let path = socketPath(daemonAddress: daemonAddress, namespace: namespace, id: id)
+        let path = socketPath(state: state, daemonAddress: daemonAddress, namespace: namespace, id: id)
         let address = "unix://" + path
-        let listener = try listen(path)
+        let listener = try listen(path, directory: socketDirectory(state: state))
         defer { FileIO.close(listener) }
         do {
             try spawn(binary: binary,
-                      arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle],
+                      arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle,
+                                  "-state", state],
                       environment: environment, listener: listener)
         } catch {
             _ = unlink(path)
@@ -44,12 +59,12 @@ enum ShimLauncher {
     }
 
     /// Listens on `path`, making the socket directory (0700) first if it is missing.
-    static func listen(_ path: String) throws -> Int32 {
+    static func listen(_ path: String, directory: String) throws -> Int32 {
         do {
             return try UnixSocket.listen(path: path, mode: 0o600)
         } catch let error as SyscallError where error.errno == ENOENT {
-            try FileIO.makeDirectories(socketDirectory, mode: 0o700)
-            _ = chmod(socketDirectory, 0o700)
+            try FileIO.makeDirectories(directory, mode: 0o700)
+            _ = chmod(directory, 0o700)
             return try UnixSocket.listen(path: path, mode: 0o600)
         }
     }

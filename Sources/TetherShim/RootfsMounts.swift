@@ -57,19 +57,3 @@ enum RootfsMounts {
         return (flags, data.joined(separator: ","))
     }
 }
-
-/// The processes of a container: every process in the init's pid namespace (seen from the host).
-enum ContainerProcesses {
-    static func list(initPid: Int32) -> [Int32] {
-        guard let namespace = link("/proc/\(initPid)/ns/pid") else { return [] }
-        guard let names = try? FileIO.listDirectory("/proc") else { return [] }
-        return names.compactMap { Int32($0) }.filter { link("/proc/\($0)/ns/pid") == namespace }.sorted()
-    }
-
-    private static func link(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let n = readlink(path, &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-}

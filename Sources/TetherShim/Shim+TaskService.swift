@@ -301,12 +301,19 @@ extension Shim {
     func pids(_ request: Containerd_Task_V2_PidsRequest) throws -> Containerd_Task_V2_PidsResponse {
         let (container, process) = try lookup(request.id, "")
         guard !process.hasExited else { return Containerd_Task_V2_PidsResponse() }
-        let pids = ContainerProcesses.list(initPid: process.pid)
+        // The container's cgroup, as runc's `ps` and containerd's runc shim: under `--pid host` the init's pid
+        // namespace is the host's, and every process of the host would be listed.
+        let pids: [Int32]
+        do {
+            pids = try runtime.processes(id: container.id).sorted()
+        } catch {
+            throw Shim.status(error)
+        }
         return Containerd_Task_V2_PidsResponse.with {
             $0.processes = pids.map { pid in
                 Containerd_V1_Types_ProcessInfo.with { info in
                     info.pid = UInt32(pid)
-                    if let exec = container.execs.values.first(where: { $0.pid == pid }),
+                    if let exec = container.execs.values.first(where: { $0.pid == pid && !$0.hasExited }),
                        let any = try? Google_Protobuf_Any(containerd: RuncProcessDetails.with { $0.execID = exec.execID }) {
                         info.info = any
                     }

@@ -15,8 +15,6 @@ public final class Shim {
     /// Signals forwarded to every container init: what a supervisor is sent to pass on.
     static let forwardedSignals: [Int32] = [SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH]
 
-    public static func runtimeRoot(namespace: String) -> String { "/run/tether/runtime/\(namespace)" }
-
     let flags: ShimFlags
     let loop: EventLoop
     let server: TTRPCServer
@@ -45,7 +43,7 @@ public final class Shim {
         try FileIO.setCloexec(listener)
         _ = try? FileIO.setNonblocking(2)
         server = TTRPCServer(loop: loop, listener: listener)
-        runtime = Runtime(root: Shim.runtimeRoot(namespace: flags.namespace))
+        runtime = Runtime(root: flags.runtimeRoot)
         let address = getenv("TTRPC_ADDRESS").map { String(cString: $0) } ?? ""
         events = EventPublisher(loop: loop, address: address, namespace: flags.namespace)
         oom = OOMMonitor(loop: loop)

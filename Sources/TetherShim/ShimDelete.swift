@@ -12,7 +12,7 @@ import TetherSystem
 public enum ShimDelete {
     public static func run(_ flags: ShimFlags) -> [UInt8] {
         let bundle = flags.bundle.isEmpty ? ShimStart.currentDirectory() : flags.bundle
-        let runtime = Runtime(root: Shim.runtimeRoot(namespace: flags.namespace))
+        let runtime = Runtime(root: flags.runtimeRoot)
         var pid: Int32 = 0
         if let text = try? FileIO.readText(bundle + "/init.pid"),
            let value = Int32(text.split(whereSeparator: \.isWhitespace).first ?? "") {

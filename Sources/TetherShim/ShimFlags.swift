@@ -1,19 +1,27 @@
 /// The shim's command line, as containerd passes it: Go `flag` style (single dash, `-name value` or
 /// `-name=value`, any order), then the action (`start`, `delete`, or none for the long-lived server).
+///
+/// `-state DIR` is tether's own (containerd never passes it): the directory under which the shim keeps everything it
+/// creates, its socket in `DIR/s` and the runtime state (with the seccomp cache) in `DIR/runtime/<namespace>`.
+/// tetherd passes its `--state`, so that two tetherds never share a file; without it (containerd) it is
+/// `/run/tether`.
 public struct ShimFlags: Sendable, Equatable {
+    public static let defaultState = "/run/tether"
+
     public var namespace = "default"
     public var address = ""
     public var publishBinary = ""
     public var id = ""
     public var bundle = ""
     public var socket = ""
+    public var state = ShimFlags.defaultState
     public var debug = false
     public var version = false
     public var action: String?
 
     public init() {}
 
-    static let valueFlags: Set<String> = ["namespace", "address", "publish-binary", "id", "bundle", "socket"]
+    static let valueFlags: Set<String> = ["namespace", "address", "publish-binary", "id", "bundle", "socket", "state"]
     static let boolFlags: Set<String> = ["debug", "v", "version"]
 
     /// Parses `arguments` (without the program name). Throws a message naming the bad flag.
@@ -53,17 +61,26 @@ public struct ShimFlags: Sendable, Equatable {
             case "publish-binary": flags.publishBinary = value ?? ""
             case "id": flags.id = value ?? ""
             case "bundle": flags.bundle = value ?? ""
+            case "state": flags.state = value ?? ""
             default: flags.socket = value ?? ""
             }
         }
+        guard flags.state.hasPrefix("/") else { throw ShimError(.invalidArgument, "-state \"\(flags.state)\": must be an absolute path") }
         return flags
     }
+
+    /// Root-only directory of shim sockets (0700). Path sockets only, never abstract.
+    public var socketDirectory: String { state + "/s" }
+
+    /// The runtime's root for the containers of this shim's namespace (state.json, exec FIFOs, seccomp cache).
+    public var runtimeRoot: String { state + "/runtime/" + namespace }
 
     /// The arguments that re-create these flags for the long-lived server (no action).
     var serverArguments: [String] {
         var arguments = ["-namespace", namespace, "-id", id, "-address", address]
         if !publishBinary.isEmpty { arguments += ["-publish-binary", publishBinary] }
         if !bundle.isEmpty { arguments += ["-bundle", bundle] }
+        if state != ShimFlags.defaultState { arguments += ["-state", state] }
         if debug { arguments.append("-debug") }
         return arguments
     }

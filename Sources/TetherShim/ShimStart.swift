@@ -10,17 +10,14 @@ import TetherSystem
 /// fd 3 (own session, stdio on /dev/null, stderr on the bundle's `log` FIFO when containerd made one), prints
 /// the address and returns. Nothing is printed on stderr on success: containerd reads both streams.
 public enum ShimStart {
-    /// Root-only directory of shim sockets (0700). Path sockets only, never abstract.
-    public static let socketDirectory = "/run/tether/s"
-
     public static func run(_ flags: ShimFlags) throws(ShimError) -> String {
         guard !flags.id.isEmpty else { throw ShimError(.invalidArgument, "-id is required") }
         let bundle = flags.bundle.isEmpty ? currentDirectory() : flags.bundle
         let path = socketPath(flags, bundle: bundle)
         let address = "unix://" + path
         do {
-            try FileIO.makeDirectories(socketDirectory, mode: 0o700)
-            _ = chmod(socketDirectory, 0o700)
+            try FileIO.makeDirectories(flags.socketDirectory, mode: 0o700)
+            _ = chmod(flags.socketDirectory, 0o700)
         } catch {
             throw ShimError.system(error as? SyscallError ?? SyscallError("mkdir", errno: EIO), stage: "start: socket directory")
         }
@@ -55,7 +52,7 @@ public enum ShimStart {
            let sandbox = spec.annotations?["io.kubernetes.cri.sandbox-id"], !sandbox.isEmpty {
             group = sandbox
         }
-        return socketDirectory + "/" + FNV1a.hex("\(flags.address)/\(flags.namespace)/\(group)".utf8)
+        return flags.socketDirectory + "/" + FNV1a.hex("\(flags.address)/\(flags.namespace)/\(group)".utf8)
     }
 
     static func writeAddress(_ address: String, bundle: String) throws(ShimError) {

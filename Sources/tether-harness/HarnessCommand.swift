@@ -219,10 +219,28 @@ struct State: ParsableCommand {
 }
 
 struct Pids: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the container's processes.")
+    static let configuration = CommandConfiguration(
+        abstract: "Print the container's processes: {\"processes\":[{\"pid\":N,\"exec_id\":\"ID\"},...]} (exec_id for exec'd ones).")
     @OptionGroup var target: Target
+
+    struct Listing: Encodable {
+        struct Process: Encodable {
+            let pid: UInt32
+            let exec_id: String?
+        }
+        let processes: [Process]
+    }
+
     func run() throws {
-        try rpc { try printReply(try target.client().pids(.with { $0.id = target.id })) }
+        try rpc {
+            // ProcessInfo.info is an Any with containerd's bare type URL, which protobuf JSON cannot print: unpacked here.
+            let reply = try target.client().pids(.with { $0.id = target.id })
+            let listing = Listing(processes: reply.processes.map { process in
+                let details = process.hasInfo ? try? process.info.unpack(RuncProcessDetails.self) : nil
+                return Listing.Process(pid: process.pid, exec_id: details?.execID)
+            })
+            print(String(decoding: try JSONEncoder().encode(listing), as: UTF8.self))
+        }
     }
 }
 

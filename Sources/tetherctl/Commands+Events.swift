@@ -1,6 +1,7 @@
 import ArgumentParser
 import TTRPC
 import TetherAPI
+import TetherSystem
 
 struct Events: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,9 +36,10 @@ struct Events: ParsableCommand {
     /// `2026-11-29T20:00:00.123456789Z container die 3f2a… (exitCode=3, name=web)`.
     static func line(_ event: Tether_Daemon_V1_Event) -> String {
         var attributes: [String] = []
-        if !event.execID.isEmpty { attributes.append("execID=\(event.execID)") }
+        // Names and exec ids come from clients: escaped, so that one event is always one line.
+        if !event.execID.isEmpty { attributes.append("execID=\(PrintableText.escaped(event.execID))") }
         if event.type == "die" || event.type == "exec_die" { attributes.append("exitCode=\(event.exitCode)") }
-        attributes.append("name=\(event.name)")
-        return "\(Humanize.rfc3339(event.timeNs)) container \(event.type) \(event.id) (\(attributes.joined(separator: ", ")))"
+        attributes.append("name=\(PrintableText.escaped(event.name))")
+        return "\(Humanize.rfc3339(event.timeNs)) container \(PrintableText.escaped(event.type)) \(PrintableText.escaped(event.id)) (\(attributes.joined(separator: ", ")))"
     }
 }

@@ -15,7 +15,7 @@ struct Ps: ParsableCommand {
     func run() throws {
         let response: Tether_Daemon_V1_ListResponse = try daemon.call("List", Tether_Daemon_V1_ListRequest.with { $0.all = all })
         if quiet {
-            for container in response.containers { print(String(container.id.prefix(12))) }
+            for container in response.containers { print(PrintableText.escaped(String(container.id.prefix(12)))) }
             return
         }
         var rows = [["CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS"]]
@@ -28,8 +28,10 @@ struct Ps: ParsableCommand {
                 : container.status == "exited"
                     ? "Exited (\(container.exitCode)) \(Humanize.ago(now - container.finishedAtNs / 1_000_000_000))"
                     : "Created"
-            rows.append([String(container.id.prefix(12)), container.name,
-                         "\"" + (command.count > 20 ? String(command.prefix(19)) + "…" : command) + "\"", created, status])
+            // Names and commands come from clients: no control character reaches the terminal or forges a row
+            // (the command quoted as docker's, Go's %q).
+            rows.append([PrintableText.escaped(String(container.id.prefix(12))), PrintableText.escaped(container.name),
+                         PrintableText.quoted(command.count > 20 ? String(command.prefix(19)) + "…" : command), created, status])
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {

@@ -37,6 +37,7 @@ enum ContainerCommands {
                 return nil
             }
             guard let rootfs = parsed.positionals.first else { throw CLIError("a ROOTFS directory is required") }
+            if let problem = ContainerInputs.rootfsProblem(rootfs) { throw CLIError(problem) }
             let command = Array(parsed.positionals.dropFirst())
             if command.isEmpty { throw CLIError("a command is required after ROOTFS") }
             let options = try ContainerOptions(parsed)

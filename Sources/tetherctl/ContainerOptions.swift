@@ -61,6 +61,7 @@ struct ContainerOptions {
         capAdd = parsed.all("cap-add")
         capDrop = parsed.all("cap-drop")
         securityOpt = parsed.all("security-opt")
+        if parsed.has("name"), let problem = ContainerName.problem(name) { throw CLIError("--name: \(problem)") }
         if !["none", "host"].contains(network) { throw CLIError("--network \(network): expected none or host") }
         if !pid.isEmpty && pid != "host" && !(pid.hasPrefix("container:") && pid.count > "container:".count) {
             throw CLIError("--pid \(pid): expected host or container:NAME")
@@ -68,6 +69,7 @@ struct ContainerOptions {
         if let memory = parsed.last("memory") {
             guard let bytes = ByteSize.parse(memory) else { throw CLIError("--memory \(memory): expected a size such as 64m") }
             memoryBytes = bytes
+            if bytes < ContainerInputs.minimumMemoryBytes { throw CLIError("--memory \(memory): \(ContainerInputs.minimumMemoryMessage)") }
         }
         if let cpus = parsed.last("cpus") {
             guard let count = Double(cpus), count > 0, count < 1e6 else {
@@ -84,7 +86,7 @@ struct ContainerOptions {
     func request(rootfs: String, command: [String]) -> Tether_Daemon_V1_RunRequest {
         .with {
             $0.name = name
-            $0.rootfs = rootfs.hasPrefix("/") ? rootfs : FileIO.currentDirectory() + "/" + rootfs
+            $0.rootfs = rootfs
             $0.args = command
             $0.env = env
             $0.cwd = workdir

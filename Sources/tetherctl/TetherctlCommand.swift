@@ -34,7 +34,7 @@ struct Tetherd {
         do {
             return try client.call("tether.daemon.v1.Daemon", method, request, timeout: timeout)
         } catch let status as TTRPCStatus {
-            throw CLIError(status.message)
+            throw CLIError(PrintableText.visible(status.message))
         }
     }
 }

@@ -14,7 +14,7 @@ let usage = """
 
     Options:
       --root DIR      Durable state: container records, logs, overlay layers (default /var/lib/tether).
-      --state DIR     Runtime state: bundles, sockets (default /run/tether).
+      --state DIR     Runtime state: bundles, sockets, its shims' sockets and runtime state (default /run/tether).
       --socket PATH   The API socket (default <state>/tetherd.sock).
       --shim PATH     The shim binary (default tether-shim next to tetherd).
 

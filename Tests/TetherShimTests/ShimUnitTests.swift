@@ -47,6 +47,22 @@ struct ShimFlagsTests {
         #expect(again == flags)
     }
 
+    @Test("-state puts the socket directory and the runtime root under it; containerd's shims keep /run/tether")
+    func stateDirectory() throws {
+        let containerd = try ShimFlags.parse(["-namespace", "k8s.io", "-id", "i", "-address", "/a", "start"])
+        #expect(containerd.socketDirectory == "/run/tether/s")
+        #expect(containerd.runtimeRoot == "/run/tether/runtime/k8s.io")
+        #expect(!containerd.serverArguments.contains("-state"))
+        let tetherd = try ShimFlags.parse(["-namespace", "tether", "-id", "i", "-address", "/a", "-state", "/tmp/d/state", "start"])
+        #expect(tetherd.socketDirectory == "/tmp/d/state/s")
+        #expect(tetherd.runtimeRoot == "/tmp/d/state/runtime/tether")
+        var again = try ShimFlags.parse(tetherd.serverArguments)
+        again.action = "start"
+        #expect(again == tetherd)
+        #expect(throws: ShimError.self) { try ShimFlags.parse(["-state", "relative", "start"]) }
+        #expect(throws: ShimError.self) { try ShimFlags.parse(["-state", "", "start"]) }
+    }
+
     @Test("socket names are stable hashes of address, namespace and id")
     func socketNames() {
         #expect(FNV1a.hex("".utf8) == "cbf29ce484222325")
