@@ -217,7 +217,8 @@ extension Runtime {
                 || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
         }
         if id.isEmpty || !allowed || id == "." || id == ".." || id.utf8.count > 1024 {
-            throw RuntimeError(.invalidArgument, "invalid container id \"\(id)\"")
+            throw RuntimeError(.invalidArgument,
+                               "invalid container id \(PrintableText.quoted(id)): only [a-zA-Z0-9_+.-], not . or .., at most 1024 bytes")
         }
     }
 

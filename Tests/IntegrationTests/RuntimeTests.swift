@@ -257,6 +257,18 @@ struct RuntimeTests {
         #expect(left == [id], "\(left)")
     }
 
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aContainerIDOutsideRuncsRuleIsRefusedAndNeverPrintedRaw() throws {
+        let fixture = try Fixture(args: ["/bin/true"])
+        for id in ["a/b", "..", "", "x\nFORGED line", "\u{1b}[2J"] {
+            let result = try fixture.run(["run", "-b", fixture.bundle, id])
+            #expect(result.status != 0, "\(id.debugDescription): \(result)")
+            #expect(result.stderr.contains("invalid container id") && result.stderr.contains("[a-zA-Z0-9_+.-]"), "\(result)")
+            #expect(!result.stderr.contains("\nFORGED") && !result.stderr.contains("\u{1b}"), "raw: \(result.stderr.debugDescription)")
+        }
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: fixture.root)) ?? []).isEmpty)
+    }
+
     @Test(.enabled(if: TestEnvironment.canRunContainers && PrivateContainerd.isInstalled,
                    "needs root, the busybox rootfs and Debian's containerd"))
     func containerdShimRuncV2DrivesTetherRuntime() throws {
