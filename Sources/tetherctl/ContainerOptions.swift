@@ -60,10 +60,10 @@ struct ContainerOptions {
         user = parsed.last("user") ?? ""
         pid = parsed.last("pid") ?? ""
         privileged = parsed.has("privileged")
+        logOpt = parsed.all("log-opt")
         capAdd = parsed.all("cap-add")
         capDrop = parsed.all("cap-drop")
         securityOpt = parsed.all("security-opt")
-        logOpt = parsed.all("log-opt")
         if !["none", "host"].contains(network) { throw CLIError("--network \(network): expected none or host") }
         if !pid.isEmpty && pid != "host" && !(pid.hasPrefix("container:") && pid.count > "container:".count) {
             throw CLIError("--pid \(pid): expected host or container:NAME")
