@@ -125,8 +125,6 @@ enum BundleWriter {
 
     /// The container's stdin FIFO (`-i`) in its bundle.
     static func stdinPath(bundle: String) -> String { bundle + "/stdin" }
-    /// The FIFO the shim copies a `-t` container's pty output to; the daemon keeps it in the log (TerminalLog).
-    static func terminalPath(bundle: String) -> String { bundle + "/terminal" }
 
     /// Makes a FIFO (root only) unless it exists.
     static func makeFIFO(_ path: String) throws {

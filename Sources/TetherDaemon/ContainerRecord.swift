@@ -101,6 +101,7 @@ extension ContainerSettings: JSONWritable {
             writer.field("capDrop", capDrop)
             writer.field("securityOptions", securityOptions)
             writer.encodedField("consoleSize", consoleSize)
+            writer.field("logOptions", logOptions.maxSize > 0 ? logOptions : nil)
         }
     }
 }

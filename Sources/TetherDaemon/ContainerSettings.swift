@@ -20,6 +20,8 @@ struct ContainerSettings: Codable, Sendable, Equatable {
     var securityOptions: [String] = []
     /// With `tty`: the pty's size when the process starts (the size of the terminal `run -it` was typed in).
     var consoleSize: OCISpec.Process.ConsoleSize?
+    /// `--log-opt max-size=… max-file=…`: container.log's rotation, applied by the shim.
+    var logOptions = LogOptions()
 
     init() {}
 
@@ -38,6 +40,7 @@ struct ContainerSettings: Codable, Sendable, Equatable {
         capDrop = try container.decodeIfPresent([String].self, forKey: .capDrop) ?? defaults.capDrop
         securityOptions = try container.decodeIfPresent([String].self, forKey: .securityOptions) ?? defaults.securityOptions
         consoleSize = try container.decodeIfPresent(OCISpec.Process.ConsoleSize.self, forKey: .consoleSize)
+        logOptions = try container.decodeIfPresent(LogOptions.self, forKey: .logOptions) ?? defaults.logOptions
     }
 
     /// The container whose pid namespace this one joins (`--pid container:NAME`), if any.

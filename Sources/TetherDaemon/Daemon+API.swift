@@ -178,6 +178,7 @@ extension Daemon {
         settings.capDrop = request.capDrop
         settings.securityOptions = request.securityOpt
         settings.consoleSize = consoleSize(request.hasConsoleSize ? request.consoleSize : nil)
+        settings.logOptions = try LogOptions.parse(request.logOpt)
         guard settings.pid.isEmpty || settings.pid == "host" || settings.pidNamespaceContainer?.isEmpty == false else {
             throw TTRPCStatus(.invalidArgument, "--pid \(settings.pid): expected host or container:NAME")
         }

@@ -34,8 +34,6 @@ public final class Daemon {
     var exitWaiters: [String: [(Int32) -> Void]] = [:]
     /// Task.Wait calls in flight to each running container's shim.
     var shimWaits: [String: TTRPCLoopClient] = [:]
-    /// The output of `-t` containers, copied from their terminal FIFO to their log.
-    var terminalLogs: [String: TerminalLog] = [:]
     /// Exec processes, by exec id, kept a minute after they exit so that a late WaitExec gets the code.
     var execSessions: [String: ExecSession] = [:]
     let events: EventJournal
@@ -125,7 +123,6 @@ public final class Daemon {
                 let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(5))
                 defer { client.close() }
                 let state = try client.state(.with { $0.id = id })
-                if record.settings.tty { try? openTerminalLog(record) }
                 if state.status == .stopped {
                     exited(id, code: Int32(bitPattern: state.exitStatus), at: state.exitedAt)
                 } else {
@@ -193,11 +190,6 @@ public final class Daemon {
         try BundleWriter.write(record, to: record.bundle, pidNamespacePath: pidNamespacePath)
         let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
         if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
-        let terminal = BundleWriter.terminalPath(bundle: record.bundle)
-        if settings.tty {
-            try BundleWriter.makeFIFO(terminal)
-            try openTerminalLog(record)
-        }
         let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(30))
         defer { client.close() }
         let overlay = Containerd_Types_Mount.with {
@@ -205,15 +197,17 @@ public final class Daemon {
             $0.source = "overlay"
             $0.options = ["lowerdir=\(record.rootfs)", "upperdir=\(directory)/upper", "workdir=\(directory)/work"]
         }
-        let logPath = record.logPath
+        // The shim appends what the process writes (its pipes, or its pty) to the log and rotates it: the process
+        // never holds the log itself, so it cannot truncate or rewrite what was logged.
+        let log = "file://" + record.logPath + settings.logOptions.uriQuery
         let created = try client.create(.with {
             $0.id = id
             $0.bundle = record.bundle
             $0.rootfs = [overlay]
             $0.terminal = settings.tty
             $0.stdin = stdin
-            $0.stdout = settings.tty ? terminal : "file://" + logPath
-            $0.stderr = settings.tty ? "" : "file://" + logPath
+            $0.stdout = log
+            $0.stderr = settings.tty ? "" : log
         })
         _ = try client.start(.with { $0.id = id })
         record.pid = created.pid
@@ -238,12 +232,6 @@ public final class Daemon {
             throw TTRPCStatus(.failedPrecondition, "container \(reference) is not running (--pid container:\(reference))")
         }
         return "/proc/\(target.pid)/ns/pid"
-    }
-
-    /// Copies a `-t` container's terminal FIFO into its log (once per container).
-    func openTerminalLog(_ record: ContainerRecord) throws {
-        guard terminalLogs[record.id] == nil else { return }
-        terminalLogs[record.id] = try TerminalLog(loop: loop, fifo: BundleWriter.terminalPath(bundle: record.bundle), log: record.logPath)
     }
 
     static func answers(_ address: String) -> Bool {
@@ -295,7 +283,6 @@ public final class Daemon {
 
     /// The exit in the record (after the last of a tty's output is in the log), and its `die` event.
     func settleExit(_ record: inout ContainerRecord, code: Int32, at time: Google_Protobuf_Timestamp?) {
-        terminalLogs[record.id]?.drain()
         record.status = "exited"
         record.exitCode = code
         record.finishedAt = time.map { $0.seconds * 1_000_000_000 + Int64($0.nanos) } ?? Daemon.now()
@@ -378,7 +365,6 @@ public final class Daemon {
             settleExit(&record, code: exit.map { Int32(bitPattern: $0.exitStatus) } ?? 128 + SIGKILL, at: exit?.exitedAt)
         }
         shimWaits.removeValue(forKey: id)?.close()
-        terminalLogs.removeValue(forKey: id)?.close()
         // The record goes now: from here no one sees the container (ps, a restarted tetherd). The task's deletion
         // in the shim (runtime delete, rootfs unmount: ~2.5 ms), the shim's shutdown and the directories (an rmdir
         // on ext4 can take ~4 ms, and a container has six) follow once the reply is out; a tetherd killed

@@ -22,6 +22,8 @@ final class CRILogWriter {
     let options: Options
     private var fd: Int32 = -1
     private var size = 0
+    /// Bytes of records that could not be written.
+    private(set) var droppedBytes = 0
     /// What stdout (0) and stderr (1) wrote after their last newline.
     private var partial: [[UInt8]] = [[], []]
     /// Records not written yet, and the two headers of the current append.
@@ -52,18 +54,7 @@ final class CRILogWriter {
         guard path.hasPrefix("/") else { throw SyscallError("log uri \(uri): path must be absolute", errno: EINVAL) }
         var options = Options(path: path)
         if parts.count > 1 {
-            for pair in parts[1].split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1)
-                let key = String(kv[0])
-                guard kv.count == 2, let value = Int(kv[1]), value > 0 else {
-                    throw SyscallError("log uri \(uri): \(key) needs a positive number", errno: EINVAL)
-                }
-                switch key {
-                case "max-size": options.maxSize = value
-                case "max-files": options.maxFiles = value
-                default: throw SyscallError("log uri \(uri): unknown option \(key)", errno: EINVAL)
-                }
-            }
+            try LogRotation.options(parts[1], uri: uri, maxSize: &options.maxSize, maxFiles: &options.maxFiles)
         }
         return options
     }
@@ -164,26 +155,23 @@ final class CRILogWriter {
         if output.count >= CRILogWriter.flushThreshold { flush() }
     }
 
+    /// Writes the pending records; when that fails (disk full, EIO) they are dropped, counted, and the relay
+    /// and the process go on.
     private func flush() {
         guard output.count > 0 else { return }
-        if fd >= 0, (try? FileIO.writeAll(fd, output.bytes)) != nil { size += output.count }
+        if fd < 0 { try? reopen() }
+        if fd >= 0, (try? FileIO.writeAll(fd, output.bytes)) != nil {
+            size += output.count
+        } else {
+            droppedBytes += output.count
+        }
         output.removeAll()
     }
 
     private func rotate() {
         FileIO.close(fd)
         fd = -1
-        if options.maxFiles <= 1 {
-            _ = unlink(options.path)
-        } else {
-            _ = unlink("\(options.path).\(options.maxFiles - 1)")
-            var index = options.maxFiles - 2
-            while index >= 1 {
-                _ = rename("\(options.path).\(index)", "\(options.path).\(index + 1)")
-                index -= 1
-            }
-            _ = rename(options.path, options.path + ".1")
-        }
+        LogRotation.rotate(options.path, maxFiles: options.maxFiles)
         try? reopen()
     }
 

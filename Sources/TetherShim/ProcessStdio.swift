@@ -9,11 +9,13 @@ import TetherSystem
 /// CRI-format log files, or nothing (/dev/null). The shim holds every end:
 /// - stdout/stderr to a FIFO: a pipe the shim splices into the FIFO (a slow reader holds the workload back, a
 ///   dead one does not: see OutputRelay);
-/// - stdout/stderr to a `file://` log: the file itself is the process's stream (no copy at all);
+/// - stdout/stderr to a `file://` log: a pipe whose read end the shim appends to the file (see LogFileWriter):
+///   the process never holds a host file, so it cannot seek, truncate or rewrite the log;
 /// - stdout/stderr to a `binary://` logger: its pipes (fds 3 and 4 of the logger) are the process's streams;
 /// - stdout/stderr to a `cri://` log: a pipe whose read end the shim turns into CRI records (see CRILogWriter);
 /// - stdin from a FIFO: relayed into a pipe that CloseIO closes;
-/// - terminal: the pty master (received on the console socket) relayed both ways; ResizePty sets its size.
+/// - terminal: the pty master (received on the console socket) relayed both ways (its output to the stdout FIFO,
+///   `file://` or `cri://` log); ResizePty sets its size.
 final class ProcessStdio {
     let stdinPath: String
     let stdoutPath: String
@@ -37,6 +39,7 @@ final class ProcessStdio {
     private let containerID: String
     private let namespace: String
     private var criLog: CRILogWriter?
+    private var fileLogs: [LogFileWriter] = []
     private var binaryLoggerStreams: (stdout: Int32, stderr: Int32)?
     /// The logger process, when stdout or stderr went to a `binary://` logger (reaped like any orphan).
     private(set) var loggerPid: Int32?
@@ -63,6 +66,7 @@ final class ProcessStdio {
             let (mine, theirs) = try FileIO.socketPair(type: Int32(SOCK_STREAM.rawValue))
             consoleSocket = mine
             consoleSocketForChild = theirs
+            _ = try logWriter(stdoutPath, stream: "stdout")  // a bad log fails Create; the pty is relayed to it later
             return
         }
         if !stdinPath.isEmpty {
@@ -96,6 +100,26 @@ final class ProcessStdio {
             guard let streams = binaryLoggerStreams else { return nil }
             return stream == "stdout" ? streams.stdout : streams.stderr
         }
+        if let log = try logWriter(destination, stream: stream) {
+            let (read, write) = try FileIO.pipe()
+            _ = tether_pipe_size(read, 1 << 20)
+            let relay = try OutputRelay(loop: loop, source: read, consumer: log.append)
+            relay.onClose = log.finish
+            outputs.append(relay)
+            return write
+        }
+        let fifo = try ProcessStdio.openFIFO(destination)
+        let (read, write) = try FileIO.pipe()
+        _ = tether_pipe_size(read, 1 << 20)
+        try FileIO.setNonblocking(fifo)
+        outputs.append(try OutputRelay(loop: loop, source: read, sink: fifo, ownsSink: true))
+        return write
+    }
+
+    /// The writer of a `cri://` or `file://` log for `stream` (what it is handed, and what it does at the
+    /// stream's end); nil for other destinations. stdout and stderr naming the same file share its writer.
+    private func logWriter(_ destination: String, stream: String) throws
+        -> (append: (UnsafeRawBufferPointer) -> Void, finish: () -> Void)? {
         if destination.hasPrefix("cri://") {
             let options = try CRILogWriter.parse(destination)
             let writer: CRILogWriter
@@ -105,24 +129,20 @@ final class ProcessStdio {
                 writer = try CRILogWriter(options)
                 criLog = writer
             }
-            let (read, write) = try FileIO.pipe()
-            _ = tether_pipe_size(read, 1 << 20)
-            let relay = try OutputRelay(loop: loop, source: read) { bytes in writer.append(stream: stream, bytes) }
-            relay.onClose = { writer.finish(stream: stream) }
-            outputs.append(relay)
-            return write
+            return ({ bytes in writer.append(stream: stream, bytes) }, { writer.finish(stream: stream) })
         }
         if destination.hasPrefix("file://") {
-            let path = String(destination.dropFirst("file://".count))
-            if let slash = path.lastIndex(of: "/") { try FileIO.makeDirectories(String(path[..<slash])) }
-            return try FileIO.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o640)
+            let options = try LogFileWriter.parse(destination)
+            let writer: LogFileWriter
+            if let shared = fileLogs.first(where: { $0.options.path == options.path }) {
+                writer = shared
+            } else {
+                writer = try LogFileWriter(options)
+                fileLogs.append(writer)
+            }
+            return (writer.append, {})
         }
-        let fifo = try ProcessStdio.openFIFO(destination)
-        let (read, write) = try FileIO.pipe()
-        _ = tether_pipe_size(read, 1 << 20)
-        try FileIO.setNonblocking(fifo)
-        outputs.append(try OutputRelay(loop: loop, source: read, sink: fifo, ownsSink: true))
-        return write
+        return nil
     }
 
     /// The stdin FIFO, as containerd's runc shim opens it: O_RDONLY|O_NONBLOCK never blocks, and the loop only
@@ -156,8 +176,14 @@ final class ProcessStdio {
         }
         master = received
         try FileIO.setNonblocking(received)
-        let sink = stdoutPath.isEmpty ? nil : try? ProcessStdio.openFIFO(stdoutPath)
-        outputs.append(try OutputRelay(loop: loop, source: received, sink: sink, ownsSink: true))
+        if let log = try logWriter(stdoutPath, stream: "stdout") {
+            let relay = try OutputRelay(loop: loop, source: received, consumer: log.append)
+            relay.onClose = log.finish
+            outputs.append(relay)
+        } else {
+            let sink = stdoutPath.isEmpty ? nil : try? ProcessStdio.openFIFO(stdoutPath)
+            outputs.append(try OutputRelay(loop: loop, source: received, sink: sink, ownsSink: true))
+        }
         if !stdinPath.isEmpty {
             let fifo = try ProcessStdio.openStdinFIFO(stdinPath)
             input = try InputRelay(loop: loop, source: fifo, sink: received, closeSinkOnEnd: false)
@@ -186,7 +212,10 @@ final class ProcessStdio {
         for relay in outputs where !relay.isClosed { relay.drain() }
     }
 
-    var droppedBytes: Int { outputs.reduce(0) { $0 + $1.droppedBytes } }
+    /// Bytes the process wrote that no reader or log got: a FIFO that stayed full, a log write that failed.
+    var droppedBytes: Int {
+        outputs.reduce(0) { $0 + $1.droppedBytes } + fileLogs.reduce(0) { $0 + $1.droppedBytes } + (criLog?.droppedBytes ?? 0)
+    }
 
     func closeAll() {
         input?.close()

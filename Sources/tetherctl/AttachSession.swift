@@ -7,15 +7,18 @@ import TetherAPI
 import TetherSystem
 
 /// Connects the local stdio to a container's or an exec's until it exits, and returns its exit code:
-/// - output: the container's log (followed from an offset) or an exec's stdout/stderr FIFOs, polled every 10 ms;
+/// - output: the container's log (followed from an offset, and on into the new log when the shim rotates it) or
+///   an exec's stdout/stderr FIFOs, polled every 10 ms;
 /// - input: the local stdin copied to the stdin FIFO; its end closes the FIFO, which the process sees as EOF;
 /// - with a terminal: the local terminal in raw mode (restored on every way out, SIGTERM and SIGHUP included)
 ///   and its size sent to the process's pty at the start and on every SIGWINCH;
 /// - the exit: a Wait (or WaitExec) held on tetherd; the output is drained once more after it.
 final class AttachSession {
     struct Output {
-        let source: Int32
+        var source: Int32
         let destination: Int32
+        /// For a log: its path, reopened when the file there is no longer the one read (the shim rotated it).
+        var logPath: String? = nil
     }
 
     let daemon: Tetherd
@@ -29,8 +32,13 @@ final class AttachSession {
     /// Follows the log at `path` from `offset` to stdout (nothing when there is no log).
     func follow(log path: String, from offset: Int64 = 0) {
         guard let fd = try? FileIO.open(path, O_RDONLY | O_CLOEXEC) else { return }
+        follow(log: path, descriptor: fd, from: offset)
+    }
+
+    /// Follows the open log `fd` (the session closes it) from `offset`, and on across rotations of `path`.
+    func follow(log path: String, descriptor fd: Int32, from offset: Int64) {
         _ = lseek(fd, off_t(offset), SEEK_SET)
-        outputs.append(Output(source: fd, destination: 1))
+        outputs.append(Output(source: fd, destination: 1, logPath: path))
     }
 
     /// Reads the FIFO at `path` to `destination` (1 or 2); opening never blocks (the shim holds a writer).
@@ -88,13 +96,28 @@ final class AttachSession {
 
     private func drainOutputs() {
         var buffer = [UInt8](repeating: 0, count: 65536)
-        for output in outputs {
+        for index in outputs.indices {
             while true {
-                let n = buffer.withUnsafeMutableBytes { Glibc.read(output.source, $0.baseAddress, $0.count) }
-                if n <= 0 { break }
-                try? FileIO.writeAll(output.destination, Array(buffer[0..<n]))
+                let n = buffer.withUnsafeMutableBytes { Glibc.read(outputs[index].source, $0.baseAddress, $0.count) }
+                if n > 0 {
+                    try? FileIO.writeAll(outputs[index].destination, Array(buffer[0..<n]))
+                    continue
+                }
+                // At the end of a log that was rotated away: on to the new one, from its start.
+                guard n == 0, let path = outputs[index].logPath, let next = AttachSession.rotated(outputs[index].source, path)
+                else { break }
+                FileIO.close(outputs[index].source)
+                outputs[index].source = next
             }
         }
+    }
+
+    /// The file now at `path`, opened, when it is not the one `fd` reads (nil when it is, or there is none).
+    private static func rotated(_ fd: Int32, _ path: String) -> Int32? {
+        var reading = stat(), current = stat()
+        guard fstat(fd, &reading) == 0, stat(path, &current) == 0,
+              reading.st_ino != current.st_ino || reading.st_dev != current.st_dev else { return nil }
+        return try? FileIO.open(path, O_RDONLY | O_CLOEXEC)
     }
 }
 

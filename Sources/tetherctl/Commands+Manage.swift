@@ -110,25 +110,23 @@ struct Logs: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a container's output.")
     @OptionGroup var daemon: DaemonOptions
     @Flag(name: .shortAndLong, help: "Follow the output until the container exits.") var follow = false
-    @Option(help: "Only the last N lines.") var tail: Int?
+    @Option(help: "Only the last N lines (read from the end: bounded memory whatever the log's size).") var tail: Int?
     @Argument var container: String
 
     func run() throws {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
-        if follow && info.status == "running" {
-            let session = AttachSession(daemon: daemon.tetherd)
-            session.follow(log: info.logPath)
-            _ = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
-            return
-        }
-        let bytes = (try? FileIO.readFile(info.logPath)) ?? []
-        if let tail {
-            let lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            let trimmed = lines.last == [] ? lines.dropLast() : lines[...]
-            for line in trimmed.suffix(max(tail, 0)) { try FileIO.writeAll(1, Array(line) + [10]) }
+        let reader = LogReader(path: info.logPath)
+        let following = follow && info.status == "running"
+        let start = tail.map { reader.tailStart(lines: $0) } ?? reader.start
+        let reached = try reader.copy(from: start, to: 1, endingLine: tail != nil && !following)
+        guard following else { return }
+        let session = AttachSession(daemon: daemon.tetherd)
+        if let live = reader.takeLiveLog() {
+            session.follow(log: info.logPath, descriptor: live, from: reached)
         } else {
-            try FileIO.writeAll(1, bytes)
+            session.follow(log: info.logPath)
         }
+        _ = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
     }
 }
 

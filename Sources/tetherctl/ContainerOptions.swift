@@ -23,6 +23,7 @@ struct ContainerOptions {
         .option("cap-add", nil, "Add a capability (e.g. NET_ADMIN, or ALL)."),
         .option("cap-drop", nil, "Drop a capability (e.g. MKNOD, or ALL)."),
         .option("security-opt", nil, "seccomp=unconfined or no-new-privileges."),
+        .option("log-opt", nil, "Log rotation: max-size=10m, max-file=3 (checked by tetherd)."),
     ]
 
     var name = ""
@@ -43,6 +44,7 @@ struct ContainerOptions {
     var capAdd: [String] = []
     var capDrop: [String] = []
     var securityOpt: [String] = []
+    var logOpt: [String] = []
 
     /// The options given, each checked (errors name the flag).
     init(_ parsed: FlagParser.Parsed) throws(CLIError) {
@@ -58,6 +60,7 @@ struct ContainerOptions {
         user = parsed.last("user") ?? ""
         pid = parsed.last("pid") ?? ""
         privileged = parsed.has("privileged")
+        logOpt = parsed.all("log-opt")
         capAdd = parsed.all("cap-add")
         capDrop = parsed.all("cap-drop")
         securityOpt = parsed.all("security-opt")
@@ -106,6 +109,7 @@ struct ContainerOptions {
             $0.capAdd = capAdd
             $0.capDrop = capDrop
             $0.securityOpt = securityOpt
+            $0.logOpt = logOpt
         }
     }
 }

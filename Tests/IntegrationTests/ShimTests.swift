@@ -713,6 +713,54 @@ struct ShimContractTests {
         #expect(lines.allSatisfy { $0.first?.isNumber == true && $0.split(separator: " ")[0].hasSuffix("Z") })
     }
 
+    @Test("file:// log: the process's stdout is a pipe the shim appends to the file; truncating it fails",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func fileLogIsRelayed() throws {
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", """
+            readlink /proc/self/fd/1; echo to-err >&2; : > /proc/self/fd/1
+            truncate -s 1G /proc/self/fd/1 2>/dev/null || echo truncate-failed; echo x > /proc/self/fd/1
+            """])
+        let path = shim.directory.path + "/logs/c.log"
+        try shim.createAndStart(["--stdout", "file://" + path, "--stderr", "file://" + path])
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 0)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let lines = text.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("pipe:[") == true, "\(text)")
+        #expect(Array(lines.dropFirst()) == ["to-err", "truncate-failed", "x"], "\(text)")
+    }
+
+    @Test("file:// log that cannot be written (/dev/full: ENOSPC): the bytes are dropped, the process runs to its end",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func fileLogWriteErrorsNeverStopTheProcess() throws {
+        // 1.3 MB to a log that fails every write (more than the 1 MiB pipe holds), then a line to a good log.
+        let shim = try ShimHarnessFixture(args: ["sh", "-c", "seq 1 200000; echo after >&2; exit 7"])
+        let good = shim.directory.path + "/stderr.log"
+        try shim.createAndStart(["--stdout", "file:///dev/full", "--stderr", "file://" + good])
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 7)
+        #expect(try String(contentsOfFile: good, encoding: .utf8) == "after\n")
+        #expect((try shim.call("state"))["status"] as? String == "STOPPED")
+    }
+
+    @Test("file:// log with max-size and max-files: rotated at line ends, at most max-files files",
+          .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func fileLogRotation() throws {
+        let shim = try ShimHarnessFixture(args: ["seq", "1", "100000"])
+        let path = shim.directory.path + "/c.log"
+        try shim.createAndStart(["--stdout", "file://\(path)?max-size=65536&max-files=2"])
+        #expect(exitStatus(try shim.call("wait", ["--timeout", "30"])) == 0)
+        #expect(!FileManager.default.fileExists(atPath: path + ".2"))
+        let older = try String(contentsOfFile: path + ".1", encoding: .utf8)
+        let newer = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(older.utf8.count <= 65536 && newer.utf8.count <= 65536)
+        let numbers = (older + newer).split(separator: "\n").compactMap { Int($0) }
+        #expect(older.hasSuffix("\n") && numbers.last == 100000, "\(numbers.suffix(3))")
+        #expect(numbers == Array((numbers.first ?? 0)...100000), "the lines are not consecutive")
+        let refused = try ShimHarnessFixture(args: ["true"])
+        try refused.spawn()
+        let bad = try refused.rpc("create", ["--bundle", refused.bundle, "--stdout", "file://\(path)?max-size=ten"])
+        #expect(bad.status != 0 && bad.stderr.contains("max-size"), "\(bad)")
+    }
+
     @Test("binary:// logger: run with fds 3/4/5 and CONTAINER_ID as containerd does",
           .enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func binaryLogger() throws {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Section: log throughput, container stdout → supervisor → log, side by side in one run:
 #   - CRI log format: conmon 2.1.6 (+ runc) with its k8s-file driver vs tether-shim's `cri://` log;
-#   - a plain log file: tether-shim's `file://` (the file is the container's stdout) vs containerd-shim-runc-v2's
-#     `file://` (it copies a pipe into the file);
+#   - a plain log file: tether-shim's `file://` vs containerd-shim-runc-v2's `file://` (both copy a pipe into the
+#     file: the container never holds the log);
 #   - a FIFO read by `dd of=/dev/null`: tether-shim vs containerd-shim-runc-v2 (conmon has no FIFO output:
 #     its only sinks are log drivers, k8s-file / journald / passthrough, so it is compared on the log file).
 # The container cats a 1 MiB file (1 KiB lines, or 2-byte "a\n" lines) N times: a producer far faster than any

@@ -158,6 +158,12 @@ public nonisolated struct Tether_Daemon_V1_RunRequest: @unchecked Sendable {
   /// Clears the value of `consoleSize`. Subsequent reads from it will return its default value.
   public mutating func clearConsoleSize() {_uniqueStorage()._consoleSize = nil}
 
+  /// --log-opt KEY=VALUE: max-size=10m, max-file=3 (docker's json-file rotation)
+  public var logOpt: [String] {
+    get {_storage._logOpt}
+    set {_uniqueStorage()._logOpt = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -526,7 +532,7 @@ fileprivate nonisolated let _protobuf_package = "tether.daemon.v1"
 
 nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}remove\0\u{1}hostname\0\u{3}read_only\0\u{1}detach\0\u{1}restart\0\u{1}network\0\u{1}tty\0\u{3}open_stdin\0\u{1}user\0\u{1}pid\0\u{3}memory_bytes\0\u{3}nano_cpus\0\u{3}pids_limit\0\u{1}privileged\0\u{3}cap_add\0\u{3}cap_drop\0\u{3}security_opt\0\u{3}console_size\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}env\0\u{1}cwd\0\u{1}remove\0\u{1}hostname\0\u{3}read_only\0\u{1}detach\0\u{1}restart\0\u{1}network\0\u{1}tty\0\u{3}open_stdin\0\u{1}user\0\u{1}pid\0\u{3}memory_bytes\0\u{3}nano_cpus\0\u{3}pids_limit\0\u{1}privileged\0\u{3}cap_add\0\u{3}cap_drop\0\u{3}security_opt\0\u{3}console_size\0\u{3}log_opt\0")
 
   fileprivate class _StorageClass {
     var _name: String = String()
@@ -552,6 +558,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
     var _capDrop: [String] = []
     var _securityOpt: [String] = []
     var _consoleSize: Tether_Daemon_V1_ConsoleSize? = nil
+    var _logOpt: [String] = []
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -585,6 +592,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
       _capDrop = source._capDrop
       _securityOpt = source._securityOpt
       _consoleSize = source._consoleSize
+      _logOpt = source._logOpt
     }
   }
 
@@ -626,6 +634,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
         case 21: try { try decoder.decodeRepeatedStringField(value: &_storage._capDrop) }()
         case 22: try { try decoder.decodeRepeatedStringField(value: &_storage._securityOpt) }()
         case 23: try { try decoder.decodeSingularMessageField(value: &_storage._consoleSize) }()
+        case 24: try { try decoder.decodeRepeatedStringField(value: &_storage._logOpt) }()
         default: break
         }
       }
@@ -707,6 +716,9 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
       try { if let v = _storage._consoleSize {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 23)
       } }()
+      if !_storage._logOpt.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._logOpt, fieldNumber: 24)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -739,6 +751,7 @@ nonisolated extension Tether_Daemon_V1_RunRequest: SwiftProtobuf.Message, SwiftP
         if _storage._capDrop != rhs_storage._capDrop {return false}
         if _storage._securityOpt != rhs_storage._securityOpt {return false}
         if _storage._consoleSize != rhs_storage._consoleSize {return false}
+        if _storage._logOpt != rhs_storage._logOpt {return false}
         return true
       }
       if !storagesAreEqual {return false}

@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TetherSystem
+
+/// Size-based rotation of a log file, shared by the `file://` and `cri://` writers: `PATH` is the live file,
+/// `PATH.1` the newest rotated one, `PATH.<maxFiles-1>` the oldest kept; `maxFiles` counts the live file too
+/// (docker's `max-file`, the CRI's `max-files`). Readers read `PATH.<n>` … `PATH.1`, then `PATH`.
+enum LogRotation {
+    /// Shifts `PATH` to `PATH.1`, `PATH.1` to `PATH.2`, …, dropping the oldest; with one file, removes `PATH`.
+    /// The caller has closed its descriptor of `PATH` and opens a new one afterwards.
+    static func rotate(_ path: String, maxFiles: Int) {
+        if maxFiles <= 1 {
+            _ = unlink(path)
+            return
+        }
+        _ = unlink("\(path).\(maxFiles - 1)")
+        var index = maxFiles - 2
+        while index >= 1 {
+            _ = rename("\(path).\(index)", "\(path).\(index + 1)")
+            index -= 1
+        }
+        _ = rename(path, path + ".1")
+    }
+
+    /// Parses a log URI's `?max-size=N&max-files=N` (bytes, and files counting the live one), each a positive
+    /// number; the errors name the URI and the option.
+    static func options(_ query: Substring, uri: String, maxSize: inout Int, maxFiles: inout Int) throws {
+        for pair in query.split(separator: "&") {
+            let keyValue = pair.split(separator: "=", maxSplits: 1)
+            let key = String(keyValue.first ?? "")
+            guard keyValue.count == 2, let value = Int(keyValue[1]), value > 0 else {
+                throw SyscallError("log uri \(uri): \(key) needs a positive number", errno: EINVAL)
+            }
+            switch key {
+            case "max-size": maxSize = value
+            case "max-files": maxFiles = value
+            default: throw SyscallError("log uri \(uri): unknown option \(key)", errno: EINVAL)
+            }
+        }
+    }
+}
