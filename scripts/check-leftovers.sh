@@ -7,10 +7,11 @@
 #
 # Processes: every process running one of this build's executables (/proc/PID/exe under BIN_DIR: tetherd,
 # tether-shim, tether-runtime, ...) and every process whose root is an overlay of the test rootfs (a container's).
-# Mounts: overlays with the test rootfs as their lower layer. Directories: entries of /run/tether (two levels, the
-# state the containerd-facing shim keeps there by default). Other worktrees' builds run other executables and other
-# rootfs copies, so their processes and mounts never count; a /run/tether entry another checkout's tests make
-# meanwhile would (the grace period lets those that are cleaning up finish).
+# Mounts: overlays with the test rootfs as their lower layer. /run/tether (the state the containerd-facing shim keeps
+# there by default): shim sockets and containers' runtime state (not the directories that hold them, nor caches).
+# Other worktrees' builds run other executables and other rootfs copies, so their processes and mounts never count,
+# nor do sockets with a live listener and runtime state of a live container outside our rootfs; a dead leftover of
+# another checkout's tests made meanwhile would (the grace period lets those that are cleaning up finish).
 set -uo pipefail
 
 action="${1:?usage: check-leftovers.sh snapshot|check FILE BIN_DIR ROOTFS}"
@@ -28,9 +29,21 @@ inventory() {
     fi
   done
   grep -s "lowerdir=$rootfs[,:]" /proc/self/mountinfo | awk '{ print "mount " $5 }'
-  if [[ -d /run/tether ]]; then
-    find /run/tether -mindepth 1 -maxdepth 3 2>/dev/null | sed 's/^/path /'
-  fi
+  local path
+  for path in /run/tether/* /run/tether/s/* /run/tether/runtime/*/*; do
+    [[ -e "$path" ]] || continue
+    case "$path" in
+      /run/tether/s | /run/tether/runtime | /run/tether/runtime/*/@*) continue ;;  # structure and caches
+    esac
+    # A socket someone listens on, or a container whose init runs outside our rootfs, belongs to a live process of
+    # another checkout (ours would be listed above as a process).
+    if [[ -S "$path" ]] && grep -qsF " $path" /proc/net/unix; then continue; fi
+    if [[ -f "$path/state.json" ]]; then
+      pid="$(grep -o '"pid":[0-9]*' "$path/state.json" | head -1 | cut -d: -f2)"
+      if [[ -n "$pid" && -d "/proc/$pid" ]] && ! grep -qs "lowerdir=$rootfs[,:]" "/proc/$pid/mountinfo"; then continue; fi
+    fi
+    echo "path $path"
+  done
 }
 
 case "$action" in
