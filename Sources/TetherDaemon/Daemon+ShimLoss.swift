@@ -9,7 +9,7 @@ import TetherSystem
 /// ProcessExitWatch) and, for shims it reconnected to after a restart, the hang-up of the Wait it holds on them.
 /// When a container's shim is gone, tetherd does what containerd does with `shim delete`: it runs
 /// `tether-shim ... delete` (ShimDelete: kills what is left of the container through its cgroup, deletes the runtime
-/// state, unmounts the rootfs), removes the shim's socket and records the exit: the one the shim wrote to
+/// state, unmounts the rootfs, removes the dead shim's socket) and records the exit: the one the shim wrote to
 /// `<bundle>/exit-status` if the container had exited, else 137 with the reason "shim exited unexpectedly". The
 /// restart policy then applies, with a new shim.
 extension Daemon {
@@ -71,10 +71,10 @@ extension Daemon {
         }
     }
 
-    /// After `tether-shim delete`: the lost shim's socket goes, the record forgets the shim, and a container that
-    /// was running gets its exit (the durable one, else 137 and the reason), which applies the restart policy.
+    /// After `tether-shim delete` (which removed the dead shim's socket too): the record forgets the shim, and a
+    /// container that was running gets its exit (the durable one, else 137 and the reason), which applies the
+    /// restart policy.
     func recordShimLoss(_ id: String, address: String) {
-        _ = unlink(TTRPCClient.socketPath(fromAddress: address))
         guard var record = records[id], record.shimAddress == address else { return }
         record.shimAddress = ""
         records[id] = record

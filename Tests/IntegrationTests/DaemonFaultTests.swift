@@ -107,6 +107,28 @@ struct DaemonFaultTests {
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
+    func aShimThatDiedWhileTetherdWasDownIsCleanedUpAtRestart() throws {
+        let daemon = try DaemonFixture()
+        let run = try daemon.ctl(["run", "-d", "--name", "unattended", Self.rootfs, "/bin/sleep", "1000"])
+        let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let document = try Self.inspect(daemon, "unattended")
+        let initPid = Int32(Self.state(document)["Pid"] as? Int ?? 0)
+        let bundle = document["Bundle"] as? String ?? ""
+        let shim = try #require(Self.shimPid(daemon, id: id))
+        daemon.kill9()
+        kill(shim, SIGKILL)
+        #expect(Self.eventually(within: 5) { kill(shim, 0) != 0 })
+        try daemon.start()
+        #expect(try Self.eventually(within: 5) { Self.state(try Self.inspect(daemon, "unattended"))["Status"] as? String == "exited" })
+        let state = Self.state(try Self.inspect(daemon, "unattended"))
+        #expect(state["ExitCode"] as? Int == 137)
+        #expect(state["Error"] as? String == "shim exited unexpectedly", "\(state)")
+        #expect(Self.eventually(within: 5) { !Self.isAlive(initPid) }, "the container's init \(initPid) still runs")
+        #expect(!Self.isMounted(bundle + "/rootfs"))
+        #expect(try daemon.ctl(["rm", "unattended"]).status == 0)
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func failedRunsStartsAndRemovalsLeaveNoShimAndTheSpareExitsWithTetherd() throws {
         let daemon = try DaemonFixture()
         // The spare shim tetherd keeps for the next run is up once a run has been served.
