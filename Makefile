@@ -37,8 +37,13 @@ rootfs: deps
 	@scripts/mkrootfs.sh $(ROOTFS)
 
 # Unit tests run as any user; integration tests need root and drive the built executables on the busybox rootfs.
+# The suite ends with scripts/check-leftovers.sh: it fails if any process, mount or /run/tether entry the tests made is
+# left (compared with a snapshot taken before them).
+LEFTOVERS_SNAPSHOT = $(CURDIR)/.build/leftovers-snapshot
 test: build rootfs
-	TETHER_BIN_DIR=$(DEBUG_BIN) TETHER_TEST_ROOTFS=$(ROOTFS) $(SWIFT) test --skip-build
+	@scripts/check-leftovers.sh snapshot $(LEFTOVERS_SNAPSHOT) $(DEBUG_BIN) $(ROOTFS)
+	TETHER_BIN_DIR=$(DEBUG_BIN) TETHER_TEST_ROOTFS=$(ROOTFS) $(SWIFT) test --skip-build; status=$$?; \
+	  scripts/check-leftovers.sh check $(LEFTOVERS_SNAPSHOT) $(DEBUG_BIN) $(ROOTFS) || status=1; exit $$status
 
 run: release rootfs
 	@scripts/run-demo.sh $(RELEASE_BIN) $(ROOTFS)

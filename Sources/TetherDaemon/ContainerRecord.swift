@@ -30,6 +30,8 @@ struct ContainerRecord: Codable, Sendable {
     /// Set by a user's stop or kill, cleared by a start: the restart policy waits for that start. Optional so that
     /// records written before it existed still decode.
     var manuallyStopped: Bool?
+    /// Why the container stopped when it was not its own doing ("shim exited unexpectedly"); cleared by a start.
+    var error: String?
 
     var isManuallyStopped: Bool { manuallyStopped ?? false }
 
@@ -73,6 +75,7 @@ extension ContainerRecord: JSONWritable {
             writer.field("bundle", bundle)
             writer.field("logPath", logPath)
             writer.field("manuallyStopped", manuallyStopped)
+            writer.field("error", error)
         }
     }
 }

@@ -13,29 +13,26 @@ extension Daemon {
     func registerAPI() {
         let service = Daemon.service
         server.register(service, "Run") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
-            reply.complete { try self.run(request) }
+            self.run(request) { result in reply.complete { try result.get() } }
         }
         server.register(service, "Create") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
             reply.complete { Daemon.runResponse(try self.create(request, write: .synced)) }
         }
         server.register(service, "Start") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
-            reply.complete {
-                var record = try self.resolve(request.id)
-                try self.start(&record)
-                return Daemon.runResponse(record)
+            do {
+                self.start(try self.resolve(request.id)) { result in reply.complete { Daemon.runResponse(try result.get()) } }
+            } catch {
+                reply.fail(error)
             }
         }
         server.register(service, "Restart") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
             do {
                 let id = try self.resolve(request.id).id
-                let startAgain = { [unowned self] (_: Int32) in
-                    reply.complete {
-                        guard var record = self.records[id] else { throw TTRPCStatus(.notFound, "no such container: \(request.id)") }
-                        try self.start(&record)
-                        return Daemon.runResponse(record)
-                    }
+                try self.stop(try self.resolve(id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) { [unowned self] stopped in
+                    if case .failure(let error) = stopped { return reply.fail(error) }
+                    guard let record = self.records[id] else { return reply.fail(TTRPCStatus(.notFound, "no such container: \(request.id)")) }
+                    self.start(record) { result in reply.complete { Daemon.runResponse(try result.get()) } }
                 }
-                try self.stop(try self.resolve(id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds, then: startAgain)
             } catch {
                 reply.fail(error)
             }
@@ -54,11 +51,14 @@ extension Daemon {
             reply.complete { Daemon.info(try self.resolve(request.id)) }
         }
         server.register(service, "Kill") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                var record = try self.resolve(request.id)
-                try self.signal(record, request.signal == 0 ? UInt32(SIGKILL) : request.signal)
-                self.markManuallyStopped(&record)
-                return Google_Protobuf_Empty()
+            do {
+                let id = try self.resolve(request.id).id
+                try self.signal(try self.resolve(id), request.signal == 0 ? UInt32(SIGKILL) : request.signal) { [unowned self] result in
+                    if case .success = result, var record = self.records[id] { self.markManuallyStopped(&record) }
+                    reply.complete { try result.get() }
+                }
+            } catch {
+                reply.fail(error)
             }
         }
         server.register(service, "Wait") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
@@ -75,22 +75,25 @@ extension Daemon {
         }
         server.register(service, "Stop") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
             do {
-                try self.stop(try self.resolve(request.id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) { code in
-                    reply.succeed(.with { $0.exitCode = code })
+                try self.stop(try self.resolve(request.id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) { result in
+                    reply.complete { let code = try result.get(); return .with { $0.exitCode = code } }
                 }
             } catch {
                 reply.fail(error)
             }
         }
         server.register(service, "Remove") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                try self.removeContainer(try self.resolve(request.id).id, force: request.force)
-                return Google_Protobuf_Empty()
+            do {
+                self.removeContainer(try self.resolve(request.id).id, force: request.force) { result in
+                    reply.complete { try result.get(); return Google_Protobuf_Empty() }
+                }
+            } catch {
+                reply.fail(error)
             }
         }
         server.register(service, "Prune") { [unowned self] (_: Google_Protobuf_Empty, _, reply: TTRPCResponder<Tether_Daemon_V1_PruneResponse>) in
             let stopped = self.records.values.filter { $0.status != "running" }.map(\.id)
-            for id in stopped { try? self.removeContainer(id, force: false) }
+            for id in stopped { self.removeContainer(id, force: false) { _ in } }
             reply.succeed(.with { $0.removed = stopped })
         }
         // Shims publish task events here (TTRPC_ADDRESS is this socket); an exit event settles a container
@@ -111,15 +114,23 @@ extension Daemon {
         }
     }
 
-    func run(_ request: Tether_Daemon_V1_RunRequest) throws -> Tether_Daemon_V1_RunResponse {
-        var record = try create(request, write: .whenStarted)
+    /// Create and Start in one; a run that fails leaves nothing: no record, no shim (`abandonLaunch`), no directory.
+    func run(_ request: Tether_Daemon_V1_RunRequest, completion: @escaping (Result<Tether_Daemon_V1_RunResponse, Error>) -> Void) {
+        let record: ContainerRecord
         do {
-            try launch(&record)
+            record = try create(request, write: .whenStarted)
         } catch {
-            try? removeContainer(record.id, force: true)
-            throw error
+            return completion(.failure(error))
         }
-        return Daemon.runResponse(record)
+        launch(record) { [weak self] result in
+            switch result {
+            case .success(let running):
+                completion(.success(Daemon.runResponse(running)))
+            case .failure(let error):
+                self?.removeContainer(record.id, force: true) { _ in }
+                completion(.failure(error))
+            }
+        }
     }
 
     /// When a new record is first written.
@@ -205,11 +216,12 @@ extension Daemon {
         }
     }
 
-    func signal(_ record: ContainerRecord, _ signal: UInt32) throws {
+    /// Sends `signal` to the container's init through its shim; `completion` runs on the loop.
+    func signal(_ record: ContainerRecord, _ signal: UInt32, completion: @escaping (Result<Google_Protobuf_Empty, Error>) -> Void) throws {
         guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
-        let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10))
-        defer { client.close() }
-        _ = try client.kill(.with { $0.id = record.id; $0.signal = signal })
+        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = record.id; $0.signal = signal }) {
+            (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in completion(result.mapError { $0 })
+        }
     }
 
     static func info(_ record: ContainerRecord) -> Tether_Daemon_V1_ContainerInfo {
@@ -231,6 +243,7 @@ extension Daemon {
             $0.restart = record.restart.description
             $0.tty = record.settings.tty
             $0.stdinPath = record.settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
+            $0.error = record.error ?? ""
         }
     }
 

@@ -17,12 +17,13 @@ extension Daemon {
     func registerExecAPI() {
         let service = Daemon.service
         server.register(service, "Exec") { [unowned self] (request: Tether_Daemon_V1_ExecRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ExecResponse>) in
-            reply.complete { try self.prepareExec(request) }
+            self.prepareExec(request) { result in reply.complete { try result.get() } }
         }
         server.register(service, "StartExec") { [unowned self] (request: Tether_Daemon_V1_ExecProcessRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                try self.startExec(try self.execSession(request))
-                return Google_Protobuf_Empty()
+            do {
+                self.startExec(try self.execSession(request)) { result in reply.complete { try result.get(); return Google_Protobuf_Empty() } }
+            } catch {
+                reply.fail(error)
             }
         }
         server.register(service, "WaitExec") { [unowned self] (request: Tether_Daemon_V1_ExecProcessRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
@@ -38,24 +39,19 @@ extension Daemon {
             }
         }
         server.register(service, "Resize") { [unowned self] (request: Tether_Daemon_V1_ResizeRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
+            do {
                 let record = try self.resolve(request.id)
                 guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
-                let client = try self.shimClient(record)
-                defer { client.close() }
-                try client.resizePty(.with {
+                self.callShim(record, .resizePty, Containerd_Task_V2_ResizePtyRequest.with {
                     $0.id = record.id
                     $0.execID = request.execID
                     $0.width = request.width
                     $0.height = request.height
-                })
-                return Google_Protobuf_Empty()
+                }) { (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in reply.complete { try result.get() } }
+            } catch {
+                reply.fail(error)
             }
         }
-    }
-
-    func shimClient(_ record: ContainerRecord) throws -> TaskClient {
-        try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10))
     }
 
     func execSession(_ request: Tether_Daemon_V1_ExecProcessRequest) throws -> ExecSession {
@@ -67,8 +63,16 @@ extension Daemon {
     }
 
     /// Makes the FIFOs and adds the process to the container's shim; `detach` starts it too (output discarded).
-    func prepareExec(_ request: Tether_Daemon_V1_ExecRequest) throws -> Tether_Daemon_V1_ExecResponse {
-        let record = try resolve(request.id)
+    func prepareExec(_ request: Tether_Daemon_V1_ExecRequest, completion: @escaping (Result<Tether_Daemon_V1_ExecResponse, Error>) -> Void) {
+        do {
+            try prepareExec(request, record: try resolve(request.id), completion: completion)
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    private func prepareExec(_ request: Tether_Daemon_V1_ExecRequest, record: ContainerRecord,
+                             completion: @escaping (Result<Tether_Daemon_V1_ExecResponse, Error>) -> Void) throws {
         guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         let process = try BundleWriter.process(
@@ -78,6 +82,7 @@ extension Daemon {
         let execID = "exec-" + String(Daemon.randomID().prefix(12))
         let directory = record.bundle + "/execs/" + execID
         var response = Tether_Daemon_V1_ExecResponse.with { $0.execID = execID }
+        let execRequest: Containerd_Task_V2_ExecProcessRequest
         do {
             try FileIO.makeDirectories(directory, mode: 0o700)
             if request.openStdin { response.stdinPath = directory + "/stdin" }
@@ -89,46 +94,54 @@ extension Daemon {
                 try BundleWriter.makeFIFO(path)
             }
             let spec = try JSONEncoder().encode(process)
-            let client = try shimClient(record)
-            defer { client.close() }
-            try client.exec(.with {
+            let fifos = response
+            execRequest = .with {
                 $0.id = record.id
                 $0.execID = execID
                 $0.terminal = request.tty
-                $0.stdin = response.stdinPath
-                $0.stdout = response.stdoutPath
-                $0.stderr = response.stderrPath
+                $0.stdin = fifos.stdinPath
+                $0.stdout = fifos.stdoutPath
+                $0.stderr = fifos.stderrPath
                 $0.spec = Google_Protobuf_Any.with {
                     $0.typeURL = Daemon.processSpecType
                     $0.value = spec
                 }
-            })
+            }
         } catch {
             try? FileIO.removeTree(directory)
             throw error
         }
-        let session = ExecSession(id: execID, containerID: record.id, directory: directory)
-        execSessions[execID] = session
-        events.publish("exec_create", record, execID: execID)
-        if request.detach { try startExec(session) }
-        return response
+        callShim(record, .exec, execRequest) { [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
+            guard let self else { return }
+            if case .failure(let error) = result {
+                try? FileIO.removeTree(directory)
+                return completion(.failure(error))
+            }
+            let session = ExecSession(id: execID, containerID: record.id, directory: directory)
+            self.execSessions[execID] = session
+            self.events.publish("exec_create", record, execID: execID)
+            guard request.detach else { return completion(.success(response)) }
+            self.startExec(session) { started in completion(started.map { response }) }
+        }
     }
 
-    func startExec(_ session: ExecSession) throws {
-        guard let record = records[session.containerID] else { throw TTRPCStatus(.notFound, "no such container: \(session.containerID)") }
-        do {
-            let client = try shimClient(record)
-            defer { client.close() }
-            _ = try client.start(.with {
-                $0.id = record.id
-                $0.execID = session.id
-            })
-        } catch {
-            finishExec(session, code: 255)
-            throw error
+    func startExec(_ session: ExecSession, completion: @escaping (Result<Void, Error>) -> Void) {
+        guard let record = records[session.containerID] else {
+            return completion(.failure(TTRPCStatus(.notFound, "no such container: \(session.containerID)")))
         }
-        events.publish("exec_start", record, execID: session.id)
-        watchExec(session)
+        callShim(record, .start, Containerd_Task_V2_StartRequest.with {
+            $0.id = record.id
+            $0.execID = session.id
+        }) { [weak self] (result: Result<Containerd_Task_V2_StartResponse, TTRPCStatus>) in
+            guard let self else { return }
+            if case .failure(let error) = result {
+                self.finishExec(session, code: 255)
+                return completion(.failure(error))
+            }
+            self.events.publish("exec_start", record, execID: session.id)
+            self.watchExec(session)
+            completion(.success(()))
+        }
     }
 
     /// Holds a Task.Wait for the exec on the loop; its reply (or the shim's loss) finishes the exec.
@@ -157,13 +170,10 @@ extension Daemon {
         for waiter in session.waiters { waiter.succeed(.with { $0.exitCode = code }) }
         session.waiters.removeAll()
         if let record = records[session.containerID] {
-            if let client = try? shimClient(record) {
-                _ = try? client.delete(.with {
-                    $0.id = record.id
-                    $0.execID = session.id
-                })
-                client.close()
-            }
+            callShim(record, .delete, Containerd_Task_V2_DeleteRequest.with {
+                $0.id = record.id
+                $0.execID = session.id
+            }) { (_: Result<Containerd_Task_V2_DeleteResponse, TTRPCStatus>) in }
             events.publish("exec_die", record, exitCode: code, execID: session.id)
         }
         try? FileIO.removeTree(session.directory)

@@ -10,7 +10,8 @@ import TetherSystem
 /// `<state>/spare/<id>/` (its `-bundle`, with its `address`), which is no container's: no `ps` lists it. A run takes it
 /// (its address moves into the container's bundle) and the next spare starts once Run has answered. `create` does
 /// not take it (its container may start much later); a container started by `start` gets a shim of its own.
-/// A tetherd killed with a spare waiting shuts that shim down on its next start.
+/// The spare exits with tetherd (SIGTERM, SIGINT: `Daemon.terminate`); a spare that dies is replaced; a tetherd killed
+/// with a spare waiting shuts that shim down on its next start.
 extension Daemon {
     struct SpareShim {
         let id: String
@@ -27,10 +28,11 @@ extension Daemon {
         let directory = spareDirectory + "/" + id
         do {
             try Daemon.makeDirectory(directory, mode: 0o700)
-            let address = try ShimLauncher.launch(
+            let launched = try ShimLauncher.launch(
                 binary: configuration.shimBinary, state: configuration.state, namespace: Daemon.namespace, id: id,
                 daemonAddress: configuration.socket, bundle: directory, environment: shimEnvironment)
-            spareShim = SpareShim(id: id, address: address, directory: directory)
+            spareShim = SpareShim(id: id, address: launched.address, directory: directory)
+            watchShimProcess(launched)
         } catch {
             try? FileIO.removeTree(directory)
         }
@@ -47,14 +49,34 @@ extension Daemon {
         return spare.address
     }
 
-    /// The spares a previous tetherd left (killed while one waited): each is asked to shut down.
+    /// tetherd is stopping: the spare (idle, so SIGTERM ends it) goes with it, and its directory.
+    func retireSpareShim() {
+        guard let spare = spareShim else { return }
+        spareShim = nil
+        shimProcesses.removeValue(forKey: spare.address)?.signal(SIGTERM)
+        try? FileIO.removeTree(spare.directory)
+    }
+
+    /// The spare died (killed by someone): its leftovers go and a new one starts a second later.
+    func spareShimExited(_ spare: SpareShim) {
+        spareShim = nil
+        dropShimConnection(spare.address)
+        _ = unlink(TTRPCClient.socketPath(fromAddress: spare.address))
+        try? FileIO.removeTree(spare.directory)
+        loop.schedule(after: 1000) { [weak self] in self?.prepareSpareShim() }
+    }
+
+    /// The spares a previous tetherd left (killed while one waited): each is asked to shut down, on the loop.
     func shutDownLeftSpareShims() {
         for id in (try? FileIO.listDirectory(spareDirectory)) ?? [] {
             let directory = spareDirectory + "/" + id
-            if let address = try? FileIO.readText(directory + "/address"),
-               let client = try? TaskClient(path: TTRPCClient.socketPath(fromAddress: address), timeout: .seconds(2)) {
-                try? client.shutdown(.with { $0.id = id })
-                client.close()
+            if let address = try? FileIO.readText(directory + "/address") {
+                var spare = ContainerRecord(id: id, name: "spare shim " + id, rootfs: "", args: [], env: [], cwd: "", hostname: "",
+                                            readOnly: false, network: "", remove: true, restart: .no)
+                spare.shimAddress = address
+                callShim(spare, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = id }) {
+                    [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in self?.dropShimConnection(address)
+                }
             }
             try? FileIO.removeTree(directory)
         }

@@ -8,8 +8,9 @@ import TetherAPI
 import TetherSystem
 
 /// tetherd: a single-threaded daemon on one epoll loop. It spawns one tether-shim per container through the
-/// shim's start contract, talks to shims only over ttrpc (containerd.task.v2.Task), keeps one record per
-/// container on disk, and on start reconnects to every shim that is still there. It never forks containers.
+/// shim's start contract, talks to shims only over ttrpc (containerd.task.v2.Task) on loop clients with deadlines
+/// (Daemon+ShimCalls: it never waits for a shim), watches each shim's process (Daemon+ShimLoss), keeps one record
+/// per container on disk, and on start reconnects to every shim that is still there. It never forks containers.
 public final class Daemon {
     public struct Configuration: Sendable {
         public var root: String
@@ -44,6 +45,14 @@ public final class Daemon {
     let shimEnvironment: [String]
     /// The shim waiting for the next `run` (Daemon+SpareShim).
     var spareShim: SpareShim?
+    /// tetherd's loop connection to each shim, by address (Daemon+ShimCalls).
+    var shimConnections: [String: TTRPCLoopClient] = [:]
+    /// The process of each shim tetherd spawned, by address: its death is noticed at once (Daemon+ShimLoss).
+    var shimProcesses: [String: ProcessExitWatch] = [:]
+    /// `tether-shim delete` runs cleaning up after lost shims, by container id (Daemon+ShimLoss).
+    var shimCleanups: [String: ProcessExitWatch] = [:]
+    /// SIGTERM and SIGINT: tetherd exits, and its spare shim with it.
+    let terminationSignals: SignalFD
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -57,7 +66,12 @@ public final class Daemon {
         // Shims are tetherd's children (ShimLauncher): the kernel reaps them when they exit. They inherit nothing
         // but their stdio and listener: what tetherd opens is close-on-exec, and so becomes what it inherited.
         _ = Glibc.signal(SIGCHLD, SIG_IGN)
+        // A subreaper: what a shim that died leaves (its container's processes, killed by `tether-shim delete`) is
+        // reparented to tetherd, which the kernel reaps for (SIGCHLD ignored), rather than to a PID 1 that may not.
+        _ = tether_set_child_subreaper(1)
         _ = tether_cloexec_from(3)
+        try SignalFD.block([SIGTERM, SIGINT])
+        terminationSignals = try SignalFD([SIGTERM, SIGINT])
         loop = try EventLoop()
         let listener = try UnixSocket.listen(path: configuration.socket, mode: 0o600)
         server = TTRPCServer(loop: loop, listener: listener)
@@ -65,6 +79,7 @@ public final class Daemon {
         shimEnvironment = ShimLauncher.environment(daemonAddress: configuration.socket)
         registerAPI()
         registerExecAPI()
+        try loop.register(terminationSignals.fd, .readable) { [weak self] _ in self?.terminate() }
         reconnect()
         try FileIO.makeDirectories(spareDirectory, mode: 0o700)
         shutDownLeftSpareShims()
@@ -72,6 +87,15 @@ public final class Daemon {
     }
 
     public func run() throws { try loop.run() }
+
+    /// SIGTERM or SIGINT: the spare shim (no container) exits with tetherd; the shims of containers stay, as they do
+    /// when tetherd is killed, and a restarted tetherd reconnects to them.
+    func terminate() {
+        _ = terminationSignals.drain()
+        retireSpareShim()
+        server.stopAccepting()
+        loop.stop()
+    }
 
     func recordPath(_ id: String) -> String { configuration.root + "/containers/\(id)/record.json" }
     func containerDirectory(_ id: String) -> String { configuration.root + "/containers/\(id)" }
@@ -107,8 +131,9 @@ public final class Daemon {
 
     // MARK: Reconnect
 
-    /// Loads every record; for containers that were running, reconnects to the shim (State, then Wait) or,
-    /// when the shim is gone, takes the exit the shim recorded durably in the bundle.
+    /// Loads every record; for containers that were running, holds a Wait on the shim again (its reply is the exit,
+    /// at once for a task that stopped meanwhile) or, when the shim is gone, cleans up after it (`shimLost`: the
+    /// exit it recorded in the bundle, else 137 "shim exited unexpectedly").
     func reconnect() {
         guard let ids = try? FileIO.listDirectory(configuration.root + "/containers") else { return }
         for id in ids {
@@ -116,28 +141,10 @@ public final class Daemon {
                 sweepRemoved(id)
                 continue
             }
-            guard var record = ContainerRecord.load(recordPath(id)) else { continue }
+            guard let record = ContainerRecord.load(recordPath(id)) else { continue }
             records[id] = record
             guard record.status == "running" else { continue }
-            do {
-                let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(5))
-                defer { client.close() }
-                let state = try client.state(.with { $0.id = id })
-                if state.status == .stopped {
-                    exited(id, code: Int32(bitPattern: state.exitStatus), at: state.exitedAt)
-                } else {
-                    watch(id)
-                }
-            } catch {
-                if let exit = Daemon.durableExit(bundle: record.bundle) {
-                    exited(id, code: exit, at: nil)
-                } else {
-                    record.status = "exited"
-                    record.exitCode = 137
-                    record.finishedAt = Daemon.now()
-                    save(record)
-                }
-            }
+            watch(id)
         }
     }
 
@@ -162,60 +169,103 @@ public final class Daemon {
     // MARK: Lifecycle
 
     /// Starts (or restarts) a container's task: shim (started first: it runs while the bundle is written), bundle,
-    /// stdio FIFOs, Create, Start; then watches for its exit.
-    func launch(_ record: inout ContainerRecord) throws {
+    /// stdio FIFOs, then Create and Start on the loop; then watches for its exit. `completion` gets the running
+    /// record, or the error; a launch that fails leaves no shim behind (`abandonLaunch`).
+    func launch(_ record: ContainerRecord, completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
+        var record = record
         let id = record.id
         let directory = containerDirectory(id)
         let settings = record.settings
         record.bundle = bundleDirectory(id)
         record.logPath = directory + "/container.log"
-        let pidNamespacePath = try pidNamespacePath(for: record)
-        try Daemon.makeDirectory(record.bundle, mode: 0o711)
-        try Daemon.makeDirectory(record.bundle + "/rootfs", mode: 0o711)
-        if record.shimAddress.isEmpty, let spare = takeSpareShim(for: id, bundle: record.bundle) {
-            record.shimAddress = spare
+        record.error = nil
+        let create: Containerd_Task_V2_CreateTaskRequest
+        do {
+            let pidNamespacePath = try pidNamespacePath(for: record)
+            try Daemon.makeDirectory(record.bundle, mode: 0o711)
+            try Daemon.makeDirectory(record.bundle + "/rootfs", mode: 0o711)
+            if record.shimAddress.isEmpty, let spare = takeSpareShim(for: id, bundle: record.bundle) {
+                record.shimAddress = spare
+            }
+            if record.shimAddress.isEmpty || !shimIsAlive(record.shimAddress) {
+                do {
+                    let launched = try ShimLauncher.launch(
+                        binary: configuration.shimBinary, state: configuration.state, namespace: Daemon.namespace, id: id,
+                        daemonAddress: configuration.socket, bundle: record.bundle, environment: shimEnvironment)
+                    record.shimAddress = launched.address
+                    watchShimProcess(launched)
+                } catch {
+                    throw TTRPCStatus(.unknown, "start shim: \(error)")
+                }
+            }
+            // From here the record knows its shim: a removal while the launch is under way finds it.
+            records[id]?.shimAddress = record.shimAddress
+            try Daemon.makeDirectory(directory, mode: 0o755)
+            try Daemon.makeDirectory(directory + "/upper", mode: 0o755)
+            try Daemon.makeDirectory(directory + "/work", mode: 0o700)
+            try BundleWriter.write(record, to: record.bundle, pidNamespacePath: pidNamespacePath)
+            let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
+            if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
+            let overlay = Containerd_Types_Mount.with {
+                $0.type = "overlay"
+                $0.source = "overlay"
+                $0.options = ["lowerdir=\(record.rootfs)", "upperdir=\(directory)/upper", "workdir=\(directory)/work"]
+            }
+            // The shim appends what the process writes (its pipes, or its pty) to the log and rotates it: the
+            // process never holds the log itself, so it cannot truncate or rewrite what was logged.
+            let log = "file://" + record.logPath + settings.logOptions.uriQuery
+            let bundle = record.bundle
+            create = Containerd_Task_V2_CreateTaskRequest.with {
+                $0.id = id
+                $0.bundle = bundle
+                $0.rootfs = [overlay]
+                $0.terminal = settings.tty
+                $0.stdin = stdin
+                $0.stdout = log
+                $0.stderr = settings.tty ? "" : log
+            }
+        } catch {
+            abandonLaunch(record, error, completion: completion)
+            return
         }
-        if record.shimAddress.isEmpty || !Daemon.answers(record.shimAddress) {
-            do {
-                record.shimAddress = try ShimLauncher.launch(
-                    binary: configuration.shimBinary, state: configuration.state, namespace: Daemon.namespace, id: id,
-                    daemonAddress: configuration.socket, bundle: record.bundle, environment: shimEnvironment)
-            } catch {
-                throw TTRPCStatus(.unknown, "start shim: \(error)")
+        callShim(record, .create, create, timeout: Daemon.shimLaunchTimeout) {
+            [weak self] (result: Result<Containerd_Task_V2_CreateTaskResponse, TTRPCStatus>) in
+            guard let self else { return }
+            let created: Containerd_Task_V2_CreateTaskResponse
+            switch result {
+            case .success(let response): created = response
+            case .failure(let error): return self.abandonLaunch(record, error, completion: completion)
+            }
+            self.callShim(record, .start, Containerd_Task_V2_StartRequest.with { $0.id = id }, timeout: Daemon.shimLaunchTimeout) {
+                [weak self] (result: Result<Containerd_Task_V2_StartResponse, TTRPCStatus>) in
+                guard let self else { return }
+                if case .failure(let error) = result { return self.abandonLaunch(record, error, completion: completion) }
+                guard self.records[id] != nil else {
+                    // Removed while it started: its task and shim go too.
+                    return self.abandonLaunch(record, TTRPCStatus(.notFound, "container \(record.name) was removed while it started"),
+                                              completion: completion)
+                }
+                record.pid = created.pid
+                record.status = "running"
+                record.startedAt = Daemon.now()
+                self.save(record)
+                self.events.publish("start", record)
+                self.watch(id)
+                completion(.success(record))
             }
         }
-        try Daemon.makeDirectory(directory, mode: 0o755)
-        try Daemon.makeDirectory(directory + "/upper", mode: 0o755)
-        try Daemon.makeDirectory(directory + "/work", mode: 0o700)
-        try BundleWriter.write(record, to: record.bundle, pidNamespacePath: pidNamespacePath)
-        let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
-        if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
-        let client = try TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(30))
-        defer { client.close() }
-        let overlay = Containerd_Types_Mount.with {
-            $0.type = "overlay"
-            $0.source = "overlay"
-            $0.options = ["lowerdir=\(record.rootfs)", "upperdir=\(directory)/upper", "workdir=\(directory)/work"]
+    }
+
+    /// A launch that failed: its shim is of no use to the container (it may hold a half-created task), so the task
+    /// is deleted and the shim exits (`retireShim`); the record keeps no address, and the next start gets a new shim.
+    func abandonLaunch(_ record: ContainerRecord, _ error: Error, completion: (Result<ContainerRecord, Error>) -> Void) {
+        var record = record
+        if !record.shimAddress.isEmpty {
+            retireShim(record)
+            if records[record.id]?.shimAddress == record.shimAddress { records[record.id]?.shimAddress = "" }
+            record.shimAddress = ""
         }
-        // The shim appends what the process writes (its pipes, or its pty) to the log and rotates it: the process
-        // never holds the log itself, so it cannot truncate or rewrite what was logged.
-        let log = "file://" + record.logPath + settings.logOptions.uriQuery
-        let created = try client.create(.with {
-            $0.id = id
-            $0.bundle = record.bundle
-            $0.rootfs = [overlay]
-            $0.terminal = settings.tty
-            $0.stdin = stdin
-            $0.stdout = log
-            $0.stderr = settings.tty ? "" : log
-        })
-        _ = try client.start(.with { $0.id = id })
-        record.pid = created.pid
-        record.status = "running"
-        record.startedAt = Daemon.now()
-        save(record)
-        events.publish("start", record)
-        watch(id)
+        completion(.failure(error))
     }
 
     /// mkdir of a directory whose parent normally exists (one system call on `run`'s path), else mkdir -p.
@@ -240,24 +290,29 @@ public final class Daemon {
         return true
     }
 
-    /// Holds a Task.Wait on the container's shim; its reply is the exit.
+    /// Holds a Task.Wait on the container's shim; its reply is the exit. A shim that cannot be reached, or whose
+    /// connection closes, is lost (`shimLost`), unless its process still runs.
     func watch(_ id: String) {
         guard let record = records[id], shimWaits[id] == nil else { return }
         guard let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress), readBuffer: shimReads) else {
-            loop.schedule(after: 500) { [weak self] in self?.watch(id) }
+            shimLost(id)
             return
         }
         shimWaits[id] = client
         client.call(TaskService.name, "Wait", Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
             [weak self] (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
             guard let self else { return }
+            guard self.shimWaits[id] === client else { return }
             self.shimWaits.removeValue(forKey: id)?.close()
             switch result {
             case .success(let response):
                 self.exited(id, code: Int32(bitPattern: response.exitStatus), at: response.exitedAt)
             case .failure:
-                // The shim went away: it recorded the exit durably if the container exited.
-                if let code = Daemon.durableExit(bundle: record.bundle) { self.exited(id, code: code, at: nil) }
+                if let current = self.records[id], current.status == "running", self.shimProcesses[current.shimAddress]?.isRunning == true {
+                    self.loop.schedule(after: 500) { [weak self] in self?.watch(id) }
+                } else {
+                    self.shimLost(id)
+                }
             }
         }
     }
@@ -274,7 +329,7 @@ public final class Daemon {
         guard let current = records[id], current.status == "exited" else { return }
         if !record.remove { save(current) }
         if record.remove {
-            try? removeContainer(id, force: true)
+            removeContainer(id, force: true) { _ in }
         } else if !record.isManuallyStopped && record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
             let delay = RestartPolicy.backoff(restarts: record.restartCount)
             loop.schedule(after: delay) { [weak self] in self?.restartByPolicy(id) }
@@ -294,25 +349,27 @@ public final class Daemon {
     func restartByPolicy(_ id: String) {
         guard var record = records[id], record.status == "exited", !record.isManuallyStopped else { return }
         record.restartCount += 1
-        do {
-            try start(&record)
-        } catch {
-            record.status = "exited"
-            save(record)
+        start(record) { [weak self] result in
+            guard let self, case .failure = result, var current = self.records[id] else { return }
+            current.restartCount = record.restartCount
+            self.save(current)
         }
     }
 
     /// Starts a created or exited container; a running one is left alone. An exited container's task is
     /// deleted first and the next one is created in the same shim (a new shim if that one is gone). A start
     /// gives the restart policy back to a container stopped by hand.
-    func start(_ record: inout ContainerRecord) throws {
-        switch record.status {
-        case "running": return
-        case "exited": deleteTask(record, shutdown: false)
-        default: break
-        }
+    func start(_ record: ContainerRecord, completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
+        var record = record
         record.manuallyStopped = nil
-        try launch(&record)
+        switch record.status {
+        case "running":
+            completion(.success(record))
+        case "exited" where !record.shimAddress.isEmpty:
+            deleteTask(record, shutdown: false) { [weak self] in self?.launch(record, completion: completion) }
+        default:
+            launch(record, completion: completion)
+        }
     }
 
     /// A stop or kill asked for by a user (as docker): the restart policy is off until the container is started
@@ -323,52 +380,80 @@ public final class Daemon {
         save(record)
     }
 
-    /// SIGTERM, then SIGKILL after `grace` seconds; `then` runs with the exit code once it exited. The restart
-    /// policy is off from now on (Restart starts the container again itself).
-    func stop(_ record: ContainerRecord, grace: UInt32, then: @escaping (Int32) -> Void) throws {
+    /// SIGTERM, then SIGKILL after `grace` seconds; `completion` gets the exit code once it exited (or the error of
+    /// the SIGTERM). The restart policy is off from now on (Restart starts the container again itself).
+    func stop(_ record: ContainerRecord, grace: UInt32, completion: @escaping (Result<Int32, Error>) -> Void) throws {
         var record = record
         markManuallyStopped(&record)
         guard record.status == "running" else {
-            then(record.exitCode)
+            completion(.success(record.exitCode))
             return
         }
-        try signal(record, UInt32(SIGTERM))
-        exitWaiters[record.id, default: []].append(then)
-        loop.schedule(after: UInt64(grace) * 1000) { [weak self] in
-            guard let self, let current = self.records[record.id], current.status == "running" else { return }
-            try? self.signal(current, UInt32(SIGKILL))
+        let id = record.id
+        try signal(record, UInt32(SIGTERM)) { [weak self] result in
+            guard let self else { return }
+            if case .failure(let error) = result { return completion(.failure(error)) }
+            guard let current = self.records[id], current.status == "running" else {
+                return completion(.success(self.records[id]?.exitCode ?? record.exitCode))
+            }
+            self.exitWaiters[id, default: []].append { code in completion(.success(code)) }
+            self.loop.schedule(after: UInt64(grace) * 1000) { [weak self] in
+                guard let self, let current = self.records[id], current.status == "running" else { return }
+                try? self.signal(current, UInt32(SIGKILL)) { _ in }
+            }
         }
     }
 
-    /// Deletes the task in the shim (which unmounts the rootfs) and, with `shutdown`, asks the shim to exit.
-    func deleteTask(_ record: ContainerRecord, shutdown: Bool = true) {
-        guard !record.shimAddress.isEmpty, let client = try? TaskClient(
-            path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10)) else { return }
-        defer { client.close() }
-        _ = try? client.delete(.with { $0.id = record.id })
-        if shutdown { _ = try? client.shutdown(.with { $0.id = record.id }) }
+    /// Deletes the task in the shim (which unmounts the rootfs) and, with `shutdown`, asks the shim to exit; then
+    /// `then` runs (whatever the shim answered, or at the calls' deadline).
+    func deleteTask(_ record: ContainerRecord, shutdown: Bool = true, then: @escaping () -> Void = {}) {
+        guard !record.shimAddress.isEmpty else { return then() }
+        callShim(record, .delete, Containerd_Task_V2_DeleteRequest.with { $0.id = record.id }) {
+            [weak self] (_: Result<Containerd_Task_V2_DeleteResponse, TTRPCStatus>) in
+            guard let self, shutdown else { return then() }
+            self.callShim(record, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
+                [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
+                self?.dropShimConnection(record.shimAddress)
+                then()
+            }
+        }
     }
 
-    /// Removes a container (`force`: a running one is killed first, and dies, as docker, before it is destroyed).
-    func removeContainer(_ id: String, force: Bool) throws {
-        guard var record = records[id] else { throw TTRPCStatus(.notFound, "no such container: \(id)") }
-        if record.status == "running" {
-            guard force else {
-                throw TTRPCStatus(.failedPrecondition, "container \(record.name) is running: stop it first or use rm -f")
-            }
-            var exit: Containerd_Task_V2_WaitResponse?
-            if let client = try? TaskClient(path: TTRPCClient.socketPath(fromAddress: record.shimAddress), timeout: .seconds(10)) {
-                _ = try? client.kill(.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true })
-                exit = try? client.wait(.with { $0.id = id })
-                client.close()
-            }
-            settleExit(&record, code: exit.map { Int32(bitPattern: $0.exitStatus) } ?? 128 + SIGKILL, at: exit?.exitedAt)
+    /// Removes a container (`force`: a running one is killed first, and dies, as docker, before it is destroyed);
+    /// `completion` runs once the record is gone, or with the error.
+    func removeContainer(_ id: String, force: Bool, completion: @escaping (Result<Void, Error>) -> Void) {
+        guard let record = records[id] else { return completion(.failure(TTRPCStatus(.notFound, "no such container: \(id)"))) }
+        guard record.status == "running" else {
+            destroy(record)
+            return completion(.success(()))
         }
+        guard force else {
+            return completion(.failure(TTRPCStatus(.failedPrecondition, "container \(record.name) is running: stop it first or use rm -f")))
+        }
+        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
+            [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
+            guard let self else { return }
+            if case .failure(let error) = result, error.code != .notFound { return completion(.failure(error)) }
+            self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+                [weak self] (result: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
+                guard let self, var current = self.records[id] else { return completion(.success(())) }
+                if current.status == "running" {
+                    let exit = try? result.get()
+                    self.settleExit(&current, code: exit.map { Int32(bitPattern: $0.exitStatus) } ?? 128 + SIGKILL, at: exit?.exitedAt)
+                }
+                self.destroy(current)
+                completion(.success(()))
+            }
+        }
+    }
+
+    /// The removal of a container that is not running: the record goes now, from here no one sees the container
+    /// (ps, a restarted tetherd). The task's deletion in the shim (runtime delete, rootfs unmount: ~2.5 ms), the
+    /// shim's shutdown and the directories (an rmdir on ext4 can take ~4 ms, and a container has six) follow once
+    /// the reply is out; a tetherd killed before that finishes it on its next start (`sweepRemoved`).
+    func destroy(_ record: ContainerRecord) {
+        let id = record.id
         shimWaits.removeValue(forKey: id)?.close()
-        // The record goes now: from here no one sees the container (ps, a restarted tetherd). The task's deletion
-        // in the shim (runtime delete, rootfs unmount: ~2.5 ms), the shim's shutdown and the directories (an rmdir
-        // on ext4 can take ~4 ms, and a container has six) follow once the reply is out; a tetherd killed
-        // before that finishes it on its next start (`sweepRemoved`).
         _ = unlink(recordPath(id))
         records.removeValue(forKey: id)
         loop.schedule(after: 0) { [weak self] in self?.finishRemoval(record) }
@@ -377,27 +462,14 @@ public final class Daemon {
     }
 
     /// What is left of a removed container (its record is gone): the task and the shim (Delete, then Shutdown, on
-    /// a loop client: the loop serves other calls while the shim deletes), then the rootfs mount, the bundle and
-    /// the container's directory.
+    /// the loop: the loop serves other calls while the shim deletes), then the rootfs mount, the bundle and the
+    /// container's directory.
     func finishRemoval(_ record: ContainerRecord) {
         let id = record.id
-        let removeDirectories = { [weak self] in
+        deleteTask(record, shutdown: true) { [weak self] in
             _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
             try? FileIO.removeTree(record.bundle)
             if let self { try? FileIO.removeTree(self.containerDirectory(id)) }
-        }
-        guard !record.shimAddress.isEmpty,
-              let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress), readBuffer: shimReads) else {
-            removeDirectories()
-            return
-        }
-        client.call(TaskService.name, "Delete", Containerd_Task_V2_DeleteRequest.with { $0.id = id }, timeout: .seconds(10)) {
-            (_: Result<Containerd_Task_V2_DeleteResponse, Error>) in
-            client.call(TaskService.name, "Shutdown", Containerd_Task_V2_ShutdownRequest.with { $0.id = id }, timeout: .seconds(10)) {
-                (_: Result<Google_Protobuf_Empty, Error>) in
-                client.close()
-                removeDirectories()
-            }
         }
     }
 }

@@ -17,6 +17,12 @@ import TetherSystem
 /// Everything a shim creates lives under tetherd's `--state` (`-state`, ShimFlags): its socket in `<state>/s`, the
 /// runtime state and seccomp cache in `<state>/runtime/<namespace>`; two tetherds never share a file.
 enum ShimLauncher {
+    /// A shim as tetherd started it: where it listens and its process (watched through a pidfd, ShimProcessWatch).
+    struct Launched {
+        let address: String
+        let pid: pid_t
+    }
+
     /// Root-only directory of shim sockets (0700) under tetherd's state directory, ShimFlags.socketDirectory.
     static func socketDirectory(state: String) -> String { state + "/s" }
 
@@ -36,15 +42,17 @@ enum ShimLauncher {
         return "--state \(state): too long for shim socket paths (\(length) bytes, at most \(socketPathCapacity - 1))"
     }
 
-    /// Spawns the shim serving container `id` from `bundle` (which must exist); returns its address (`unix://…`).
+    /// Spawns the shim serving container `id` from `bundle` (which must exist); returns its address (`unix://…`)
+    /// and pid.
     static func launch(binary: String, state: String, namespace: String, id: String, daemonAddress: String, bundle: String,
-                       environment: [String]) throws -> String {
+                       environment: [String]) throws -> Launched {
         let path = socketPath(state: state, daemonAddress: daemonAddress, namespace: namespace, id: id)
         let address = "unix://" + path
         let listener = try listen(path, directory: socketDirectory(state: state))
         defer { FileIO.close(listener) }
+        let pid: pid_t
         do {
-            try spawn(binary: binary,
+            pid = try spawn(binary: binary,
                       arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle,
                                   "-state", state],
                       environment: environment, listener: listener)
@@ -55,7 +63,19 @@ enum ShimLauncher {
         // After the spawn (the shim starts meanwhile); best effort: tetherd keeps the address in the record, this
         // copy is for a restart that finds the directories of a removal left half-done (`Daemon.sweepRemoved`).
         try? FileIO.writeAtomically(bundle + "/address", Array(address.utf8), mode: 0o644, sync: false)
-        return address
+        return Launched(address: address, pid: pid)
+    }
+
+    /// Spawns `tether-shim ... delete` for a container whose shim is gone (what containerd runs after a shim died,
+    /// ShimDelete): it kills what is left of the container through its cgroup, deletes the runtime state and
+    /// unmounts the bundle's rootfs. Returns its pid; its DeleteResponse on stdout goes to /dev/null (the exit is
+    /// read from `<bundle>/exit-status`).
+    static func spawnDelete(binary: String, state: String, namespace: String, id: String, daemonAddress: String, bundle: String,
+                            environment: [String]) throws -> pid_t {
+        try spawn(binary: binary,
+                  arguments: ["tether-shim", "-namespace", namespace, "-id", id, "-address", daemonAddress, "-bundle", bundle,
+                              "-state", state, "delete"],
+                  environment: environment, listener: nil)
     }
 
     /// Listens on `path`, making the socket directory (0700) first if it is missing.
@@ -76,7 +96,7 @@ enum ShimLauncher {
             + ["TTRPC_ADDRESS=\(daemonAddress)"]
     }
 
-    private static func spawn(binary: String, arguments: [String], environment: [String], listener: Int32) throws {
+    private static func spawn(binary: String, arguments: [String], environment: [String], listener: Int32?) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -85,7 +105,7 @@ enum ShimLauncher {
         posix_spawn_file_actions_adddup2(&actions, 0, 2)
         // The listener on fd 3 without close-on-exec (glibc clears it even when the listener is fd 3 already);
         // nothing else of tetherd's is inherited: its descriptors are all close-on-exec (FileIO, UnixSocket).
-        posix_spawn_file_actions_adddup2(&actions, listener, 3)
+        if let listener { posix_spawn_file_actions_adddup2(&actions, listener, 3) }
         let attributes = SpawnAttributes(flags: SpawnAttributes.setsid)  // the shim in a session of its own
         let cArguments = arguments.map { strdup($0) } + [nil]
         let cEnvironment = environment.map { strdup($0) } + [nil]
@@ -96,5 +116,6 @@ enum ShimLauncher {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, binary, &actions, &attributes.raw, cArguments, cEnvironment)
         if result != 0 { throw SyscallError("posix_spawn \(binary)", errno: result) }
+        return pid
     }
 }

@@ -74,6 +74,10 @@ public final class Shim {
         for signal in signals.drain() {
             if signal == SIGCHLD {
                 sawChild = true
+            } else if (signal == SIGTERM || signal == SIGINT) && containers.isEmpty {
+                // An idle shim (tetherd's spare, or one whose containers are deleted) has nothing to pass a
+                // termination on to: it exits, so that stopping its manager leaves nothing behind.
+                if !shuttingDown { exitSoon() }
             } else {
                 for container in containers.values where container.initProcess.status == .running {
                     _ = Glibc.kill(container.initProcess.pid, signal)

@@ -77,6 +77,7 @@ struct Inspect: ParsableCommand {
             var ExitCode: Int32
             var StartedAt: String
             var FinishedAt: String
+            var Error: String
         }
         var Id: String
         var Name: String
@@ -97,7 +98,8 @@ struct Inspect: ParsableCommand {
         let document = Document(
             Id: info.id, Name: info.name, Path: info.args.first ?? "", Args: Array(info.args.dropFirst()), Rootfs: info.rootfs,
             State: .init(Status: info.status, Running: info.status == "running", Pid: info.pid, ExitCode: info.exitCode,
-                         StartedAt: Humanize.rfc3339(info.startedAtNs), FinishedAt: Humanize.rfc3339(info.finishedAtNs)),
+                         StartedAt: Humanize.rfc3339(info.startedAtNs), FinishedAt: Humanize.rfc3339(info.finishedAtNs),
+                         Error: info.error),
             LogPath: info.logPath, RestartCount: info.restartCount, RestartPolicy: info.restart, Bundle: info.bundle,
             ShimAddress: info.shimAddress, Created: Humanize.rfc3339(info.createdAtNs))
         let encoder = JSONEncoder()

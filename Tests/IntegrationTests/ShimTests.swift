@@ -665,6 +665,9 @@ struct ShimContractTests {
         #expect(response.exitedAt.seconds > 0)
         #expect(waitUntil(timeout: 10) { !ProcStat.isAlive(initPid) })
         #expect(!FileManager.default.fileExists(atPath: "/run/tether/runtime/\(shim.namespace)/\(shim.id)"))
+        // The dead shim's socket goes too (containerd's runc shim removes it on delete).
+        let address = try String(contentsOfFile: shim.bundle + "/address", encoding: .utf8)
+        #expect(!FileManager.default.fileExists(atPath: address.replacingOccurrences(of: "unix://", with: "")))
     }
 
     @Test("no events server: nothing blocks; events are delivered in order once one appears",

@@ -316,6 +316,12 @@ public nonisolated struct Tether_Daemon_V1_ContainerInfo: @unchecked Sendable {
     set {_uniqueStorage()._stdinPath = newValue}
   }
 
+  /// why the container stopped when it was not its own doing (e.g. "shim exited unexpectedly"), else empty
+  public var error: String {
+    get {_storage._error}
+    set {_uniqueStorage()._error = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -888,7 +894,7 @@ nonisolated extension Tether_Daemon_V1_ContainerRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ContainerInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}status\0\u{1}pid\0\u{3}exit_code\0\u{3}created_at_ns\0\u{3}started_at_ns\0\u{3}finished_at_ns\0\u{3}log_path\0\u{3}shim_address\0\u{1}bundle\0\u{3}restart_count\0\u{1}restart\0\u{1}tty\0\u{3}stdin_path\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}status\0\u{1}pid\0\u{3}exit_code\0\u{3}created_at_ns\0\u{3}started_at_ns\0\u{3}finished_at_ns\0\u{3}log_path\0\u{3}shim_address\0\u{1}bundle\0\u{3}restart_count\0\u{1}restart\0\u{1}tty\0\u{3}stdin_path\0\u{1}error\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -908,6 +914,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
     var _restart: String = String()
     var _tty: Bool = false
     var _stdinPath: String = String()
+    var _error: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -935,6 +942,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
       _restart = source._restart
       _tty = source._tty
       _stdinPath = source._stdinPath
+      _error = source._error
     }
   }
 
@@ -970,6 +978,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._restart) }()
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._tty) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._stdinPath) }()
+        case 18: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
         default: break
         }
       }
@@ -1029,6 +1038,9 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
       if !_storage._stdinPath.isEmpty {
         try visitor.visitSingularStringField(value: _storage._stdinPath, fieldNumber: 17)
       }
+      if !_storage._error.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1055,6 +1067,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
         if _storage._restart != rhs_storage._restart {return false}
         if _storage._tty != rhs_storage._tty {return false}
         if _storage._stdinPath != rhs_storage._stdinPath {return false}
+        if _storage._error != rhs_storage._error {return false}
         return true
       }
       if !storagesAreEqual {return false}
