@@ -15,6 +15,8 @@ final class LoopThread: @unchecked Sendable {
     private var queue: [() -> Void] = []
     private let finished = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
+    /// The loop thread (pthread_self), once it runs.
+    private let loopThreadID = Atomic<UInt>(0)
     private var started = false
 
     init() throws {
@@ -32,6 +34,7 @@ final class LoopThread: @unchecked Sendable {
     func start() {
         started = true
         let thread = Thread { [self] in
+            self.loopThreadID.store(UInt(pthread_self()), ordering: .releasing)
             while !self.stopping.load(ordering: .acquiring) { try? self.loop.runOnce(maximumWait: 1000) }
             self.finished.signal()
         }
@@ -57,10 +60,17 @@ final class LoopThread: @unchecked Sendable {
         return value
     }
 
-    /// Runs `last` on the loop, then ends the thread and waits for it.
+    /// Runs `last` on the loop, then ends the thread and waits for it. Called on the loop thread itself (the last
+    /// reference to a ServerThread was a closure the loop just ran), it cannot wait for itself: it runs `last` and
+    /// lets the thread end after the current turn.
     func stop(_ last: @escaping () -> Void = {}) {
         guard started else { return }
         started = false
+        if loopThreadID.load(ordering: .acquiring) == UInt(pthread_self()) {
+            last()
+            stopping.store(true, ordering: .releasing)
+            return
+        }
         post {
             last()
             self.stopping.store(true, ordering: .releasing)
