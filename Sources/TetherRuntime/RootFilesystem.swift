@@ -32,14 +32,32 @@ struct RootFilesystem {
         let devIsBound = (spec.mounts ?? []).contains {
             $0.destination == "/dev" && ($0.type == "bind" || ($0.options ?? []).contains { $0 == "bind" || $0 == "rbind" })
         }
+        // As runc's prepareRootfs: with /dev bound from elsewhere, no device node is made at all.
         if !devIsBound {
             try step("default devices") { try createDevices() }
             try step("dev symlinks") { try createDevSymlinks() }
+            // linux.devices may name a device runc also creates by default: it replaces it. /dev/ptmx stays the
+            // pts/ptmx link (runc's createDevices skips it and setupPtmx makes the link): privileged managers
+            // (podman --privileged, containerd's CRI) list every host device, /dev/ptmx included.
+            for (index, device) in (spec.linux?.devices ?? []).enumerated()
+            where RootFilesystem.lexicallyCleaned(device.path) != "/dev/ptmx" {
+                try step("linux.devices[\(index)] \(device.path)") { try createDevice(device) }
+            }
         }
-        // linux.devices may name a device runc also creates by default: it replaces it.
-        for (index, device) in (spec.linux?.devices ?? []).enumerated() {
-            try step("linux.devices[\(index)] \(device.path)") { try createDevice(device) }
+    }
+
+    /// runc's utils.CleanPath for an absolute path: `.`, `..` and repeated slashes removed, lexically.
+    static func lexicallyCleaned(_ path: String) -> String {
+        var parts: [Substring] = []
+        for component in path.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(component)
         }
+        return "/" + parts.joined(separator: "/")
     }
 
     // MARK: mounts
@@ -183,8 +201,14 @@ struct RootFilesystem {
         for device in RootFilesystem.defaultDevices { try createDevice(device) }
     }
 
+    /// A device node replaces whatever is at its path, and a symlink there is never followed: only the
+    /// directories leading to it are resolved (inside the rootfs).
     func createDevice(_ device: Linux.Device) throws {
-        let target = try resolveInRoot(device.path)
+        let cleaned = RootFilesystem.lexicallyCleaned(device.path)
+        guard let slash = cleaned.lastIndex(of: "/"), cleaned != "/" else {
+            throw SyscallError("device path \(device.path): not a file path", errno: EINVAL)
+        }
+        let target = try resolveInRoot(String(cleaned[..<slash])) + "/" + cleaned[cleaned.index(after: slash)...]
         let parent = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
         try FileIO.makeDirectories(parent)
         _ = unlink(target)
