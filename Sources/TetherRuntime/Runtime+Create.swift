@@ -148,15 +148,19 @@ extension Runtime {
         }
     }
 
-    /// Waits for `.ready`; a `.failure` from the child or its disappearance becomes a RuntimeError naming the stage.
-    /// `runHooks` answers the init's `.runHooks` (prestart and createRuntime), then lets it go on.
+    /// Waits for `.ready`, then for the child to close its end once it finished setting itself up (runc's
+    /// procReady, then the pipe's close): a `.failure` from the child or its disappearance before `.ready` becomes a
+    /// RuntimeError naming the stage. `runHooks` answers the init's `.runHooks` (prestart and createRuntime), then
+    /// lets it go on.
     static func awaitReady(_ sync: SyncSocket, stage: String, runHooks: (() throws -> Void)? = nil) throws {
+        var ready = false
         while true {
             guard let message = try sync.receive() else {
+                if ready { return }
                 throw RuntimeError(.system, "container \(stage) exited during setup", stage: stage)
             }
             switch message {
-            case .ready: return
+            case .ready where !ready: ready = true
             case .runHooks where runHooks != nil:
                 try runHooks?()
                 try sync.send(.hooksDone)

@@ -78,6 +78,45 @@ struct RuntimeConformanceTests {
         #expect(result.stdout == "pts/ptmx\nkmsg\n", "\(runtime): \(result)")
     }
 
+    // MARK: item 2: relative commands
+
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare, "needs root, the busybox rootfs and runc"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func aRelativeCommandIsFoundFromTheWorkingDirectory(runtime: String) throws {
+        let fixture = try Fixture(runtime, args: ["./echo", "hi"]) { config in
+            Self.process(&config) { $0["cwd"] = "/bin" }
+        }
+        let result = try fixture.runContainer()
+        #expect(result.status == 0, "\(runtime): \(result)")
+        #expect(result.stdout == "hi\n", "\(runtime): \(result)")
+    }
+
+    // MARK: item 3: exec failures
+
+    /// The texts managers classify (podman: "permission denied" → 126, "no such file or directory" and
+    /// "executable file not found" → 127); `create` fails and leaves no container.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare, "needs root, the busybox rootfs and runc"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func execFailuresFailCreateWithGosTexts(runtime: String) throws {
+        let cases: [(args: [String], text: String)] = [
+            (["/etc"], #"exec: "/etc": permission denied"#),
+            (["/etc/passwd"], #"exec: "/etc/passwd": permission denied"#),
+            (["/no/such"], #"exec: "/no/such": stat /no/such: no such file or directory"#),
+            (["/etc/passwd/x"], #"exec: "/etc/passwd/x": stat /etc/passwd/x: not a directory"#),
+            (["nosuch"], #"exec: "nosuch": executable file not found in $PATH"#),
+        ]
+        for (args, text) in cases {
+            let fixture = try Fixture(runtime, args: args)
+            let id = uniqueID("cf")
+            let created = try fixture.run(["create", "-b", fixture.bundle, id])
+            #expect(created.status != 0, "\(runtime) \(args): \(created)")
+            // runc prints its error through logrus, with the quotes escaped.
+            #expect(created.stderr.replacingOccurrences(of: "\\\"", with: "\"").contains(text), "\(runtime) \(args): \(created)")
+            #expect(try fixture.containers().isEmpty, "\(runtime) \(args): a failed create leaves no container")
+            _ = try? fixture.run(["delete", "-f", id])
+        }
+    }
+
     // MARK: item 5: FIFOs in linux.devices
 
     /// A FIFO is made, and no device cgroup rule is derived from it (the cgroup has no FIFO type).
@@ -92,6 +131,52 @@ struct RuntimeConformanceTests {
         let result = try fixture.runContainer()
         #expect(result.status == 0, "\(runtime): \(result)")
         #expect(result.stdout == "fifo\n", "\(runtime): \(result)")
+    }
+
+    // MARK: item 7: the init's last steps fail create
+
+    /// CAP_SYS_RESOURCE is not in this machine's bounding set (checked first): capset cannot grant it, and `create`
+    /// fails (runc: "unable to apply caps"); tether-runtime names the capability.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare && !RuntimeConformanceTests.boundingSetHas(24),
+                   "needs root, the busybox rootfs, runc and a host bounding set without CAP_SYS_RESOURCE"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func aCapabilityOutsideTheBoundingSetFailsCreate(runtime: String) throws {
+        let fixture = try Fixture(runtime, args: ["/bin/true"]) { config in
+            RuntimeSecurityTests.setCapabilities(&config, BundleFixture.defaultCapabilities + ["CAP_SYS_RESOURCE"])
+        }
+        let id = uniqueID("cf")
+        let created = try fixture.run(["create", "-b", fixture.bundle, id])
+        _ = try? fixture.run(["delete", "-f", id])
+        #expect(created.status != 0, "\(runtime): \(created)")
+        #expect(try fixture.containers().isEmpty)
+        if runtime == "tether-runtime" {
+            #expect(created.stderr.contains("CAP_SYS_RESOURCE") && created.stderr.contains("capabilities"), "\(created)")
+        } else {
+            #expect(created.stderr.contains("apply caps"), "\(created)")
+        }
+    }
+
+    /// A missing process.cwd is made (runc's prepareRootfs, before the root becomes read-only); one that cannot be
+    /// made fails `create`.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare, "needs root, the busybox rootfs and runc"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func aMissingWorkingDirectoryIsMade(runtime: String) throws {
+        let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", "pwd"]) { config in
+            Self.process(&config) { $0["cwd"] = "/tmp/made/here" }
+        }
+        let result = try fixture.runContainer()
+        #expect(result.status == 0, "\(runtime): \(result)")
+        #expect(result.stdout == "/tmp/made/here\n", "\(runtime): \(result)")
+
+        let impossible = try Fixture(runtime, args: ["/bin/true"]) { config in
+            Self.process(&config) { $0["cwd"] = "/etc/passwd/x" }
+        }
+        let id = uniqueID("cf")
+        let created = try impossible.run(["create", "-b", impossible.bundle, id])
+        _ = try? impossible.run(["delete", "-f", id])
+        #expect(created.status != 0, "\(runtime): \(created)")
+        #expect(created.stderr.contains("not a directory"), "\(runtime): \(created)")
+        #expect(try impossible.containers().isEmpty)
     }
 
     /// Whether capability `number` is in this process's bounding set (/proc/self/status CapBnd).
