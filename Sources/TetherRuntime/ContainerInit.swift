@@ -113,7 +113,8 @@ enum ContainerInit {
         let rootfs = RootFilesystem(
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
             hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths,
-            cgroupHierarchies: configuration.cgroupHierarchies)
+            cgroupHierarchies: configuration.cgroupHierarchies,
+            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == "mount" })
         try rootfs.prepare()
         try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)

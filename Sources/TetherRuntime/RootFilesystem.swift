@@ -14,6 +14,9 @@ struct RootFilesystem {
     let hasCgroupNamespace: Bool
     let cgroupPaths: [String: String]
     let cgroupHierarchies: [ControlGroupSet.Hierarchy]
+    /// false when linux.namespaces has no mount entry: the container shares the caller's mount namespace and is
+    /// entered with chroot, as runc does (its mounts are made in that namespace).
+    var hasMountNamespace = true
 
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
@@ -22,6 +25,9 @@ struct RootFilesystem {
                 flags = flag
             }
             try check(mount("", "/", nil, flags, nil), "mount / propagation")
+            // runc's rootfsParentMountPrivate: with / shared (rootfsPropagation shared or rshared), pivot_root
+            // refuses a rootfs whose parent mount is shared, and the rootfs's bind mount would propagate out.
+            try makeParentMountPrivateIfShared()
         }
         try step("bind rootfs") {
             try check(mount(rootfs, rootfs, "bind", MountFlag.bind | MountFlag.recursive, nil), "bind mount \(rootfs)")
@@ -58,6 +64,45 @@ struct RootFilesystem {
             parts.append(component)
         }
         return "/" + parts.joined(separator: "/")
+    }
+
+    /// The mount `rootfs` is on (the longest mount point that is the rootfs or one of its parents, the topmost
+    /// of those stacked there) made private when it is shared.
+    func makeParentMountPrivateIfShared() throws {
+        let text = try FileIO.readText("/proc/self/mountinfo")
+        var parent: (mountPoint: String, shared: Bool)? = nil
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 6 else { continue }
+            let mountPoint = RootFilesystem.unescapeMountInfo(String(fields[4]))
+            let isParent = mountPoint == "/" || rootfs == mountPoint || rootfs.hasPrefix(mountPoint + "/")
+            guard isParent, mountPoint.utf8.count >= (parent?.mountPoint.utf8.count ?? 0) else { continue }
+            let optional = fields[6...].prefix { $0 != "-" }
+            parent = (mountPoint, optional.contains { $0.hasPrefix("shared:") })
+        }
+        guard let parent else { throw SyscallError("find the mount of \(rootfs) in /proc/self/mountinfo", errno: ENOENT) }
+        if parent.shared {
+            try check(mount("", parent.mountPoint, nil, MountFlag.private, nil), "make \(parent.mountPoint) private")
+        }
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as \ooo.
+    static func unescapeMountInfo(_ field: String) -> String {
+        guard field.contains("\\") else { return field }
+        var bytes: [UInt8] = []
+        let source = Array(field.utf8)
+        var index = 0
+        while index < source.count {
+            if source[index] == UInt8(ascii: "\\"), index + 3 < source.count,
+               let value = UInt8(String(decoding: source[(index + 1)...(index + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                index += 4
+            } else {
+                bytes.append(source[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: mounts
@@ -252,6 +297,15 @@ struct RootFilesystem {
     /// pivot_root into the rootfs and detach the old root (runc's pivot_root(".", ".") trick), or with
     /// `noPivot` move the rootfs onto / and chroot.
     func enter(noPivot: Bool) throws(InitFailure) {
+        if !noPivot && !hasMountNamespace {
+            // runc's chroot(): pivot_root would change the root of every process in the caller's namespace.
+            try step("chroot") {
+                try check(chdir(rootfs), "chdir \(rootfs)")
+                try check(chroot("."), "chroot")
+                try check(chdir("/"), "chdir /")
+            }
+            return
+        }
         if noPivot {
             try step("move rootfs") {
                 try check(chdir(rootfs), "chdir \(rootfs)")
@@ -308,7 +362,8 @@ struct RootFilesystem {
                 }
             }
         }
-        if spec.root?.readonly == true {
+        // runc's finalizeRootfs (which makes the root read-only) runs only in a mount namespace of the container's.
+        if spec.root?.readonly == true && hasMountNamespace {
             try step("readonly root") { try remountBind("/", flags: MountFlag.readOnly, display: "/") }
         }
     }

@@ -117,6 +117,19 @@ struct RuntimeConformanceTests {
         }
     }
 
+    // MARK: item 4: rootfsPropagation
+
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare, "needs root, the busybox rootfs and runc"),
+          arguments: RuntimeConformanceTests.runtimes.flatMap { runtime in ["shared", "rshared"].map { (runtime, $0) } })
+    func aSharedRootfsPropagationRuns(runtime: String, propagation: String) throws {
+        let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", "echo ok"]) { config in
+            Self.linux(&config) { $0["rootfsPropagation"] = propagation }
+        }
+        let result = try fixture.runContainer()
+        #expect(result.status == 0, "\(runtime) \(propagation): \(result)")
+        #expect(result.stdout == "ok\n", "\(runtime) \(propagation): \(result)")
+    }
+
     // MARK: item 5: FIFOs in linux.devices
 
     /// A FIFO is made, and no device cgroup rule is derived from it (the cgroup has no FIFO type).
@@ -131,6 +144,82 @@ struct RuntimeConformanceTests {
         let result = try fixture.runContainer()
         #expect(result.status == 0, "\(runtime): \(result)")
         #expect(result.stdout == "fifo\n", "\(runtime): \(result)")
+    }
+
+    // MARK: item 6: the caller's mount namespace, or one joined by path
+
+    /// Without a mount entry the container is in its caller's mount namespace (entered with chroot). Run inside a
+    /// throwaway mount namespace (unshare -m), which the runtime's mounts do not outlive.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare && TestEnvironment.hasCommand(RuntimeConformanceTests.unshare),
+                   "needs root, the busybox rootfs, runc and unshare"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func withoutAMountNamespaceTheContainerSharesTheCallers(runtime: String) throws {
+        let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", "readlink /proc/self/ns/mnt; test -x /bin/busybox && echo in-rootfs"]) { config in
+            Self.linux(&config) { linux in
+                linux["namespaces"] = [["type": "pid"], ["type": "network"], ["type": "ipc"], ["type": "uts"], ["type": "cgroup"]]
+                linux["maskedPaths"] = [String]()
+                linux["readonlyPaths"] = [String]()
+            }
+            config["root"] = ["path": TestEnvironment.rootfs, "readonly": false]
+        }
+        let id = uniqueID("cf")
+        let script = "readlink /proc/self/ns/mnt; '\(fixture.executable)' --root '\(fixture.root)' run -b '\(fixture.bundle)' \(id)"
+        let result = try runCommand(Self.unshare, ["-m", "--propagation", "private", "/bin/sh", "-c", script])
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(result.status == 0, "\(runtime): \(result)")
+        #expect(lines.count == 3 && lines[0] == lines[1] && lines[2] == "in-rootfs", "\(runtime): \(result)")
+        _ = try? fixture.run(["delete", "-f", id])
+    }
+
+    /// runc's validator: masked and read-only paths need a mount namespace of the container's.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare, "needs root, the busybox rootfs and runc"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func maskedPathsWithoutAMountNamespaceAreRefused(runtime: String) throws {
+        let fixture = try Fixture(runtime, args: ["/bin/true"]) { config in
+            Self.linux(&config) { linux in
+                linux["namespaces"] = [["type": "pid"], ["type": "network"], ["type": "ipc"], ["type": "uts"]]
+            }
+        }
+        let result = try fixture.runContainer()
+        #expect(result.status != 0, "\(runtime): \(result)")
+        #expect(result.stderr.contains("unable to restrict sys entries without a private MNT namespace"), "\(runtime): \(result)")
+        #expect(try fixture.containers().isEmpty)
+    }
+
+    /// A mount namespace given by path is joined: here a throwaway one held by `unshare -m sleep`.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare && TestEnvironment.hasCommand(RuntimeConformanceTests.unshare),
+                   "needs root, the busybox rootfs, runc and unshare"),
+          arguments: RuntimeConformanceTests.runtimes)
+    func aMountNamespaceGivenByPathIsJoined(runtime: String) throws {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: Self.unshare)
+        holder.arguments = ["-m", "--propagation", "private", "/bin/sleep", "1000"]
+        holder.standardInput = FileHandle.nullDevice
+        holder.standardOutput = FileHandle.nullDevice
+        holder.standardError = FileHandle.nullDevice
+        try holder.run()
+        defer {
+            // SIGKILL: the test process's blocked signals are inherited, SIGTERM would wait forever.
+            kill(holder.processIdentifier, SIGKILL)
+            holder.waitUntilExit()
+        }
+        let myNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")
+        let pid = holder.processIdentifier
+        var holderNamespace = myNamespace
+        for _ in 0..<500 where holderNamespace == myNamespace {
+            holderNamespace = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt")) ?? myNamespace
+            if holderNamespace == myNamespace { usleep(10_000) }
+        }
+        #expect(holderNamespace != myNamespace, "unshare did not enter a new mount namespace")
+        let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", "readlink /proc/self/ns/mnt"]) { config in
+            Self.linux(&config) { linux in
+                linux["namespaces"] = [["type": "pid"], ["type": "network"], ["type": "ipc"], ["type": "uts"],
+                                       ["type": "mount", "path": "/proc/\(pid)/ns/mnt"]]
+            }
+        }
+        let result = try fixture.runContainer()
+        #expect(result.status == 0, "\(runtime): \(result)")
+        #expect(result.stdout == holderNamespace + "\n", "\(runtime): \(result)")
     }
 
     // MARK: item 7: the init's last steps fail create
