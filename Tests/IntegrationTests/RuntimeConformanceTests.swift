@@ -268,6 +268,51 @@ struct RuntimeConformanceTests {
         #expect(try impossible.containers().isEmpty)
     }
 
+    // MARK: item 8: bind-mount propagation
+
+    /// A bind mount's propagation option, with linux.rootfsPropagation as containerd's CRI sets it for Kubernetes'
+    /// mountPropagation (rslave for HostToContainer, rshared for Bidirectional): a mount made on the host under an
+    /// rslave or rshared source appears in the container; for rshared a mount made in the container appears on
+    /// the host; rprivate neither. All in a throwaway mount namespace (unshare -m), where the source is shared.
+    @Test(.enabled(if: RuntimeConformanceTests.canCompare && TestEnvironment.hasCommand(RuntimeConformanceTests.unshare),
+                   "needs root, the busybox rootfs, runc and unshare"),
+          arguments: RuntimeConformanceTests.runtimes.flatMap { runtime in
+              [("rprivate", false, false), ("rslave", true, false), ("rshared", true, true)].map { (runtime, $0.0, $0.1, $0.2) }
+          })
+    func bindMountPropagation(runtime: String, propagation: String, hostToContainer: Bool, containerToHost: Bool) throws {
+        let directory = try TemporaryDirectory("tether-propagation")
+        let source = directory.path + "/source"
+        for sub in ["hostmnt", "cmnt"] {
+            try FileManager.default.createDirectory(atPath: source + "/" + sub, withIntermediateDirectories: true)
+        }
+        let inside = "test -e /mnt/s/hostmnt/host-file && echo host-mount-seen; mount -t tmpfs tmpfs /mnt/s/cmnt && touch /mnt/s/cmnt/c-file"
+        let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", inside]) { config in
+            RuntimeSecurityTests.setCapabilities(&config, BundleFixture.defaultCapabilities + ["CAP_SYS_ADMIN"])
+            var mounts = config["mounts"] as? [[String: Any]] ?? []
+            mounts.append(["destination": "/mnt/s", "type": "bind", "source": source, "options": ["rbind", propagation]])
+            config["mounts"] = mounts
+            if propagation != "rprivate" { Self.linux(&config) { $0["rootfsPropagation"] = propagation } }
+        }
+        let id = uniqueID("cf")
+        let runtimeCommand = "'\(fixture.executable)' --root '\(fixture.root)'"
+        // create (the bind is made), a host mount under the source, start, wait until the container stopped.
+        let script = """
+            set -e
+            mount --bind '\(source)' '\(source)'; mount --make-shared '\(source)'
+            \(runtimeCommand) create -b '\(fixture.bundle)' \(id) </dev/null
+            mount -t tmpfs tmpfs '\(source)/hostmnt'; touch '\(source)/hostmnt/host-file'
+            \(runtimeCommand) start \(id)
+            until \(runtimeCommand) state \(id) | grep -q '"status" *: *"stopped"'; do sleep 0.05; done
+            \(runtimeCommand) delete \(id)
+            test -e '\(source)/cmnt/c-file' && echo container-mount-seen || true
+            """
+        let result = try runCommand(Self.unshare, ["-m", "--propagation", "private", "/bin/sh", "-c", script])
+        _ = try? fixture.run(["delete", "-f", id])
+        #expect(result.status == 0, "\(runtime) \(propagation): \(result)")
+        #expect(result.stdout.contains("host-mount-seen") == hostToContainer, "\(runtime) \(propagation): \(result)")
+        #expect(result.stdout.contains("container-mount-seen") == containerToHost, "\(runtime) \(propagation): \(result)")
+    }
+
     /// Whether capability `number` is in this process's bounding set (/proc/self/status CapBnd).
     static func boundingSetHas(_ number: Int) -> Bool {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
