@@ -285,11 +285,11 @@ struct RuntimeConformanceTests {
         for sub in ["hostmnt", "cmnt"] {
             try FileManager.default.createDirectory(atPath: source + "/" + sub, withIntermediateDirectories: true)
         }
-        let inside = "test -e /mnt/s/hostmnt/host-file && echo host-mount-seen; mount -t tmpfs tmpfs /mnt/s/cmnt && touch /mnt/s/cmnt/c-file"
+        let inside = "test -e /tmp/s/hostmnt/host-file && echo host-mount-seen; mount -t tmpfs tmpfs /tmp/s/cmnt && touch /tmp/s/cmnt/c-file"
         let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", inside]) { config in
             RuntimeSecurityTests.setCapabilities(&config, BundleFixture.defaultCapabilities + ["CAP_SYS_ADMIN"])
             var mounts = config["mounts"] as? [[String: Any]] ?? []
-            mounts.append(["destination": "/mnt/s", "type": "bind", "source": source, "options": ["rbind", propagation]])
+            mounts.append(["destination": "/tmp/s", "type": "bind", "source": source, "options": ["rbind", propagation]])
             config["mounts"] = mounts
             if propagation != "rprivate" { Self.linux(&config) { $0["rootfsPropagation"] = propagation } }
         }
