@@ -6,7 +6,7 @@ import OCISpec
 import TetherSystem
 
 /// Builds the container's root filesystem inside the (new) mount namespace, following runc's order:
-/// make / private, bind the rootfs, the config's mounts, /dev, pivot_root (or MS_MOVE + chroot).
+/// make / rslave (or rootfsPropagation), bind the rootfs, the config's mounts, /dev, pivot_root (or MS_MOVE + chroot).
 struct RootFilesystem {
     let spec: Spec
     let rootfs: String
@@ -20,7 +20,9 @@ struct RootFilesystem {
 
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
-            var flags = MountFlag.private | MountFlag.recursive
+            // runc's prepareRoot: rslave unless the config says otherwise, so host unmounts (a removed volume)
+            // reach the container and nothing the container mounts reaches the host.
+            var flags = MountFlag.slave | MountFlag.recursive
             if let propagation = spec.linux?.rootfsPropagation, let flag = MountOptions.propagation(named: propagation) {
                 flags = flag
             }

@@ -277,7 +277,8 @@ struct RuntimeConformanceTests {
     @Test(.enabled(if: RuntimeConformanceTests.canCompare && TestEnvironment.hasCommand(RuntimeConformanceTests.unshare),
                    "needs root, the busybox rootfs, runc and unshare"),
           arguments: RuntimeConformanceTests.runtimes.flatMap { runtime in
-              [("rprivate", false, false), ("rslave", true, false), ("rshared", true, true)].map { (runtime, $0.0, $0.1, $0.2) }
+              [("rprivate", false, false), ("rslave", true, false), ("rshared", true, true),
+               ("rslave without rootfsPropagation", true, false)].map { (runtime, $0.0, $0.1, $0.2) }
           })
     func bindMountPropagation(runtime: String, propagation: String, hostToContainer: Bool, containerToHost: Bool) throws {
         let directory = try TemporaryDirectory("tether-propagation")
@@ -289,9 +290,11 @@ struct RuntimeConformanceTests {
         let fixture = try Fixture(runtime, args: ["/bin/sh", "-c", inside]) { config in
             RuntimeSecurityTests.setCapabilities(&config, BundleFixture.defaultCapabilities + ["CAP_SYS_ADMIN"])
             var mounts = config["mounts"] as? [[String: Any]] ?? []
-            mounts.append(["destination": "/tmp/s", "type": "bind", "source": source, "options": ["rbind", propagation]])
+            let option = String(propagation.prefix { $0 != " " })
+            mounts.append(["destination": "/tmp/s", "type": "bind", "source": source, "options": ["rbind", option]])
             config["mounts"] = mounts
-            if propagation != "rprivate" { Self.linux(&config) { $0["rootfsPropagation"] = propagation } }
+            // Without rootfsPropagation, / is rslave in the container (runc's prepareRoot default).
+            if option != "rprivate" && option == propagation { Self.linux(&config) { $0["rootfsPropagation"] = option } }
         }
         let id = uniqueID("cf")
         let runtimeCommand = "'\(fixture.executable)' --root '\(fixture.root)'"
