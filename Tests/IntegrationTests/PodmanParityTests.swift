@@ -40,14 +40,22 @@ struct PodmanParityTests {
 
         /// Runs podman with its output in files, spawned without Foundation's Process: conmon, which podman leaves
         /// behind, would inherit and hold Process's hidden descriptors and pipes.
+        /// `underScript`: podman runs on the pty of `script` (for `-it`), its output in the typescript.
         @discardableResult
-        func podman(_ arguments: [String]) throws -> CommandResult {
+        func podman(_ arguments: [String], underScript: Bool = false) throws -> CommandResult {
             let output = directory.path + "/podman.out", errors = directory.path + "/podman.err"
-            let quoted = ([PodmanParityTests.podmanPath] + globalArguments + arguments)
-                .map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            func quote(_ words: [String]) -> String {
+                words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+            }
+            let quoted = quote([PodmanParityTests.podmanPath] + globalArguments + arguments)
+            // Under script, one line of input ("go") goes to the container through the attached pty: a process
+            // that reads it before it writes cannot exit before podman is attached to its output.
+            let shell = underScript
+                ? "printf 'go\\n' | \(quote(["/usr/bin/script", "-qec", quoted, "/dev/null"])) >'\(output)' 2>'\(errors)'"
+                : "exec \(quoted) </dev/null >'\(output)' 2>'\(errors)'"
             let (result, _) = try TTRPCInteropTests.spawnAndWait(
-                ["/bin/sh", "-c", "exec \(quoted) </dev/null >'\(output)' 2>'\(errors)'"], directory: directory.path,
-                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+                ["/bin/sh", "-c", shell], directory: directory.path,
+                environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TERM": "xterm"])
             return CommandResult(status: result.status, stdout: (try? String(contentsOfFile: output, encoding: .utf8)) ?? "",
                                  stderr: (try? String(contentsOfFile: errors, encoding: .utf8)) ?? "")
         }
@@ -59,8 +67,8 @@ struct PodmanParityTests {
             ["--network", "none", "--cgroup-parent", cgroupParent, "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]
         }
 
-        func run(_ arguments: [String], command: [String]) throws -> CommandResult {
-            try podman(["run"] + containerOptions + arguments + [image] + command)
+        func run(_ arguments: [String], command: [String], underScript: Bool = false) throws -> CommandResult {
+            try podman(["run"] + containerOptions + arguments + [image] + command, underScript: underScript)
         }
 
         /// Everything podman made: containers, the image, mounts left under the directory, the cgroups.
@@ -113,10 +121,16 @@ struct PodmanParityTests {
         let privileged = try world.run(["--rm", "--privileged"], command: ["/bin/sh", "-c", "test -c /dev/kmsg && echo kmsg; readlink /dev/ptmx"])
         #expect(privileged.status == 0, "\(runtime): \(privileged)")
         #expect(privileged.stdout == "kmsg\npts/ptmx\n", "\(runtime): \(privileged)")
+
+        // -it under script(1): the process's stdin is a terminal (the console socket path through conmon).
+        let interactive = try world.run(["--rm", "-it"], command: ["/bin/sh", "-c", "read line; test -t 0 && echo on-a-tty-$line; exit 4"],
+                                        underScript: true)
+        #expect(interactive.stdout.contains("on-a-tty-go"), "\(runtime): \(interactive)")
+        #expect(interactive.status == 4, "\(runtime): \(interactive)")
     }
 
     /// `run -d`, then exec (with -w and a relative command), exec failures (126, 127), inspect's pid (the init's
-    /// host pid), top, pause/unpause, stop and rm.
+    /// host pid), top, `run --pid container:ID`, pause/unpause, stop and rm.
     @Test(.enabled(if: PodmanParityTests.canRun, "needs root, the busybox rootfs, runc, conmon and podman (make deps)"),
           arguments: RuntimeConformanceTests.runtimes)
     func podmanDetachedContainerBehavesAlike(runtime: String) throws {
@@ -143,6 +157,10 @@ struct PodmanParityTests {
 
         let top = try world.podman(["top", id])
         #expect(top.status == 0 && top.stdout.contains("sleep 1000"), "\(runtime): \(top)")
+
+        // --pid container:ID: the new container's PID 1 is the first one's sleep.
+        let sharedPid = try world.run(["--rm", "--pid", "container:\(id)"], command: ["/bin/cat", "/proc/1/comm"])
+        #expect(sharedPid.status == 0 && sharedPid.stdout == "sleep\n", "\(runtime): \(sharedPid)")
 
         #expect(try world.podman(["pause", id]).status == 0)
         #expect(try world.podman(["inspect", "--format", "{{.State.Status}}", id]).stdout == "paused\n")
