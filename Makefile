@@ -13,7 +13,7 @@ RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -f
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
 
-DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon hyperfine \
+DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon podman hyperfine \
        protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3 gcc libc6-dev
 
 .PHONY: all deps build release rootfs test unit-test integration-test run bench install clean proto fuzz layout exec-helper

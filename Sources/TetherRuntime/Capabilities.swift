@@ -66,6 +66,7 @@ struct CapabilitySets {
     func apply() throws(InitFailure) {
         try step("capabilities") {
             try check(tether_set_keepcaps(0), "prctl PR_SET_KEEPCAPS 0")
+            try requireHeld()
             guard let state = cap_init() else { throw SyscallError.current("cap_init") }
             defer { cap_free(UnsafeMutableRawPointer(state)) }
             for (flag, values) in [(CAP_EFFECTIVE, effective), (CAP_PERMITTED, permitted), (CAP_INHERITABLE, inheritable)]
@@ -79,6 +80,21 @@ struct CapabilitySets {
                 throw SyscallError.current("prctl PR_CAP_AMBIENT_CLEAR_ALL")
             }
             for cap in ambient { _ = tether_cap_ambient_raise(cap) }
+        }
+    }
+
+    /// capset cannot raise a capability the process does not hold (one outside the bounding set the runtime
+    /// was started with): fail naming it, where capset only says EPERM.
+    func requireHeld() throws {
+        guard let state = cap_get_proc() else { throw SyscallError.current("cap_get_proc") }
+        defer { cap_free(UnsafeMutableRawPointer(state)) }
+        let missing = Set(effective + permitted + inheritable).filter { cap in
+            var value = CAP_CLEAR
+            return cap_get_flag(state, cap, CAP_PERMITTED, &value) == 0 && value != CAP_SET
+        }
+        if !missing.isEmpty {
+            let names = missing.sorted().map { CapabilitySets.name($0) }.joined(separator: ", ")
+            throw SyscallError("capset: \(names) not in the permitted and bounding sets the runtime was started with", errno: EPERM)
         }
     }
 

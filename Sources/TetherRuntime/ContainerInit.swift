@@ -44,28 +44,34 @@ enum ContainerInit {
         let sync = SyncSocket(fd: ProcessSetup.relocate(original.fd, above: floor))
         if let console = configuration.io.consoleSocket { configuration.io.consoleSocket = ProcessSetup.relocate(console, above: floor) }
         configuration.security.execHelper = configuration.security.execHelper?.relocated(above: floor)
+        let setup: ProcessSetup
+        let finalized: ProcessSetup.Finalized
         do {
             configuration.security.hostPid = try setUp(configuration, sync: sync)
+            // As runc's standard_init_linux.go: everything but the exec happens before the wait for `start`
+            // (rlimits, no_new_privs, seccomp, user and groups, cwd, capabilities, the executable's lookup), after
+            // "ready" (the filter may forbid sending) and before the socket is closed, so a failure fails `create`.
+            setup = ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true,
+                                 security: configuration.security)
+            finalized = try setup.finalize()
         } catch {
             try? sync.send(.failure(stage: error.stage, errno: error.errno, message: error.message))
             _exit(1)
         }
-        // Setup succeeded and the parent has been told; from here errors go to the process's stderr.
+        // Closing the socket tells the parent that the init is set up; from here errors go to the process's stderr.
         FileIO.close(sync.fd)
         do {
             try waitForStart(configuration)
             // runc's order: the startContainer hooks run as the process will (user, groups, capabilities,
             // no_new_privs, seccomp all applied), just before execve.
-            try ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true,
-                             security: configuration.security)
-                .finalizeAndExec { () throws(InitFailure) in try runStartContainerHooks(configuration) }
+            try setup.exec(finalized) { () throws(InitFailure) in try runStartContainerHooks(configuration) }
         } catch {
             ProcessSetup.report(error)
             _exit(error.errno == ENOENT ? 127 : (error.errno == EACCES ? 126 : 1))
         }
     }
 
-    /// Steps before "ready": everything that can fail because of the config, so `create` reports it.
+    /// Steps before "ready": namespaces, mounts, devices, pivot_root, hostname, terminal, masked paths.
     /// Returns the init's pid in the runtime's pid namespace when the parent sent it (0 otherwise).
     private static func setUp(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) -> Int32 {
         SignalFD.resetForChild()
@@ -107,10 +113,19 @@ enum ContainerInit {
         let rootfs = RootFilesystem(
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
             hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths,
-            cgroupHierarchies: configuration.cgroupHierarchies)
+            cgroupHierarchies: configuration.cgroupHierarchies,
+            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == "mount" })
         try rootfs.prepare()
         try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)
+        // runc's prepareRootfs: a missing process.cwd is made, inside the new root, before it may become read-only.
+        try step("create cwd") {
+            do {
+                try FileIO.makeDirectories(configuration.process.cwd)
+            } catch let error as SyscallError {
+                throw InitFailure("create cwd", errno: error.errno, "\(error.call): \(ProcessSetup.goErrorText(error.errno))")
+            }
+        }
 
         if let hostname = configuration.spec.hostname, !hostname.isEmpty {
             try step("sethostname") { try check(sethostname(hostname, hostname.utf8.count), "sethostname \(hostname)") }
@@ -124,13 +139,6 @@ enum ContainerInit {
         }
         try rootfs.finish()
 
-        // Resolve the executable now so a wrong args[0] or cwd fails `create`, as with runc.
-        let setup = ProcessSetup(process: configuration.process, preserveFDs: configuration.preserveFDs, isInit: true)
-        _ = try setup.resolveExecutable()
-        try step("cwd") {
-            var info = stat()
-            try check(stat(configuration.process.cwd, &info), "stat cwd \(configuration.process.cwd)")
-        }
         ContainerInit.fifoDescriptor = fifo
         try step("report ready") { try sync.send(.ready) }
         return hostPid

@@ -22,9 +22,11 @@ enum DeviceRules {
     ]
 
     /// `resources` with an allow rule ("rwm") for every device the config creates (`linux.devices`), after the
-    /// config's own rules and before the defaults, as runc's specconv does.
+    /// config's own rules and before the defaults, as runc's specconv does. FIFOs (type "p") get no rule: the
+    /// device cgroup has no FIFO type, and runc skips them (DeviceType.CanCgroup).
     static func allowingCreatedDevices(_ resources: Resources?, _ devices: [Linux.Device]?) -> Resources? {
-        guard let devices, !devices.isEmpty else { return resources }
+        let devices = (devices ?? []).filter { $0.type != "p" }
+        guard !devices.isEmpty else { return resources }
         var result = resources ?? Resources()
         var rules = result.devices ?? []
         for device in devices {

@@ -66,38 +66,89 @@ struct ProcessSetup {
         return nil
     }
 
-    /// runc's lookup (Go's exec.LookPath): a name with a slash is used as is; otherwise the first executable
-    /// regular file in the process's PATH.
+    /// runc's lookup (Go's exec.LookPath, then runc's system.Eaccess), after the chdir into process.cwd, so a
+    /// relative name (`./echo`) is found from there. The texts are Go's, which managers classify: podman maps
+    /// "permission denied" to exit code 126 and "no such file or directory" / "executable file not found" to 127.
+    /// A directory is `permission denied`, as LookPath says (execve would say EACCES too).
     func resolveExecutable() throws(InitFailure) -> String {
         guard let name = process.args?.first, !name.isEmpty else { throw InitFailure("exec", "process.args: must not be empty") }
+        var resolved: String? = nil
         if name.contains("/") {
-            if let problem = ProcessSetup.executableProblem(name) {
-                throw InitFailure("exec", errno: problem, "exec: \"\(name)\": \(SyscallError.describe(problem))")
+            switch ProcessSetup.executableProblem(name) {
+            case nil: resolved = name
+            case EACCES?:
+                throw InitFailure("exec", errno: EACCES, "exec: \(ProcessSetup.goQuoted(name)): permission denied")
+            case let code?:
+                throw InitFailure("exec", errno: code, "exec: \(ProcessSetup.goQuoted(name)): stat \(name): \(ProcessSetup.goErrorText(code))")
             }
-            return name
+        } else {
+            let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
+            for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+                let dir = directory.isEmpty ? "." : String(directory)
+                let candidate = dir + "/" + name
+                if ProcessSetup.executableProblem(candidate) == nil {
+                    resolved = candidate
+                    break
+                }
+            }
         }
-        let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
-        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
-            let dir = directory.isEmpty ? "." : String(directory)
-            let candidate = dir + "/" + name
-            if ProcessSetup.executableProblem(candidate) == nil { return candidate }
+        guard let executable = resolved else {
+            throw InitFailure("exec", errno: ENOENT, "exec: \(ProcessSetup.goQuoted(name)): executable file not found in $PATH")
         }
-        throw InitFailure("exec", errno: ENOENT, "exec: \"\(name)\": executable file not found in $PATH")
+        // A file on a noexec mount passes the mode check: ask the kernel, as the process's effective ids.
+        if faccessat(AT_FDCWD, executable, X_OK, AT_EACCESS) != 0 {
+            let code = errno
+            throw InitFailure("exec", errno: code, "exec \(executable): \(ProcessSetup.goErrorText(code))")
+        }
+        return executable
     }
 
-    /// nil when `path` is an executable regular file, else the errno that explains why not.
+    /// nil when `path` is an executable regular file; EACCES for a directory or a file without an x bit (Go's
+    /// findExecutable), else stat's errno.
     static func executableProblem(_ path: String) -> Int32? {
         var info = stat()
         if stat(path, &info) != 0 { return errno }
-        if (info.st_mode & S_IFMT) == S_IFDIR { return EISDIR }
-        if info.st_mode & 0o111 == 0 { return EACCES }
+        if (info.st_mode & S_IFMT) == S_IFDIR || info.st_mode & 0o111 == 0 { return EACCES }
         return nil
     }
 
-    /// Sets the process up (runc's finalizeNamespace and what surrounds it) and executes it. `beforeExec` runs last,
-    /// once the process is what it will be (rlimits, no_new_privs, user, groups, capabilities, seccomp), right
-    /// before execve: the container init's startContainer hooks, as runc's standard_init_linux.go places them.
-    func finalizeAndExec(beforeExec: () throws(InitFailure) -> Void = {}) throws(InitFailure) -> Never {
+    /// Go's text for an errno (its syscall table is strerror with a lowercase first letter).
+    static func goErrorText(_ code: Int32) -> String {
+        let text = SyscallError.describe(code)
+        guard let first = text.first else { return text }
+        return first.lowercased() + text.dropFirst()
+    }
+
+    /// Go's %q for the printable ASCII names commands have (quotes and backslashes escaped).
+    static func goQuoted(_ text: String) -> String {
+        var result = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case "\n": result += "\\n"
+            case "\t": result += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7f {
+                    result += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return result + "\""
+    }
+
+    /// What `finalize` leaves for the exec: the resolved executable and the environment.
+    struct Finalized {
+        let executable: String
+        let environment: [String]
+    }
+
+    /// Sets the process up (runc's finalizeNamespace and what surrounds it) up to, not including, the exec: rlimits,
+    /// no_new_privs, seccomp, fds, bounding set, user and groups, cwd, capabilities, the executable. The init does
+    /// this before it waits on exec.fifo, as runc's standard_init_linux.go, so each failure fails `create`.
+    func finalize() throws(InitFailure) -> Finalized {
         for limit in process.rlimits ?? [] {
             guard let number = ResourceLimit.number(of: limit.type) else { continue }
             try step("rlimit \(limit.type)") {
@@ -109,8 +160,8 @@ struct ProcessSetup {
         }
         // noNewPrivileges comes before the seccomp filter. Where the filter is loaded follows runc
         // (standard_init_linux.go, setns_init_linux.go): without noNewPrivileges, loading it needs CAP_SYS_ADMIN, so
-        // it is loaded before the capabilities are dropped; with it, as late as possible, right before execve, so
-        // the profile has to allow as few of the runtime's own syscalls as possible.
+        // it is loaded before the capabilities are dropped; with it, as late as possible, once all else is done,
+        // so the profile has to allow as few of the runtime's own syscalls as possible.
         let noNewPrivileges = process.noNewPrivileges == true
         if noNewPrivileges {
             try step("noNewPrivileges") { try check(tether_set_no_new_privs(), "prctl PR_SET_NO_NEW_PRIVS") }
@@ -131,17 +182,26 @@ struct ProcessSetup {
         }
         if let mask = user.umask { umask(mode_t(mask)) }
         try step("cwd") {
-            try check(chdir(process.cwd), "chdir \(process.cwd)")
+            if chdir(process.cwd) != 0 {
+                let code = errno
+                throw InitFailure("cwd", errno: code,
+                                  "chdir to cwd (\(ProcessSetup.goQuoted(process.cwd))) set in config.json failed: \(ProcessSetup.goErrorText(code))")
+            }
             try ProcessSetup.verifyWorkingDirectoryInsideRoot()
         }
         try security.capabilities?.apply()
         let executable = try resolveExecutable()
-        let env = environment
         if noNewPrivileges { try security.loadSeccomp() }
+        return Finalized(executable: executable, environment: environment)
+    }
+
+    /// The exec itself, through the exec helper, once `finalize` succeeded. `beforeExec` runs first: the container
+    /// init's startContainer hooks, which runc runs once the process is what it will be, right before execve.
+    func exec(_ finalized: Finalized, beforeExec: () throws(InitFailure) -> Void = {}) throws(InitFailure) -> Never {
         try beforeExec()
         guard let helper = security.execHelper else { throw InitFailure("exec", "exec helper not prepared") }
-        let code = helper.exec(executable, args: process.args ?? [], env: env)
-        throw InitFailure("exec", errno: code, "exec \(ExecHelper.marker) for \(executable): \(SyscallError.describe(code))")
+        let code = helper.exec(finalized.executable, args: process.args ?? [], env: finalized.environment)
+        throw InitFailure("exec", errno: code, "exec \(ExecHelper.marker) for \(finalized.executable): \(ProcessSetup.goErrorText(code))")
     }
 
     /// runc's verifyCwd (CVE-2024-21626): getcwd fails with ENOENT when the working directory is not reachable

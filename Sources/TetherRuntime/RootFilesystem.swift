@@ -6,7 +6,7 @@ import OCISpec
 import TetherSystem
 
 /// Builds the container's root filesystem inside the (new) mount namespace, following runc's order:
-/// make / private, bind the rootfs, the config's mounts, /dev, pivot_root (or MS_MOVE + chroot).
+/// make / rslave (or rootfsPropagation), bind the rootfs, the config's mounts, /dev, pivot_root (or MS_MOVE + chroot).
 struct RootFilesystem {
     let spec: Spec
     let rootfs: String
@@ -14,14 +14,22 @@ struct RootFilesystem {
     let hasCgroupNamespace: Bool
     let cgroupPaths: [String: String]
     let cgroupHierarchies: [ControlGroupSet.Hierarchy]
+    /// false when linux.namespaces has no mount entry: the container shares the caller's mount namespace and is
+    /// entered with chroot, as runc does (its mounts are made in that namespace).
+    var hasMountNamespace = true
 
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
-            var flags = MountFlag.private | MountFlag.recursive
+            // runc's prepareRoot: rslave unless the config says otherwise, so host unmounts (a removed volume)
+            // reach the container and nothing the container mounts reaches the host.
+            var flags = MountFlag.slave | MountFlag.recursive
             if let propagation = spec.linux?.rootfsPropagation, let flag = MountOptions.propagation(named: propagation) {
                 flags = flag
             }
             try check(mount("", "/", nil, flags, nil), "mount / propagation")
+            // runc's rootfsParentMountPrivate: with / shared (rootfsPropagation shared or rshared), pivot_root
+            // refuses a rootfs whose parent mount is shared, and the rootfs's bind mount would propagate out.
+            try makeParentMountPrivateIfShared()
         }
         try step("bind rootfs") {
             try check(mount(rootfs, rootfs, "bind", MountFlag.bind | MountFlag.recursive, nil), "bind mount \(rootfs)")
@@ -32,14 +40,71 @@ struct RootFilesystem {
         let devIsBound = (spec.mounts ?? []).contains {
             $0.destination == "/dev" && ($0.type == "bind" || ($0.options ?? []).contains { $0 == "bind" || $0 == "rbind" })
         }
+        // As runc's prepareRootfs: with /dev bound from elsewhere, no device node is made at all.
         if !devIsBound {
             try step("default devices") { try createDevices() }
             try step("dev symlinks") { try createDevSymlinks() }
+            // linux.devices may name a device runc also creates by default: it replaces it. /dev/ptmx stays the
+            // pts/ptmx link (runc's createDevices skips it and setupPtmx makes the link): privileged managers
+            // (podman --privileged, containerd's CRI) list every host device, /dev/ptmx included.
+            for (index, device) in (spec.linux?.devices ?? []).enumerated()
+            where RootFilesystem.lexicallyCleaned(device.path) != "/dev/ptmx" {
+                try step("linux.devices[\(index)] \(device.path)") { try createDevice(device) }
+            }
         }
-        // linux.devices may name a device runc also creates by default: it replaces it.
-        for (index, device) in (spec.linux?.devices ?? []).enumerated() {
-            try step("linux.devices[\(index)] \(device.path)") { try createDevice(device) }
+    }
+
+    /// runc's utils.CleanPath for an absolute path: `.`, `..` and repeated slashes removed, lexically.
+    static func lexicallyCleaned(_ path: String) -> String {
+        var parts: [Substring] = []
+        for component in path.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(component)
         }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// The mount `rootfs` is on (the longest mount point that is the rootfs or one of its parents, the topmost
+    /// of those stacked there) made private when it is shared.
+    func makeParentMountPrivateIfShared() throws {
+        let text = try FileIO.readText("/proc/self/mountinfo")
+        var parent: (mountPoint: String, shared: Bool)? = nil
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard fields.count > 6 else { continue }
+            let mountPoint = RootFilesystem.unescapeMountInfo(String(fields[4]))
+            let isParent = mountPoint == "/" || rootfs == mountPoint || rootfs.hasPrefix(mountPoint + "/")
+            guard isParent, mountPoint.utf8.count >= (parent?.mountPoint.utf8.count ?? 0) else { continue }
+            let optional = fields[6...].prefix { $0 != "-" }
+            parent = (mountPoint, optional.contains { $0.hasPrefix("shared:") })
+        }
+        guard let parent else { throw SyscallError("find the mount of \(rootfs) in /proc/self/mountinfo", errno: ENOENT) }
+        if parent.shared {
+            try check(mount("", parent.mountPoint, nil, MountFlag.private, nil), "make \(parent.mountPoint) private")
+        }
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as \ooo.
+    static func unescapeMountInfo(_ field: String) -> String {
+        guard field.contains("\\") else { return field }
+        var bytes: [UInt8] = []
+        let source = Array(field.utf8)
+        var index = 0
+        while index < source.count {
+            if source[index] == UInt8(ascii: "\\"), index + 3 < source.count,
+               let value = UInt8(String(decoding: source[(index + 1)...(index + 3)], as: UTF8.self), radix: 8) {
+                bytes.append(value)
+                index += 4
+            } else {
+                bytes.append(source[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: mounts
@@ -183,8 +248,14 @@ struct RootFilesystem {
         for device in RootFilesystem.defaultDevices { try createDevice(device) }
     }
 
+    /// A device node replaces whatever is at its path, and a symlink there is never followed: only the
+    /// directories leading to it are resolved (inside the rootfs).
     func createDevice(_ device: Linux.Device) throws {
-        let target = try resolveInRoot(device.path)
+        let cleaned = RootFilesystem.lexicallyCleaned(device.path)
+        guard let slash = cleaned.lastIndex(of: "/"), cleaned != "/" else {
+            throw SyscallError("device path \(device.path): not a file path", errno: EINVAL)
+        }
+        let target = try resolveInRoot(String(cleaned[..<slash])) + "/" + cleaned[cleaned.index(after: slash)...]
         let parent = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
         try FileIO.makeDirectories(parent)
         _ = unlink(target)
@@ -228,6 +299,15 @@ struct RootFilesystem {
     /// pivot_root into the rootfs and detach the old root (runc's pivot_root(".", ".") trick), or with
     /// `noPivot` move the rootfs onto / and chroot.
     func enter(noPivot: Bool) throws(InitFailure) {
+        if !noPivot && !hasMountNamespace {
+            // runc's chroot(): pivot_root would change the root of every process in the caller's namespace.
+            try step("chroot") {
+                try check(chdir(rootfs), "chdir \(rootfs)")
+                try check(chroot("."), "chroot")
+                try check(chdir("/"), "chdir /")
+            }
+            return
+        }
         if noPivot {
             try step("move rootfs") {
                 try check(chdir(rootfs), "chdir \(rootfs)")
@@ -284,7 +364,8 @@ struct RootFilesystem {
                 }
             }
         }
-        if spec.root?.readonly == true {
+        // runc's finalizeRootfs (which makes the root read-only) runs only in a mount namespace of the container's.
+        if spec.root?.readonly == true && hasMountNamespace {
             try step("readonly root") { try remountBind("/", flags: MountFlag.readOnly, display: "/") }
         }
     }

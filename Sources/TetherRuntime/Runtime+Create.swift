@@ -26,8 +26,12 @@ extension Runtime {
             throw RuntimeError(.invalidArgument, "process.terminal is true: a console socket (--console-socket) is required")
         }
         let namespaces = spec.linux?.namespaces ?? []
-        guard namespaces.contains(where: { $0.type == "mount" && $0.path == nil }) else {
-            throw RuntimeError(.invalidConfig, "linux.namespaces: a new mount namespace is required")
+        // Without a mount entry the container shares the caller's mount namespace (runc's validator refuses only
+        // masked and read-only paths then); a mount namespace given by path is joined (setns, last).
+        let hasMountNamespace = namespaces.contains { $0.type == "mount" }
+        if !hasMountNamespace && !((spec.linux?.maskedPaths ?? []).isEmpty && (spec.linux?.readonlyPaths ?? []).isEmpty) {
+            throw RuntimeError(.invalidConfig,
+                               "linux.maskedPaths, linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace (linux.namespaces has no mount entry)")
         }
         for (index, namespace) in namespaces.enumerated() {
             if let path = namespace.path, !FileIO.exists(path) {
@@ -148,15 +152,19 @@ extension Runtime {
         }
     }
 
-    /// Waits for `.ready`; a `.failure` from the child or its disappearance becomes a RuntimeError naming the stage.
-    /// `runHooks` answers the init's `.runHooks` (prestart and createRuntime), then lets it go on.
+    /// Waits for `.ready`, then for the child to close its end once it finished setting itself up (runc's
+    /// procReady, then the pipe's close): a `.failure` from the child or its disappearance before `.ready` becomes a
+    /// RuntimeError naming the stage. `runHooks` answers the init's `.runHooks` (prestart and createRuntime), then
+    /// lets it go on.
     static func awaitReady(_ sync: SyncSocket, stage: String, runHooks: (() throws -> Void)? = nil) throws {
+        var ready = false
         while true {
             guard let message = try sync.receive() else {
+                if ready { return }
                 throw RuntimeError(.system, "container \(stage) exited during setup", stage: stage)
             }
             switch message {
-            case .ready: return
+            case .ready where !ready: ready = true
             case .runHooks where runHooks != nil:
                 try runHooks?()
                 try sync.send(.hooksDone)

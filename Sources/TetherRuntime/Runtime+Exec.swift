@@ -18,8 +18,9 @@ extension Runtime {
     ///                                  clone(CLONE_PARENT) ───────────▶ waits on the sync socket
     ///   ◀── childPid(pid) ──────────── _exit(0)
     ///   waitpid(intermediate), add pid to the cgroups not joined yet
-    ///   ── configured ───────────────────────────────────────────────▶ stdio, terminal, resolve args[0]
-    ///   ◀── ready / failure ────────────────────────────────────────── rlimits, user, cwd, fds, execve
+    ///   ── configured ───────────────────────────────────────────────▶ stdio, terminal
+    ///   ◀── ready ───────────────────────────────────────────────────── rlimits, seccomp, user, cwd, caps, args[0]
+    ///   ◀── EOF (set up) / failure ──────────────────────────────────── execve
     /// ```
     /// The caller must be single-threaded.
     public func exec(id: String, process: OCISpec.Process, io: ProcessIO, pidFile: String? = nil,
@@ -177,14 +178,12 @@ enum ExecIntermediate {
                 try Terminal.setUp(size: process.consoleSize, consoleSocket: io.consoleSocket)
             }
             let setup = ProcessSetup(process: process, preserveFDs: preserveFDs, isInit: false, security: security)
-            _ = try setup.resolveExecutable()
-            try step("cwd") {
-                var info = stat()
-                try check(stat(process.cwd, &info), "stat cwd \(process.cwd)")
-            }
             try step("report ready") { try sync.send(.ready) }
+            // As for the init: set up up to the exec before the socket is closed, so a failure (a missing
+            // executable, a capability the host lacks) is the caller's error (runc's setns_init_linux.go).
+            let finalized = try setup.finalize()
             FileIO.close(sync.fd)
-            try setup.finalizeAndExec()
+            try setup.exec(finalized)
         } catch {
             try? sync.send(.failure(stage: error.stage, errno: error.errno, message: error.message))
             ProcessSetup.report(error)

@@ -9,7 +9,8 @@ import TetherSystem
 enum SyncMessage: Equatable {
     /// parent → child: uid/gid maps are written and the child is in its cgroups; go on with setup.
     case configured
-    /// child → parent: the rootfs is ready and the process is waiting on exec.fifo (init) or about to exec (exec).
+    /// child → parent: the rootfs is ready; the child now sets the process up (user, capabilities, seccomp, the
+    /// executable) and closes its end when done, or sends `.failure` (runc's procReady, then the pipe's close).
     case ready
     /// intermediate → parent: the pid (in the caller's pid namespace) of the process it cloned with CLONE_PARENT;
     /// parent → child, before `.configured`: the child's own pid there (for the seccomp listener's state).

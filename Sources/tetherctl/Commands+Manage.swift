@@ -11,11 +11,17 @@ struct Ps: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
     @Flag(name: .shortAndLong, help: "Show all containers (default shows just running).") var all = false
     @Flag(name: .shortAndLong, help: "Only display ids.") var quiet = false
+    @Option(help: "A Go template per container, e.g. '{{.ID}}\\t{{.Names}}' ('table ...' adds a header).") var format: String?
 
     func run() throws {
+        let template = try format.map { try ContainerListing.template($0) }
         let response: Tether_Daemon_V1_ListResponse = try daemon.call("List", Tether_Daemon_V1_ListRequest.with { $0.all = all })
         if quiet {
             for container in response.containers { print(PrintableText.escaped(String(container.id.prefix(12)))) }
+            return
+        }
+        if let template {
+            for line in try ContainerListing.render(template, response.containers) { print(line) }
             return
         }
         var rows = [["CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS"]]
@@ -23,11 +29,7 @@ struct Ps: ParsableCommand {
         for container in response.containers {
             let command = container.args.joined(separator: " ")
             let created = Humanize.ago(now - container.createdAtNs / 1_000_000_000)
-            let status = container.status == "running"
-                ? "Up \(Humanize.duration(now - container.startedAtNs / 1_000_000_000))"
-                : container.status == "exited"
-                    ? "Exited (\(container.exitCode)) \(Humanize.ago(now - container.finishedAtNs / 1_000_000_000))"
-                    : "Created"
+            let status = ContainerListing.status(of: container, now: now)
             // Names and commands come from clients: no control character reaches the terminal or forges a row
             // (the command quoted as docker's, Go's %q).
             rows.append([PrintableText.escaped(String(container.id.prefix(12))), PrintableText.escaped(container.name),
@@ -67,6 +69,7 @@ enum Humanize {
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a container's details as JSON.")
     @OptionGroup var daemon: DaemonOptions
+    @Option(name: .shortAndLong, help: "A Go template, e.g. '{{.State.Pid}}' or '{{json .State}}'.") var format: String?
     @Argument var container: String
 
     struct Document: Encodable {
@@ -102,9 +105,12 @@ struct Inspect: ParsableCommand {
                          Error: info.error),
             LogPath: info.logPath, RestartCount: info.restartCount, RestartPolicy: info.restart, Bundle: info.bundle,
             ShimAddress: info.shimAddress, Created: Humanize.rfc3339(info.createdAtNs))
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode([document]), as: UTF8.self))
+        let value = document.templateValue
+        if let format {
+            print(try GoTemplate(format).render(value))
+        } else {
+            print(TemplateValue.array([value]).json(indent: "    "))
+        }
     }
 }
 

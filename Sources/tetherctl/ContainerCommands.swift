@@ -10,7 +10,7 @@ import TetherSystem
 enum ContainerCommands {
     static let runAbstract = "Run a command in a new container on a rootfs directory."
     static let createAbstract = "Create a container without starting it; prints its id."
-    static let socketFlag = FlagParser.Flag.option("socket", nil, "tetherd's socket (default \(Tetherd.defaultSocket)).")
+    static let socketFlag = FlagParser.Flag.option("socket", nil, "tetherd's socket (default: $TETHER_HOST, else \(Tetherd.defaultSocket)).")
     static let runFlags = FlagParser(flags: [
         socketFlag,
         .flag("detach", "d", "Run in the background and print the container id."),
@@ -41,7 +41,7 @@ enum ContainerCommands {
             let command = Array(parsed.positionals.dropFirst())
             if command.isEmpty { throw CLIError("a command is required after ROOTFS") }
             let options = try ContainerOptions(parsed)
-            return Invocation(parsed: parsed, options: options, tetherd: Tetherd(socket: parsed.last("socket") ?? Tetherd.defaultSocket),
+            return Invocation(parsed: parsed, options: options, tetherd: Tetherd(socket: parsed.last("socket") ?? Tetherd.configuredSocket),
                               request: options.request(rootfs: rootfs, command: command))
         } catch {
             report(error)

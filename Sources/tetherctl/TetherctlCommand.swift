@@ -20,6 +20,12 @@ struct Tetherd {
     static let defaultSocket = "/run/tether/tetherd.sock"
     let socket: String
 
+    /// `TETHER_HOST` (a path, or `unix://` and a path, as DOCKER_HOST) or the default; `--socket` overrides it.
+    static var configuredSocket: String {
+        guard let value = getenv("TETHER_HOST").map({ String(cString: $0) }), !value.isEmpty else { return defaultSocket }
+        return value.hasPrefix("unix://") ? String(value.dropFirst("unix://".count)) : value
+    }
+
     func client() throws -> TTRPCClient {
         do {
             return try TTRPCClient(path: socket)
@@ -40,7 +46,7 @@ struct Tetherd {
 }
 
 struct DaemonOptions: ParsableArguments {
-    @Option(help: "tetherd's socket.") var socket = Tetherd.defaultSocket
+    @Option(help: "tetherd's socket (default: $TETHER_HOST, else \(Tetherd.defaultSocket)).") var socket = Tetherd.configuredSocket
 
     var tetherd: Tetherd { Tetherd(socket: socket) }
     func client() throws -> TTRPCClient { try tetherd.client() }

@@ -19,6 +19,26 @@ struct ContainerdShimTests {
         #expect(result.status == 3, "\(result)")
     }
 
+    /// Issue 14: `ctr run --privileged` lists every host device, /dev/ptmx included, in linux.devices: the container
+    /// runs and /dev/ptmx is still the pts/ptmx link, through tether-shim, through containerd-shim-runc-v2 driving
+    /// tether-runtime, and through containerd-shim-runc-v2 with runc.
+    @Test(.enabled(if: canRun, "needs root, the busybox rootfs and Debian's containerd"),
+          arguments: ["tether-shim", "runc.v2 + tether-runtime", "runc.v2 + runc"])
+    func aPrivilegedContainerRuns(runtime: String) throws {
+        let containerd = try PrivateContainerd()
+        defer { containerd.stop() }
+        let id = uniqueID("p")
+        let selection = switch runtime {
+        case "tether-shim": ["--runtime", Self.shim]
+        case "runc.v2 + tether-runtime": ["--runc-binary", RuntimeTests.runtime]
+        default: [String]()
+        }
+        let result = try containerd.ctr(["run"] + selection + ["--privileged", "--rm", "--rootfs", TestEnvironment.rootfs, id,
+                                         "/bin/sh", "-c", "readlink /dev/ptmx; test -c /dev/kmsg && echo kmsg"], timeout: 60)
+        #expect(result.status == 0, "\(runtime): \(result)")
+        #expect(result.stdout == "pts/ptmx\nkmsg\n", "\(runtime): \(result)")
+    }
+
     @Test(.enabled(if: canRun, "needs root, the busybox rootfs and Debian's containerd"))
     func detachedTaskLifecycleAndEvents() throws {
         let containerd = try PrivateContainerd()

@@ -166,7 +166,7 @@ struct DaemonTests {
         #expect(stop.status == 0, "\(stop)")
         #expect(elapsed >= 1.9, "stop returned after \(elapsed) s, before the grace period")
         let inspect = try daemon.ctl(["inspect", "stubborn"])
-        #expect(inspect.stdout.contains("\"ExitCode\" : 137"), "\(inspect)")
+        #expect(inspect.stdout.contains("\"ExitCode\": 137"), "\(inspect)")
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
