@@ -10,16 +10,18 @@ import TetherSystem
 /// entry in `containers/` are fsynced (`saveDurably`); later changes to a record are written atomically but not
 /// synced (`save`), since a restart re-derives a status from the shim (see `reconnect`).
 extension Daemon {
-    /// Writes the record of a container whose id is about to be given out (`create`; `run` once its task runs):
-    /// its directory, the file, fsync of both and of `containers/` when the directory is new. On success the
+    /// Writes the record of a container whose id is about to be given out (`create`; `run` once its task runs;
+    /// `start`): its directory, the file, fsync of both and of `containers/` for a first record. On success the
     /// record is tetherd's; on failure nothing of the write is left (a directory it made is removed) and the
     /// error names the path and the errno.
     func saveDurably(_ record: ContainerRecord) throws {
         let directory = containerDirectory(record.id)
         let madeDirectory = try DurableFile.makeDirectory(directory, mode: 0o755)
+        // A first record: its directory (made now, or by `run`'s launch) must be durable in `containers/` too.
+        let isFirstRecord = madeDirectory || !FileIO.exists(recordPath(record.id))
         do {
             try DurableFile.write(recordPath(record.id), record.jsonBytes, mode: 0o600, sync: true)
-            if madeDirectory { try DurableFile.syncDirectory(configuration.root + "/containers") }
+            if isFirstRecord { try DurableFile.syncDirectory(configuration.root + "/containers") }
         } catch {
             if madeDirectory { try? FileIO.removeTree(directory) }
             throw error

@@ -191,7 +191,7 @@ public final class Daemon {
         record.bundle = bundleDirectory(id)
         record.shimAddress = ((try? FileIO.readText(record.bundle + "/address")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if !record.shimAddress.isEmpty && !Daemon.answers(record.shimAddress) { record.shimAddress = "" }
-        finishRemoval(record)
+        finishRemoval(record, killFirst: true)
     }
 
     /// The init's exit status the shim wrote to `<bundle>/exit-status` (JSON with a "status" field).
@@ -512,12 +512,17 @@ public final class Daemon {
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(record.exitCode) }
     }
 
-    /// What is left of a removed container (its record is gone): the task (killed if it still runs: a run tetherd
-    /// did not live to record; then deleted) and the shim (Shutdown), on the loop: the loop serves other calls
-    /// while the shim deletes; then the rootfs mount, the bundle and the container's directory.
-    func finishRemoval(_ record: ContainerRecord) {
+    /// What is left of a removed container (its record is gone): the task (deleted; with `killFirst`, killed and
+    /// waited for first: a container without a record, whose task may run) and the shim (Shutdown), on the loop:
+    /// the loop serves other calls while the shim deletes; then the rootfs mount, the bundle and the container's
+    /// directory.
+    func finishRemoval(_ record: ContainerRecord, killFirst: Bool = false) {
         let id = record.id
-        tearDownTask(record) { [weak self] in
+        let deleteTask = { [weak self] (then: @escaping () -> Void) in
+            guard let self else { return then() }
+            if killFirst { self.tearDownTask(record, then: then) } else { self.deleteTask(record, shutdown: false, then: then) }
+        }
+        deleteTask { [weak self] in
             Daemon.crashPoint("rm:after-task-deleted")
             self?.shutDownShim(record) { [weak self] in
                 Daemon.crashPoint("rm:after-shim-shutdown")
