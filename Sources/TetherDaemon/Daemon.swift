@@ -156,9 +156,9 @@ public final class Daemon {
         callShim(record, .state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
             [weak self] (result: Result<Containerd_Task_V2_StateResponse, TTRPCStatus>) in
             guard let self, var current = self.records[id], current.status == record.status else { return }
-            switch (try? result.get())?.status {
+            let state = try? result.get()
+            switch state?.status {
             case .running?:
-                let state = try? result.get()
                 current.shimAddress = record.shimAddress
                 current.status = "running"
                 current.pid = state?.pid ?? 0
@@ -169,16 +169,16 @@ public final class Daemon {
                 self.watch(id)
             case .stopped? where current.status == "created":
                 current.shimAddress = record.shimAddress
-                let exit = try? result.get()
-                self.settleExit(&current, code: Int32(bitPattern: exit?.exitStatus ?? 0), at: exit?.exitedAt)
+                self.settleExit(&current, code: Int32(bitPattern: state?.exitStatus ?? 0), at: state?.exitedAt)
                 self.save(current)
             case .created?, .unknown?, nil:
+                // Created but not started, or no task at all: the shim is of no use to the record.
                 guard current.shimAddress.isEmpty || current.shimAddress == record.shimAddress else { return }
                 current.shimAddress = ""
                 self.records[id] = current
                 self.retireShim(record)
             default:
-                break
+                break  // stopped (an exited record's own task), paused: as recorded
             }
         }
     }
