@@ -74,12 +74,25 @@ extension Containerd_Services_Events_Ttrpc_V1_Envelope {
     /// An envelope for `event` as a shim forwards it: topic from the event type, non-zero timestamp
     /// (containerd rejects a zero one), the namespace from the shim's `-namespace` flag.
     public init(namespace: String, event: some ContainerdEvent, timestamp: Google_Protobuf_Timestamp = .now()) throws {
+        try self.init(namespace: namespace, topic: type(of: event).topic.rawValue, event: event, timestamp: timestamp)
+    }
+
+    /// An event under a topic of tether's own (`Tether_Daemon_V1_Event.logDroppedTopic`).
+    public init(namespace: String, topic: String, event: some SwiftProtobuf.Message,
+                timestamp: Google_Protobuf_Timestamp = .now()) throws {
         self.init()
         self.timestamp = timestamp
         self.namespace = namespace
-        self.topic = type(of: event).topic.rawValue
+        self.topic = topic
         self.event = try Google_Protobuf_Any(containerd: event)
     }
+}
+
+extension Tether_Daemon_V1_Event {
+    /// The topic a shim publishes a `log-dropped` event under (type "log-dropped", the container's id, and
+    /// `logDroppedBytes`: what its init wrote that its `file://` log did not take so far).
+    public static let logDroppedTopic = "/tasks/log-dropped"
+    public static let logDroppedType = "log-dropped"
 }
 
 extension Containerd_Services_Events_Ttrpc_V1_ForwardRequest {

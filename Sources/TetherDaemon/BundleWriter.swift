@@ -79,10 +79,11 @@ enum BundleWriter {
         return resources
     }
 
-    /// Writes config.json into `bundle` (which `launch` made, with its `rootfs/`, before starting the shim).
+    /// Writes config.json into `bundle` (which `launch` made, with its `rootfs/`, before starting the shim),
+    /// checked (an error names the file and the errno) but not synced: the bundle is runtime state, in `--state`.
     static func write(_ record: ContainerRecord, to bundle: String, pidNamespacePath: String? = nil) throws {
         let spec = try spec(for: record, pidNamespacePath: pidNamespacePath)
-        try FileIO.writeAtomically(bundle + "/config.json", try configJSON(spec), sync: false)
+        try DurableFile.write(bundle + "/config.json", try configJSON(spec), mode: 0o644, sync: false)
     }
 
     /// config.json as OCISpec's JSONWriter writes it (compact, unsorted: only the shim reads it, and `run` waits for

@@ -32,6 +32,9 @@ struct ContainerRecord: Codable, Sendable {
     var manuallyStopped: Bool?
     /// Why the container stopped when it was not its own doing ("shim exited unexpectedly"); cleared by a start.
     var error: String?
+    /// Bytes the container wrote since it last started that its log did not take (a full disk, EIO), as its shim
+    /// reported them (Shim+LogDrops); nil until it reports any.
+    var logDroppedBytes: UInt64?
 
     var isManuallyStopped: Bool { manuallyStopped ?? false }
 
@@ -40,12 +43,12 @@ struct ContainerRecord: Codable, Sendable {
         return try? JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
     }
 
-    /// Written with OCISpec's JSONWriter (what JSONEncoder writes for it, without its Codable work: `run` waits
-    /// for the write after Start); read back with JSONDecoder.
-    func save(_ path: String, sync: Bool) throws {
+    /// The record as written to record.json (Daemon+Storage), with OCISpec's JSONWriter (what JSONEncoder writes
+    /// for it, without its Codable work: `run` waits for the write after Start); read back with JSONDecoder.
+    var jsonBytes: [UInt8] {
         var writer = JSONWriter()
         write(to: &writer)
-        try FileIO.writeAtomically(path, writer.bytes, mode: 0o600, sync: sync)
+        return writer.bytes
     }
 }
 
@@ -76,6 +79,7 @@ extension ContainerRecord: JSONWritable {
             writer.field("logPath", logPath)
             writer.field("manuallyStopped", manuallyStopped)
             writer.field("error", error)
+            writer.field("logDroppedBytes", logDroppedBytes)
         }
     }
 }

@@ -107,6 +107,11 @@ extension Daemon {
                let record = self.records[exit.containerID], exit.pid == 0 || exit.pid == record.pid {
                 self.exited(exit.containerID, code: Int32(bitPattern: exit.exitStatus), at: exit.exitedAt)
             }
+            if request.envelope.topic == Tether_Daemon_V1_Event.logDroppedTopic,
+               let report = try? request.envelope.event.unpack(Tether_Daemon_V1_Event.self),
+               report.type == Tether_Daemon_V1_Event.logDroppedType {
+                self.logDropped(report.id, total: report.logDroppedBytes)
+            }
             if request.envelope.event.holds(Containerd_Events_TaskOOM.self),
                let oom = try? request.envelope.event.unpack(Containerd_Events_TaskOOM.self), let record = self.records[oom.containerID] {
                 self.events.publish("oom", record)
@@ -122,7 +127,7 @@ extension Daemon {
         } catch {
             return completion(.failure(error))
         }
-        launch(record) { [weak self] result in
+        launch(record, command: "run") { [weak self] result in
             switch result {
             case .success(let running):
                 completion(.success(Daemon.runResponse(running)))
@@ -168,8 +173,11 @@ extension Daemon {
         record.bundle = bundleDirectory(id)
         record.logPath = containerDirectory(id) + "/container.log"
         switch write {
-        case .synced: save(record, sync: true)
-        case .whenStarted: records[id] = record
+        case .synced:
+            try saveDurably(record)
+            Daemon.crashPoint("create:after-record")
+        case .whenStarted:
+            records[id] = record
         }
         events.publish("create", record)
         return record
@@ -244,7 +252,22 @@ extension Daemon {
             $0.tty = record.settings.tty
             $0.stdinPath = record.settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
             $0.error = record.error ?? ""
+            $0.logDroppedBytes = record.logDroppedBytes ?? 0
         }
+    }
+
+    /// A shim's report of the bytes its container's log could not take (Shim+LogDrops): kept for `inspect`
+    /// (`LogDroppedBytes`), and said once in the events (`log-dropped`) when the first bytes are lost.
+    func logDropped(_ id: String, total: UInt64) {
+        guard var record = records[id], record.status != "created" else { return }
+        let isFirst = (record.logDroppedBytes ?? 0) == 0 && total > 0
+        record.logDroppedBytes = total
+        if isFirst || record.status != "running" {
+            save(record)
+        } else {
+            records[id] = record
+        }
+        if isFirst { events.publish(Tether_Daemon_V1_Event.logDroppedType, record, logDroppedBytes: total) }
     }
 
     /// 32 hex digits from two 64-bit draws (two getrandom calls, not sixteen).

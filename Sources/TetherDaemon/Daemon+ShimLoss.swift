@@ -90,11 +90,18 @@ extension Daemon {
         }
     }
 
-    /// A shim tetherd no longer needs (a launch failed): its task, if any, is deleted and it exits. A shim tetherd
-    /// spawned is idle then and exits on SIGTERM (sent through its pidfd: never another process that reused its
-    /// pid, nor a newer shim at the same address); one it reconnected to is asked to shut down.
-    func retireShim(_ record: ContainerRecord) {
+    /// A shim tetherd no longer needs (a launch failed): its task, if any, is killed and deleted (`tearDownTask`)
+    /// and it exits. A shim tetherd spawned is idle then and exits on SIGTERM (sent through its pidfd: never
+    /// another process that reused its pid, nor a newer shim at the same address); one it reconnected to is asked
+    /// to shut down. `then` runs once that is done.
+    func retireShim(_ record: ContainerRecord, then: @escaping () -> Void = {}) {
         let process = shimProcesses[record.shimAddress]
-        deleteTask(record, shutdown: process == nil) { process?.signal(SIGTERM) }
+        tearDownTask(record) { [weak self] in
+            guard let self, process == nil else {
+                process?.signal(SIGTERM)
+                return then()
+            }
+            self.shutDownShim(record, then: then)
+        }
     }
 }

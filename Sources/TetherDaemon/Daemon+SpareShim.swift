@@ -27,7 +27,7 @@ extension Daemon {
         let id = Daemon.randomID()
         let directory = spareDirectory + "/" + id
         do {
-            try Daemon.makeDirectory(directory, mode: 0o700)
+            try DurableFile.makeDirectory(directory, mode: 0o700)
             let launched = try ShimLauncher.launch(
                 binary: configuration.shimBinary, state: configuration.state, namespace: Daemon.namespace, id: id,
                 daemonAddress: configuration.socket, bundle: directory, environment: shimEnvironment)

@@ -101,19 +101,6 @@ public final class Daemon {
     func containerDirectory(_ id: String) -> String { configuration.root + "/containers/\(id)" }
     func bundleDirectory(_ id: String) -> String { configuration.state + "/bundles/\(id)" }
 
-    /// Writes the record (temporary file, rename: a reader, and a tetherd restarted after `kill -9`, sees the old or
-    /// the new one). `sync` (fsync before the rename) is for the record of `create`, so that a created container
-    /// outlives a crash of the machine; nothing else is synced (an fsync takes 2 ms or more on the bench machine):
-    /// after such a crash every container is dead, and reconnect settles a record left "running" from the exit its
-    /// shim left in the bundle, or as killed (137). A `run` loses its record in that case, and its container with it.
-    func save(_ record: ContainerRecord, sync: Bool = false) {
-        let isNew = records[record.id] == nil
-        records[record.id] = record
-        // A new record's directory does not exist yet (`launch` adds upper/ and work/ to it).
-        if isNew { try? FileIO.makeDirectories(containerDirectory(record.id), mode: 0o755) }
-        try? record.save(recordPath(record.id), sync: sync)
-    }
-
     /// Finds a container by id, name or unique id prefix.
     func resolve(_ reference: String) throws -> ContainerRecord {
         if let record = records[reference] { return record }
@@ -143,8 +130,56 @@ public final class Daemon {
             }
             guard let record = ContainerRecord.load(recordPath(id)) else { continue }
             records[id] = record
-            guard record.status == "running" else { continue }
-            watch(id)
+            if record.status == "running" {
+                watch(id)
+            } else {
+                adoptUnrecordedTask(id)
+            }
+        }
+        // A bundle without a record: a run or start that tetherd did not live to record (its directory in
+        // `containers/` may not exist yet).
+        for id in (try? FileIO.listDirectory(configuration.state + "/bundles")) ?? [] where records[id] == nil && !ids.contains(id) {
+            sweepRemoved(id)
+        }
+    }
+
+    /// A container recorded as created or exited whose shim runs a task tetherd did not live to record (killed
+    /// between a start's Start and its record): a running task is adopted (the record says running, and its exit is
+    /// watched); a task that was created but not started is deleted and its shim retired, so the container is
+    /// as recorded. A shim that does not answer is left to the next start.
+    func adoptUnrecordedTask(_ id: String) {
+        guard var record = records[id] else { return }
+        if record.shimAddress.isEmpty, let address = try? FileIO.readText(record.bundle + "/address") {
+            record.shimAddress = address.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard !record.shimAddress.isEmpty, Daemon.answers(record.shimAddress) else { return }
+        callShim(record, .state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
+            [weak self] (result: Result<Containerd_Task_V2_StateResponse, TTRPCStatus>) in
+            guard let self, var current = self.records[id], current.status == record.status else { return }
+            let state = try? result.get()
+            switch state?.status {
+            case .running?:
+                current.shimAddress = record.shimAddress
+                current.status = "running"
+                current.pid = state?.pid ?? 0
+                current.startedAt = Daemon.now()
+                current.error = nil
+                self.save(current)
+                self.events.publish("start", current)
+                self.watch(id)
+            case .stopped? where current.status == "created":
+                current.shimAddress = record.shimAddress
+                self.settleExit(&current, code: Int32(bitPattern: state?.exitStatus ?? 0), at: state?.exitedAt)
+                self.save(current)
+            case .created?, .unknown?, nil:
+                // Created but not started, or no task at all: the shim is of no use to the record.
+                guard current.shimAddress.isEmpty || current.shimAddress == record.shimAddress else { return }
+                current.shimAddress = ""
+                self.records[id] = current
+                self.retireShim(record)
+            default:
+                break  // stopped (an exited record's own task), paused: as recorded
+            }
         }
     }
 
@@ -154,8 +189,9 @@ public final class Daemon {
         var record = ContainerRecord(id: id, name: "", rootfs: "", args: [], env: [], cwd: "", hostname: "",
                                      readOnly: false, network: "", remove: true, restart: .no)
         record.bundle = bundleDirectory(id)
-        record.shimAddress = (try? FileIO.readText(record.bundle + "/address")) ?? ""
-        finishRemoval(record)
+        record.shimAddress = ((try? FileIO.readText(record.bundle + "/address")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if !record.shimAddress.isEmpty && !Daemon.answers(record.shimAddress) { record.shimAddress = "" }
+        finishRemoval(record, killFirst: true)
     }
 
     /// The init's exit status the shim wrote to `<bundle>/exit-status` (JSON with a "status" field).
@@ -170,8 +206,9 @@ public final class Daemon {
 
     /// Starts (or restarts) a container's task: shim (started first: it runs while the bundle is written), bundle,
     /// stdio FIFOs, then Create and Start on the loop; then watches for its exit. `completion` gets the running
-    /// record, or the error; a launch that fails leaves no shim behind (`abandonLaunch`).
-    func launch(_ record: ContainerRecord, completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
+    /// record (on disk: `saveDurably`), or the error; a launch that fails leaves no shim and no task behind
+    /// (`abandonLaunch`). `command` names its crash points (`run` or `start`, Daemon+CrashPoints).
+    func launch(_ record: ContainerRecord, command: String = "start", completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
         var record = record
         let id = record.id
         let directory = containerDirectory(id)
@@ -179,11 +216,12 @@ public final class Daemon {
         record.bundle = bundleDirectory(id)
         record.logPath = directory + "/container.log"
         record.error = nil
+        record.logDroppedBytes = nil
         let create: Containerd_Task_V2_CreateTaskRequest
         do {
             let pidNamespacePath = try pidNamespacePath(for: record)
-            try Daemon.makeDirectory(record.bundle, mode: 0o711)
-            try Daemon.makeDirectory(record.bundle + "/rootfs", mode: 0o711)
+            try DurableFile.makeDirectory(record.bundle, mode: 0o711)
+            try DurableFile.makeDirectory(record.bundle + "/rootfs", mode: 0o711)
             if record.shimAddress.isEmpty, let spare = takeSpareShim(for: id, bundle: record.bundle) {
                 record.shimAddress = spare
             }
@@ -200,12 +238,14 @@ public final class Daemon {
             }
             // From here the record knows its shim: a removal while the launch is under way finds it.
             records[id]?.shimAddress = record.shimAddress
-            try Daemon.makeDirectory(directory, mode: 0o755)
-            try Daemon.makeDirectory(directory + "/upper", mode: 0o755)
-            try Daemon.makeDirectory(directory + "/work", mode: 0o700)
+            try DurableFile.makeDirectory(directory, mode: 0o755)
+            try DurableFile.makeDirectory(directory + "/upper", mode: 0o755)
+            try DurableFile.makeDirectory(directory + "/work", mode: 0o700)
             try BundleWriter.write(record, to: record.bundle, pidNamespacePath: pidNamespacePath)
             let stdin = settings.openStdin ? BundleWriter.stdinPath(bundle: record.bundle) : ""
-            if settings.openStdin { try BundleWriter.makeFIFO(stdin) }
+            if settings.openStdin {
+                do { try BundleWriter.makeFIFO(stdin) } catch let error as SyscallError { throw DurableFile.status(error) }
+            }
             let overlay = Containerd_Types_Mount.with {
                 $0.type = "overlay"
                 $0.source = "overlay"
@@ -228,6 +268,7 @@ public final class Daemon {
             abandonLaunch(record, error, completion: completion)
             return
         }
+        Daemon.crashPoint("\(command):after-bundle")
         callShim(record, .create, create, timeout: Daemon.shimLaunchTimeout) {
             [weak self] (result: Result<Containerd_Task_V2_CreateTaskResponse, TTRPCStatus>) in
             guard let self else { return }
@@ -236,6 +277,7 @@ public final class Daemon {
             case .success(let response): created = response
             case .failure(let error): return self.abandonLaunch(record, error, completion: completion)
             }
+            Daemon.crashPoint("\(command):after-task-created")
             self.callShim(record, .start, Containerd_Task_V2_StartRequest.with { $0.id = id }, timeout: Daemon.shimLaunchTimeout) {
                 [weak self] (result: Result<Containerd_Task_V2_StartResponse, TTRPCStatus>) in
                 guard let self else { return }
@@ -245,10 +287,18 @@ public final class Daemon {
                     return self.abandonLaunch(record, TTRPCStatus(.notFound, "container \(record.name) was removed while it started"),
                                               completion: completion)
                 }
+                Daemon.crashPoint("\(command):after-task-started")
                 record.pid = created.pid
                 record.status = "running"
                 record.startedAt = Daemon.now()
-                self.save(record)
+                // Durable before the reply gives the id out: a container that runs has a record that outlives
+                // tetherd and the machine; one whose record cannot be written does not run.
+                do {
+                    try self.saveDurably(record)
+                } catch {
+                    return self.abandonLaunch(record, error, completion: completion)
+                }
+                Daemon.crashPoint("\(command):after-record")
                 self.events.publish("start", record)
                 self.watch(id)
                 completion(.success(record))
@@ -256,22 +306,15 @@ public final class Daemon {
         }
     }
 
-    /// A launch that failed: its shim is of no use to the container (it may hold a half-created task), so the task
-    /// is deleted and the shim exits (`retireShim`); the record keeps no address, and the next start gets a new shim.
-    func abandonLaunch(_ record: ContainerRecord, _ error: Error, completion: (Result<ContainerRecord, Error>) -> Void) {
-        var record = record
-        if !record.shimAddress.isEmpty {
-            retireShim(record)
-            if records[record.id]?.shimAddress == record.shimAddress { records[record.id]?.shimAddress = "" }
-            record.shimAddress = ""
-        }
-        completion(.failure(error))
-    }
-
-    /// mkdir of a directory whose parent normally exists (one system call on `run`'s path), else mkdir -p.
-    static func makeDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) == 0 || errno == EEXIST { return }
-        try FileIO.makeDirectories(path, mode: mode)
+    /// A launch that failed: its shim is of no use to the container (it may hold a half-created or running task),
+    /// so the task is killed and deleted (which unmounts its rootfs) and the shim exits (`retireShim`); the record
+    /// keeps no address, and the next start gets a new shim. `completion` gets the error once that is done, so a
+    /// failed `run` answers with nothing of its task left.
+    func abandonLaunch(_ record: ContainerRecord, _ error: Error, completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
+        let failure = (error as? SyscallError).map(DurableFile.status) ?? error
+        guard !record.shimAddress.isEmpty else { return completion(.failure(failure)) }
+        if records[record.id]?.shimAddress == record.shimAddress { records[record.id]?.shimAddress = "" }
+        retireShim(record) { completion(.failure(failure)) }
     }
 
     /// `--pid container:NAME`: the namespace of NAME's init, which must be running.
@@ -359,16 +402,16 @@ public final class Daemon {
     /// Starts a created or exited container; a running one is left alone. An exited container's task is
     /// deleted first and the next one is created in the same shim (a new shim if that one is gone). A start
     /// gives the restart policy back to a container stopped by hand.
-    func start(_ record: ContainerRecord, completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
+    func start(_ record: ContainerRecord, command: String = "start", completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
         var record = record
         record.manuallyStopped = nil
         switch record.status {
         case "running":
             completion(.success(record))
         case "exited" where !record.shimAddress.isEmpty:
-            deleteTask(record, shutdown: false) { [weak self] in self?.launch(record, completion: completion) }
+            deleteTask(record, shutdown: false) { [weak self] in self?.launch(record, command: command, completion: completion) }
         default:
-            launch(record, completion: completion)
+            launch(record, command: command, completion: completion)
         }
     }
 
@@ -385,6 +428,7 @@ public final class Daemon {
     func stop(_ record: ContainerRecord, grace: UInt32, completion: @escaping (Result<Int32, Error>) -> Void) throws {
         var record = record
         markManuallyStopped(&record)
+        Daemon.crashPoint("stop:after-manual-stop")
         guard record.status == "running" else {
             completion(.success(record.exitCode))
             return
@@ -393,10 +437,14 @@ public final class Daemon {
         try signal(record, UInt32(SIGTERM)) { [weak self] result in
             guard let self else { return }
             if case .failure(let error) = result { return completion(.failure(error)) }
+            Daemon.crashPoint("stop:after-signal")
             guard let current = self.records[id], current.status == "running" else {
                 return completion(.success(self.records[id]?.exitCode ?? record.exitCode))
             }
-            self.exitWaiters[id, default: []].append { code in completion(.success(code)) }
+            self.exitWaiters[id, default: []].append { code in
+                Daemon.crashPoint("stop:after-exit")
+                completion(.success(code))
+            }
             self.loop.schedule(after: UInt64(grace) * 1000) { [weak self] in
                 guard let self, let current = self.records[id], current.status == "running" else { return }
                 try? self.signal(current, UInt32(SIGKILL)) { _ in }
@@ -434,6 +482,7 @@ public final class Daemon {
             [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             guard let self else { return }
             if case .failure(let error) = result, error.code != .notFound { return completion(.failure(error)) }
+            Daemon.crashPoint("rm:after-kill")
             self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
                 [weak self] (result: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
                 guard let self, var current = self.records[id] else { return completion(.success(())) }
@@ -441,6 +490,7 @@ public final class Daemon {
                     let exit = try? result.get()
                     self.settleExit(&current, code: exit.map { Int32(bitPattern: $0.exitStatus) } ?? 128 + SIGKILL, at: exit?.exitedAt)
                 }
+                Daemon.crashPoint("rm:after-exit")
                 self.destroy(current)
                 completion(.success(()))
             }
@@ -455,21 +505,60 @@ public final class Daemon {
         let id = record.id
         shimWaits.removeValue(forKey: id)?.close()
         _ = unlink(recordPath(id))
+        Daemon.crashPoint("rm:after-record-removed")
         records.removeValue(forKey: id)
         loop.schedule(after: 0) { [weak self] in self?.finishRemoval(record) }
         events.publish("destroy", record)
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(record.exitCode) }
     }
 
-    /// What is left of a removed container (its record is gone): the task and the shim (Delete, then Shutdown, on
-    /// the loop: the loop serves other calls while the shim deletes), then the rootfs mount, the bundle and the
-    /// container's directory.
-    func finishRemoval(_ record: ContainerRecord) {
+    /// What is left of a removed container (its record is gone): the task (deleted; with `killFirst`, killed and
+    /// waited for first: a container without a record, whose task may run) and the shim (Shutdown), on the loop:
+    /// the loop serves other calls while the shim deletes; then the rootfs mount, the bundle and the container's
+    /// directory.
+    func finishRemoval(_ record: ContainerRecord, killFirst: Bool = false) {
         let id = record.id
-        deleteTask(record, shutdown: true) { [weak self] in
-            _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
-            try? FileIO.removeTree(record.bundle)
-            if let self { try? FileIO.removeTree(self.containerDirectory(id)) }
+        let deleteTask = { [weak self] (then: @escaping () -> Void) in
+            guard let self else { return then() }
+            if killFirst { self.tearDownTask(record, then: then) } else { self.deleteTask(record, shutdown: false, then: then) }
+        }
+        deleteTask { [weak self] in
+            Daemon.crashPoint("rm:after-task-deleted")
+            self?.shutDownShim(record) { [weak self] in
+                Daemon.crashPoint("rm:after-shim-shutdown")
+                _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
+                try? FileIO.removeTree(record.bundle)
+                if let self { try? FileIO.removeTree(self.containerDirectory(id)) }
+            }
+        }
+    }
+
+    /// Kills whatever of the container's task still runs (SIGKILL to all its processes), waits for its exit, and
+    /// deletes it in the shim (runtime delete, rootfs unmount); `then` runs whatever the shim answered (a task
+    /// already gone is NotFound), or at the calls' deadlines.
+    func tearDownTask(_ record: ContainerRecord, then: @escaping () -> Void) {
+        guard !record.shimAddress.isEmpty else { return then() }
+        let id = record.id
+        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
+            [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
+            guard let self else { return then() }
+            // Waited for whatever the kill answered (NotFound also means "process already finished"): an exit not
+            // yet settled in the shim makes it refuse the Delete. Without a task, Wait and Delete are NotFound.
+            self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+                [weak self] (_: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
+                guard let self else { return then() }
+                self.deleteTask(record, shutdown: false, then: then)
+            }
+        }
+    }
+
+    /// Asks the shim to exit (Shutdown: a shim without tasks exits) and forgets the connection; then `then`.
+    func shutDownShim(_ record: ContainerRecord, then: @escaping () -> Void) {
+        guard !record.shimAddress.isEmpty else { return then() }
+        callShim(record, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
+            [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
+            self?.dropShimConnection(record.shimAddress)
+            then()
         }
     }
 }

@@ -2,7 +2,7 @@ import TTRPC
 import TetherAPI
 import TetherSystem
 
-/// The daemon's events (create, start, die, destroy, oom, exec_create, exec_start, exec_die), numbered, the
+/// The daemon's events (create, start, die, destroy, oom, exec_create, exec_start, exec_die, log-dropped), numbered, the
 /// last `capacity` kept, and the `Events` long polls waiting for the next one.
 final class EventJournal {
     private var events: [Tether_Daemon_V1_Event] = []
@@ -21,7 +21,7 @@ final class EventJournal {
         self.capacity = capacity
     }
 
-    func publish(_ type: String, _ record: ContainerRecord, exitCode: Int32 = 0, execID: String = "") {
+    func publish(_ type: String, _ record: ContainerRecord, exitCode: Int32 = 0, execID: String = "", logDroppedBytes: UInt64 = 0) {
         lastSequence += 1
         let event = Tether_Daemon_V1_Event.with {
             $0.sequence = lastSequence
@@ -31,6 +31,7 @@ final class EventJournal {
             $0.name = record.name
             $0.exitCode = exitCode
             $0.execID = execID
+            $0.logDroppedBytes = logDroppedBytes
         }
         events.append(event)
         if events.count > capacity { events.removeFirst(events.count - capacity) }

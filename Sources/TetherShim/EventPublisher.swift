@@ -1,3 +1,4 @@
+import SwiftProtobuf
 import TTRPC
 import TetherAPI
 import TetherSystem
@@ -27,7 +28,11 @@ final class EventPublisher {
     var isIdle: Bool { queue.isEmpty && !inFlight }
 
     func publish(_ event: some ContainerdEvent) {
-        guard !address.isEmpty, let envelope = try? EventEnvelope(namespace: namespace, event: event) else { return }
+        publish(topic: type(of: event).topic.rawValue, event)
+    }
+
+    func publish(topic: String, _ event: some SwiftProtobuf.Message) {
+        guard !address.isEmpty, let envelope = try? EventEnvelope(namespace: namespace, topic: topic, event: event) else { return }
         if queue.count >= EventPublisher.limit {
             queue.removeFirst()
             dropped += 1

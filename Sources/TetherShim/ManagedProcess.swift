@@ -10,6 +10,8 @@ final class ManagedProcess {
     var exitStatus: UInt32 = 0
     var exitedAt: Google_Protobuf_Timestamp?
     let stdio: ProcessStdio
+    /// The dropped log bytes last reported to the manager (Shim+LogDrops).
+    var reportedDroppedBytes = 0
     /// Wait calls held until the process exits.
     var waiters: [TTRPCResponder<Containerd_Task_V2_WaitResponse>] = []
 

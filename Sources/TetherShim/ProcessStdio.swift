@@ -212,6 +212,9 @@ final class ProcessStdio {
         for relay in outputs where !relay.isClosed { relay.drain() }
     }
 
+    /// Whether stdout or stderr goes to a `file://` log (what tetherd asks for): its dropped bytes are reported.
+    var writesLogFiles: Bool { !fileLogs.isEmpty }
+
     /// Bytes the process wrote that no reader or log got: a FIFO that stayed full, a log write that failed.
     var droppedBytes: Int {
         outputs.reduce(0) { $0 + $1.droppedBytes } + fileLogs.reduce(0) { $0 + $1.droppedBytes } + (criLog?.droppedBytes ?? 0)

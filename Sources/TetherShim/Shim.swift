@@ -53,6 +53,7 @@ public final class Shim {
         loop.schedule(after: 1000, repeating: true) { [weak self] in
             self?.oom.poll()
             self?.reap()
+            self?.reportDroppedLogBytes()
             _ = tether_release_free_memory()
         }
         registerTaskService()
@@ -156,6 +157,7 @@ public final class Shim {
         container.initExitPending = false
         let process = container.initProcess
         let exitedAt = process.exitedAt ?? .now()
+        reportDroppedLogBytes(container)  // the final count (the output was drained) reaches tetherd before the exit
         process.markExited(status: process.exitStatus, at: exitedAt)
         process.stdio.closeAll()
         events.publish(Containerd_Events_TaskExit.with {

@@ -39,6 +39,7 @@ struct Events: ParsableCommand {
         // Names and exec ids come from clients: escaped, so that one event is always one line.
         if !event.execID.isEmpty { attributes.append("execID=\(PrintableText.escaped(event.execID))") }
         if event.type == "die" || event.type == "exec_die" { attributes.append("exitCode=\(event.exitCode)") }
+        if event.type == "log-dropped" { attributes.append("droppedBytes=\(event.logDroppedBytes)") }
         attributes.append("name=\(PrintableText.escaped(event.name))")
         return "\(Humanize.rfc3339(event.timeNs)) container \(PrintableText.escaped(event.type)) \(PrintableText.escaped(event.id)) (\(attributes.joined(separator: ", ")))"
     }

@@ -89,6 +89,7 @@ struct Inspect: ParsableCommand {
         var Rootfs: String
         var State: State
         var LogPath: String
+        var LogDroppedBytes: UInt64
         var RestartCount: UInt32
         var RestartPolicy: String
         var Bundle: String
@@ -103,7 +104,7 @@ struct Inspect: ParsableCommand {
             State: .init(Status: info.status, Running: info.status == "running", Pid: info.pid, ExitCode: info.exitCode,
                          StartedAt: Humanize.rfc3339(info.startedAtNs), FinishedAt: Humanize.rfc3339(info.finishedAtNs),
                          Error: info.error),
-            LogPath: info.logPath, RestartCount: info.restartCount, RestartPolicy: info.restart, Bundle: info.bundle,
+            LogPath: info.logPath, LogDroppedBytes: info.logDroppedBytes, RestartCount: info.restartCount, RestartPolicy: info.restart, Bundle: info.bundle,
             ShimAddress: info.shimAddress, Created: Humanize.rfc3339(info.createdAtNs))
         let value = document.templateValue
         if let format {

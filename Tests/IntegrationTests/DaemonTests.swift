@@ -9,16 +9,24 @@ struct DaemonTests {
         let directory: TemporaryDirectory
         var process: Process?
         var socket: String { directory.path + "/state/tetherd.sock" }
+        /// tetherd's `--root` (default: `root` in the fixture's directory).
+        let root: String
+        var state: String { directory.path + "/state" }
+        /// Added to tetherd's environment at its next start (`TETHER_CRASH_AT`).
+        var environment: [String: String] = [:]
 
-        init() throws {
+        init(root: String? = nil, environment: [String: String] = [:]) throws {
             directory = try TemporaryDirectory("tether-d")
+            self.root = root ?? directory.path + "/root"
+            self.environment = environment
             try start()
         }
 
         func start() throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tetherd"))
-            process.arguments = ["--root", directory.path + "/root", "--state", directory.path + "/state"]
+            process.arguments = ["--root", root, "--state", state]
+            if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice

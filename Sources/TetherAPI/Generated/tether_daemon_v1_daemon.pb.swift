@@ -322,6 +322,12 @@ public nonisolated struct Tether_Daemon_V1_ContainerInfo: @unchecked Sendable {
     set {_uniqueStorage()._error = newValue}
   }
 
+  /// bytes the container wrote since it last started that its log did not take (disk full, EIO)
+  public var logDroppedBytes: UInt64 {
+    get {_storage._logDroppedBytes}
+    set {_uniqueStorage()._logDroppedBytes = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -474,7 +480,8 @@ public nonisolated struct Tether_Daemon_V1_ResizeRequest: Sendable {
   public init() {}
 }
 
-/// One daemon event: create, start, die (exit_code), destroy, oom, exec_create, exec_start, exec_die.
+/// One daemon event: create, start, die (exit_code), destroy, oom, exec_create, exec_start, exec_die, log-dropped
+/// (log_dropped_bytes; a shim publishes it to tetherd under the topic /tasks/log-dropped).
 public nonisolated struct Tether_Daemon_V1_Event: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -493,6 +500,9 @@ public nonisolated struct Tether_Daemon_V1_Event: Sendable {
   public var exitCode: Int32 = 0
 
   public var execID: String = String()
+
+  /// log-dropped: the bytes the container wrote that its log did not take, so far
+  public var logDroppedBytes: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -894,7 +904,7 @@ nonisolated extension Tether_Daemon_V1_ContainerRequest: SwiftProtobuf.Message, 
 
 nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ContainerInfo"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}status\0\u{1}pid\0\u{3}exit_code\0\u{3}created_at_ns\0\u{3}started_at_ns\0\u{3}finished_at_ns\0\u{3}log_path\0\u{3}shim_address\0\u{1}bundle\0\u{3}restart_count\0\u{1}restart\0\u{1}tty\0\u{3}stdin_path\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}name\0\u{1}rootfs\0\u{1}args\0\u{1}status\0\u{1}pid\0\u{3}exit_code\0\u{3}created_at_ns\0\u{3}started_at_ns\0\u{3}finished_at_ns\0\u{3}log_path\0\u{3}shim_address\0\u{1}bundle\0\u{3}restart_count\0\u{1}restart\0\u{1}tty\0\u{3}stdin_path\0\u{1}error\0\u{3}log_dropped_bytes\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -915,6 +925,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
     var _tty: Bool = false
     var _stdinPath: String = String()
     var _error: String = String()
+    var _logDroppedBytes: UInt64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -943,6 +954,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
       _tty = source._tty
       _stdinPath = source._stdinPath
       _error = source._error
+      _logDroppedBytes = source._logDroppedBytes
     }
   }
 
@@ -979,6 +991,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
         case 16: try { try decoder.decodeSingularBoolField(value: &_storage._tty) }()
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._stdinPath) }()
         case 18: try { try decoder.decodeSingularStringField(value: &_storage._error) }()
+        case 19: try { try decoder.decodeSingularUInt64Field(value: &_storage._logDroppedBytes) }()
         default: break
         }
       }
@@ -1041,6 +1054,9 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
       if !_storage._error.isEmpty {
         try visitor.visitSingularStringField(value: _storage._error, fieldNumber: 18)
       }
+      if _storage._logDroppedBytes != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._logDroppedBytes, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1068,6 +1084,7 @@ nonisolated extension Tether_Daemon_V1_ContainerInfo: SwiftProtobuf.Message, Swi
         if _storage._tty != rhs_storage._tty {return false}
         if _storage._stdinPath != rhs_storage._stdinPath {return false}
         if _storage._error != rhs_storage._error {return false}
+        if _storage._logDroppedBytes != rhs_storage._logDroppedBytes {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1398,7 +1415,7 @@ nonisolated extension Tether_Daemon_V1_ResizeRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Tether_Daemon_V1_Event: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Event"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_ns\0\u{1}type\0\u{1}id\0\u{1}name\0\u{3}exit_code\0\u{3}exec_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sequence\0\u{3}time_ns\0\u{1}type\0\u{1}id\0\u{1}name\0\u{3}exit_code\0\u{3}exec_id\0\u{3}log_dropped_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1413,6 +1430,7 @@ nonisolated extension Tether_Daemon_V1_Event: SwiftProtobuf.Message, SwiftProtob
       case 5: try { try decoder.decodeSingularStringField(value: &self.name) }()
       case 6: try { try decoder.decodeSingularInt32Field(value: &self.exitCode) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.execID) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.logDroppedBytes) }()
       default: break
       }
     }
@@ -1440,6 +1458,9 @@ nonisolated extension Tether_Daemon_V1_Event: SwiftProtobuf.Message, SwiftProtob
     if !self.execID.isEmpty {
       try visitor.visitSingularStringField(value: self.execID, fieldNumber: 7)
     }
+    if self.logDroppedBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.logDroppedBytes, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1451,6 +1472,7 @@ nonisolated extension Tether_Daemon_V1_Event: SwiftProtobuf.Message, SwiftProtob
     if lhs.name != rhs.name {return false}
     if lhs.exitCode != rhs.exitCode {return false}
     if lhs.execID != rhs.execID {return false}
+    if lhs.logDroppedBytes != rhs.logDroppedBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
