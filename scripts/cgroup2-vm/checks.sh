@@ -252,6 +252,7 @@ strace -f -qq -y -o /run/trace.log -e trace=clone3,open_tree,mount_setattr,execv
   tether-runtime --root /run/rt run -b /run/b/trace trace >/run/trace.out 2>&1
 expect_contains "traced run" "$(cat /run/trace.out)" traced
 expect_contains "clone3 with CLONE_INTO_CGROUP succeeds" "$(grep 'clone3(.*CLONE_INTO_CGROUP' /run/trace.log | grep -v '= -1')" CLONE_INTO_CGROUP
+expect_contains "strace -y names the cgroup files written (memory.max)" "$(grep 'write([0-9]*<[^>]*memory.max>' /run/trace.log)" 67108864
 expect "no process is moved through cgroup.procs" "$(grep -c 'write([0-9]*<[^>]*cgroup.procs>' /run/trace.log)" 0
 expect_contains "open_tree succeeds" "$(grep '^[0-9]* *open_tree(' /run/trace.log | grep -v '= -1')" open_tree
 expect_contains "mount_setattr (read-only) succeeds" "$(grep 'mount_setattr(' /run/trace.log | grep '= 0')" MOUNT_ATTR_RDONLY
