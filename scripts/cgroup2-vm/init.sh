@@ -1,5 +1,5 @@
 #!/bin/busybox sh
-# /init of the cgroup v2 VM (scripts/cgroup2-vm/lane.sh builds the initramfs). Stage 1 copies the initramfs
+# /init of the cgroup v2 VM (scripts/cgroup2-vm/lib.sh builds the initramfs). Stage 1 copies the initramfs
 # into a tmpfs and switch_roots there (pivot_root, which every container does, refuses the initramfs's own
 # root); stage 2 mounts the usual filesystems and only cgroup2, loads the kernel modules the lane needs, runs
 # /payload (checks or bench) with its report on /dev/ttyS1 (a file on the host) and powers the VM off.
