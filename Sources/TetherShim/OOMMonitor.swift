@@ -5,9 +5,9 @@ import TetherRuntime
 import TetherSystem
 
 /// Out-of-memory notifications for the shim's containers, as containerd's runc shim publishes TaskOOM: each
-/// container's watch is the runtime library's OOMNotifier (cgroup v1: an eventfd on `memory.oom_control`,
-/// registered on the event loop; cgroup v2: the `oom_kill` count in `memory.events`, checked on the shim's
-/// 1 s tick and when the container's processes exit). A watch ends when its cgroup goes away.
+/// container's watch is the runtime library's OOMNotifier (cgroup v1: an eventfd on `memory.oom_control`;
+/// cgroup v2: the `oom_kill` count in `memory.events` under an inotify watch), registered on the event loop, and
+/// checked on the shim's 1 s tick and when the container's processes exit. A watch ends when its cgroup goes away.
 final class OOMMonitor {
     private unowned let loop: EventLoop
     private var notifiers: [String: OOMNotifier] = [:]
@@ -38,9 +38,10 @@ final class OOMMonitor {
         if notifier.isGone { stop(id: id) }
     }
 
-    /// cgroup v2: compares every watched `oom_kill` count with the last one seen.
+    /// Collects every watch now (a v2 `oom_kill` count compared with the last one seen; without waiting for its
+    /// inotify descriptor, so an OOM kill is published before the exit it caused).
     func poll() {
-        for (id, notifier) in notifiers where notifier.pollDescriptor == nil { check(id: id) }
+        for id in Array(notifiers.keys) { check(id: id) }
     }
 
     func stop(id: String) {

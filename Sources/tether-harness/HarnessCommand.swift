@@ -248,10 +248,17 @@ struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the task's metrics: {\"type_url\": ..., \"value\": base64 protobuf}.")
     @OptionGroup var target: Target
+    @Flag(help: "Print io.containerd.cgroups.v2.Metrics as protobuf JSON instead (for scripts without a decoder).")
+    var decode = false
     func run() throws {
         try rpc {
             // Printed by hand: the metrics type is not in this binary's protobuf registry.
             let any = try target.client().stats(.with { $0.id = target.id }).stats
+            let v2 = Io_Containerd_Cgroups_V2_Metrics.protoMessageName
+            if decode, any.typeURL == v2 || any.typeURL.hasSuffix("/" + v2) {
+                try printReply(try Io_Containerd_Cgroups_V2_Metrics(serializedBytes: Array(any.value)))
+                return
+            }
             print("{\"type_url\":\"\(any.typeURL)\",\"value\":\"\(any.value.base64EncodedString())\"}")
         }
     }
