@@ -12,6 +12,10 @@ import TetherSystem
 /// is `rootfs/`, which the shim mounts as an overlay of the image directory (the Create request's rootfs mount,
 /// `Daemon.launch`).
 enum BundleWriter {
+    /// Whether /sys/fs/cgroup is the unified hierarchy itself (a cgroup v2-only host; a hybrid host has it at
+    /// /sys/fs/cgroup/unified).
+    static let hostIsCgroupV2Only = FileIO.exists("/sys/fs/cgroup/cgroup.controllers")
+
     /// `--pid container:NAME` joins the namespace at `pidNamespacePath` (`/proc/<NAME's init>/ns/pid`).
     static func spec(for record: ContainerRecord, pidNamespacePath: String? = nil) throws(TTRPCStatus) -> Spec {
         let settings = record.settings
@@ -20,6 +24,9 @@ enum BundleWriter {
         var namespaces: [Linux.Namespace] = [.init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
         if settings.pid != "host" { namespaces.insert(.init(type: "pid", path: pidNamespacePath), at: 0) }
         if record.network != "host" { namespaces.append(.init(type: "network")) }
+        // docker's default cgroupns mode: private on a cgroup v2 host (the container sees itself at /), the host's
+        // on v1.
+        if BundleWriter.hostIsCgroupV2Only { namespaces.append(.init(type: "cgroup")) }
         var linux = Linux(namespaces: namespaces)
         linux.cgroupsPath = "/tether/\(record.id)"
         if !settings.privileged {

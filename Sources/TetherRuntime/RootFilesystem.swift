@@ -163,6 +163,10 @@ struct RootFilesystem {
     /// container's own cgroup as its root); without one, bind mounts of the container's cgroup directories.
     func mountCgroups(_ target: String, entry: Mount, options: MountOptions) throws {
         try createMountPoint(target, directory: true)
+        if let unified = cgroupHierarchies.first, cgroupHierarchies.count == 1, unified.isV2 {
+            try mountUnifiedCgroup(target, entry: entry, options: options)
+            return
+        }
         let baseFlags = options.flags & ~MountFlag.readOnly
         try check(mount("tmpfs", target, "tmpfs", baseFlags, "mode=755"), "mount tmpfs on \(entry.destination)")
         for hierarchy in cgroupHierarchies {
@@ -186,6 +190,18 @@ struct RootFilesystem {
         if options.flags & MountFlag.readOnly != 0 {
             try check(mount("", target, nil, MountFlag.remount | options.flags, "mode=755"), "remount \(entry.destination) read-only")
         }
+    }
+
+    /// A cgroup v2-only host: the unified hierarchy itself at the mount's destination, as runc's mountCgroupV2 — the
+    /// container's own cgroup as the root of a cgroup namespace, else a bind mount of the container's cgroup.
+    private func mountUnifiedCgroup(_ target: String, entry: Mount, options: MountOptions) throws {
+        if hasCgroupNamespace {
+            try check(mount("cgroup", target, "cgroup2", options.flags, nil), "mount cgroup2 on \(entry.destination)")
+            return
+        }
+        guard let source = cgroupPaths["unified"] else { return }
+        try check(mount(source, target, "bind", MountFlag.bind, nil), "bind cgroup2 on \(entry.destination)")
+        if options.flags & MountFlag.readOnly != 0 { try remountBind(target, flags: options.flags, display: entry.destination) }
     }
 
     func createMountPoint(_ path: String, directory: Bool) throws {

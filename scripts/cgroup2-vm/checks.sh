@@ -37,8 +37,7 @@ expect "cgroup namespace: the container sees itself at /" "$out" "0::/"
 expect_status "exec: cgroup files from inside the container's namespace" 0 $rt exec limits /bin/sh -c "$inside_limits"
 expect "memory.max, pids.max, cpu.max read inside" "$(echo $out)" "67108864 30 50000 100000"
 expect_status "exec: where cgroup2 is mounted inside" 0 $rt exec limits /bin/sh -c "$cgroup2_mount_point"
-known_bug "cgroup2 is mounted at /sys/fs/cgroup inside (runc's layout on a v2-only host)" "$out" /sys/fs/cgroup \
-  "RootFilesystem.mountCgroups mounts a tmpfs there with cgroup2 at /sys/fs/cgroup/unified"
+expect "cgroup2 is mounted at /sys/fs/cgroup inside (runc's layout on a v2-only host)" "$out" /sys/fs/cgroup
 expect_status "exec -d: a second process" 0 $rt exec -d limits /bin/sleep 1000
 expect "exec'd process joins the container's cgroup" "$(wc -l < $d/cgroup.procs | tr -d ' ')" 2
 expect_status "ps -f json" 0 $rt ps -f json limits
@@ -229,8 +228,7 @@ expect "tetherctl: memory.max on the host side" "$(read_file $cg/tether/$id/memo
 expect "tetherctl: pids.max on the host side" "$(read_file $cg/tether/$id/pids.max)" 20
 expect "tetherctl: cpu.max on the host side" "$(read_file $cg/tether/$id/cpu.max)" "50000 100000"
 expect_status "tetherctl exec" 0 tetherctl exec web cat /proc/self/cgroup
-known_bug "tetherctl: the container sees itself at / (a cgroup namespace, as docker on v2)" "$out" "0::/" \
-  "TetherDaemon/BundleWriter.swift requests no cgroup namespace"
+expect "tetherctl: the container sees itself at / (a cgroup namespace, as docker on v2)" "$out" "0::/"
 expect_status "tetherctl run --pid container:web" 0 tetherctl run --rm --pid container:web /rootfs /bin/ps -o pid,args
 expect_contains "it sees web's processes" "$out" "sleep 1000"
 # tetherctl events ends by itself (--until): its output to a file is buffered until it exits.
