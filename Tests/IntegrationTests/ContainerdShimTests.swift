@@ -39,6 +39,61 @@ struct ContainerdShimTests {
         #expect(result.stdout == "pts/ptmx\nkmsg\n", "\(runtime): \(result)")
     }
 
+    /// Issue 14 item 8 through the shim: a bind mount's propagation option as containerd's CRI sets it for
+    /// Kubernetes' mountPropagation (`rprivate` for None; `rslave` with rootfs propagation rslave for HostToContainer;
+    /// `rshared` with rootfs propagation rshared for Bidirectional), given to `ctr run --mount ... --rootfs-propagation`.
+    /// A mount made on the host under an rslave or rshared source appears in the container; for rshared a mount made
+    /// in the container appears on the host; rprivate neither. Without rootfs propagation, `/` is rslave in the
+    /// container, so an rshared bind is shared and slave: host mounts come in, container mounts do not go out.
+    /// Through tether-shim, containerd-shim-runc-v2 driving tether-runtime, and containerd-shim-runc-v2 with runc.
+    /// containerd (and its shims and containers) runs in a private mount namespace, whose "host" mounts are made
+    /// with nsenter: the source is a directory bound onto itself and made shared there.
+    @Test(.enabled(if: canRun && TestEnvironment.hasCommand(PrivateContainerd.unshare)
+                       && TestEnvironment.hasCommand(PrivateContainerd.nsenter),
+                   "needs root, the busybox rootfs, Debian's containerd, unshare and nsenter"),
+          arguments: ["tether-shim", "runc.v2 + tether-runtime", "runc.v2 + runc"].flatMap { runtime in
+              [("rprivate", "", false, false), ("rslave", "rslave", true, false), ("rshared", "rshared", true, true),
+               ("rshared", "", true, false)].map { (runtime, $0.0, $0.1, $0.2, $0.3) }
+          })
+    func bindMountPropagation(runtime: String, propagation: String, rootfsPropagation: String,
+                              hostToContainer: Bool, containerToHost: Bool) throws {
+        let label = "\(runtime) \(propagation) rootfs-propagation '\(rootfsPropagation)'"
+        let containerd = try PrivateContainerd(privateMountNamespace: true)
+        defer { containerd.stop() }
+        let source = containerd.directory.path + "/source"
+        for sub in ["hostmnt", "cmnt"] {
+            try FileManager.default.createDirectory(atPath: source + "/" + sub, withIntermediateDirectories: true)
+        }
+        let shared = try containerd.hostShell("mount --bind '\(source)' '\(source)' && mount --make-shared '\(source)'")
+        #expect(shared.status == 0, "\(shared)")
+        defer { _ = try? containerd.hostShell("umount -R '\(source)'") }
+        let id = uniqueID("m")
+        let selection = switch runtime {
+        case "tether-shim": ["--runtime", Self.shim]
+        case "runc.v2 + tether-runtime": ["--runc-binary", RuntimeTests.runtime]
+        default: [String]()
+        }
+        let rootfs = rootfsPropagation.isEmpty ? [] : ["--rootfs-propagation", rootfsPropagation]
+        let run = try containerd.ctr(["run", "-d"] + selection + rootfs + [
+            "--cap-add", "CAP_SYS_ADMIN", "--mount", "type=bind,src=\(source),dst=/tmp/s,options=rbind:\(propagation)",
+            "--rootfs", TestEnvironment.rootfs, id, "/bin/sleep", "1000"])
+        #expect(run.status == 0, "\(label): \(run)")
+        defer {
+            _ = try? containerd.ctr(["task", "kill", "-s", "SIGKILL", id])
+            _ = try? containerd.ctr(["task", "delete", "-f", id])
+            _ = try? containerd.ctr(["container", "rm", id])
+        }
+        // A mount on the host under the source after the container was made, then one in the container.
+        let hostMount = try containerd.hostShell("mount -t tmpfs tmpfs '\(source)/hostmnt' && touch '\(source)/hostmnt/host-file'")
+        #expect(hostMount.status == 0, "\(hostMount)")
+        let inside = try containerd.ctr(["task", "exec", "--exec-id", "probe", id, "/bin/sh", "-c",
+            "test -e /tmp/s/hostmnt/host-file && echo host-mount-seen; mount -t tmpfs tmpfs /tmp/s/cmnt && touch /tmp/s/cmnt/c-file"])
+        #expect(inside.status == 0, "\(label): \(inside)")
+        #expect(inside.stdout.contains("host-mount-seen") == hostToContainer, "\(label): \(inside)")
+        let back = try containerd.hostShell("test -e '\(source)/cmnt/c-file' && echo container-mount-seen || true")
+        #expect(back.stdout.contains("container-mount-seen") == containerToHost, "\(label): \(back)")
+    }
+
     @Test(.enabled(if: canRun, "needs root, the busybox rootfs and Debian's containerd"))
     func detachedTaskLifecycleAndEvents() throws {
         let containerd = try PrivateContainerd()

@@ -6,16 +6,22 @@ import Foundation
 final class PrivateContainerd {
     static let binary = "/usr/bin/containerd"
     static let ctrBinary = "/usr/bin/ctr"
+    static let unshare = "/usr/bin/unshare"
+    static let nsenter = "/usr/bin/nsenter"
     static var isInstalled: Bool { TestEnvironment.hasCommand(binary) && TestEnvironment.hasCommand(ctrBinary) }
 
     let directory: TemporaryDirectory
     let namespace: String
+    /// Whether the daemon (and so every shim and container it starts) runs in a mount namespace of its own
+    /// (`unshare -m --propagation private`), so that mounts made for a test never reach the host's.
+    let privateMountNamespace: Bool
     var address: String { directory.path + "/containerd.sock" }
     private(set) var process: Process?
 
-    init(namespace: String = "tethertest") throws {
+    init(namespace: String = "tethertest", privateMountNamespace: Bool = false) throws {
         directory = try TemporaryDirectory("tether-ctrd")
         self.namespace = namespace
+        self.privateMountNamespace = privateMountNamespace
         let dir = directory.path
         let config = """
             version = 2
@@ -38,8 +44,15 @@ final class PrivateContainerd {
     /// Starts (or restarts) the daemon and waits until `ctr version` answers.
     func start() throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["--config", directory.path + "/config.toml", "--log-level", "warn"]
+        let arguments = ["--config", directory.path + "/config.toml", "--log-level", "warn"]
+        if privateMountNamespace {
+            // unshare execs containerd: the process is the daemon itself.
+            process.executableURL = URL(fileURLWithPath: Self.unshare)
+            process.arguments = ["-m", "--propagation", "private", Self.binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: Self.binary)
+            process.arguments = arguments
+        }
         let log = FileHandle(forWritingAtPath: directory.path + "/containerd.log") ?? {
             FileManager.default.createFile(atPath: directory.path + "/containerd.log", contents: nil)
             return FileHandle(forWritingAtPath: directory.path + "/containerd.log")!
@@ -70,6 +83,16 @@ final class PrivateContainerd {
     @discardableResult
     func ctr(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
         try runCommand(Self.ctrBinary, ["--address", address, "--namespace", namespace] + arguments, timeout: timeout)
+    }
+
+    /// `sh -c script` in the daemon's mount namespace: the "host" its containers see.
+    @discardableResult
+    func hostShell(_ script: String) throws -> CommandResult {
+        guard privateMountNamespace else { return try runCommand("/bin/sh", ["-c", script]) }
+        guard let pid = process?.processIdentifier else {
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "containerd is not running"])
+        }
+        return try runCommand(Self.nsenter, ["-t", String(pid), "-m", "--", "/bin/sh", "-c", script])
     }
 
     /// Kills and removes every task and container in the namespace, then stops the daemon.
