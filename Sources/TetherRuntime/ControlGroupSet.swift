@@ -315,6 +315,7 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 }
 
+/// mountinfo escapes space, tab, newline and backslash as \ooo (shared by the cgroup and rootfs parsers).
 func unescapeMountInfo(_ text: String) -> String {
     guard text.contains("\\") else { return text }
     var bytes: [UInt8] = []

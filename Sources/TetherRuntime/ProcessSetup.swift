@@ -77,9 +77,9 @@ struct ProcessSetup {
             switch ProcessSetup.executableProblem(name) {
             case nil: resolved = name
             case EACCES?:
-                throw InitFailure("exec", errno: EACCES, "exec: \(ProcessSetup.goQuoted(name)): permission denied")
+                throw InitFailure("exec", errno: EACCES, "exec: \(PrintableText.quoted(name)): permission denied")
             case let code?:
-                throw InitFailure("exec", errno: code, "exec: \(ProcessSetup.goQuoted(name)): stat \(name): \(ProcessSetup.goErrorText(code))")
+                throw InitFailure("exec", errno: code, "exec: \(PrintableText.quoted(name)): stat \(name): \(ProcessSetup.goErrorText(code))")
             }
         } else {
             let path = environment.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
@@ -93,7 +93,7 @@ struct ProcessSetup {
             }
         }
         guard let executable = resolved else {
-            throw InitFailure("exec", errno: ENOENT, "exec: \(ProcessSetup.goQuoted(name)): executable file not found in $PATH")
+            throw InitFailure("exec", errno: ENOENT, "exec: \(PrintableText.quoted(name)): executable file not found in $PATH")
         }
         // A file on a noexec mount passes the mode check: ask the kernel, as the process's effective ids.
         if faccessat(AT_FDCWD, executable, X_OK, AT_EACCESS) != 0 {
@@ -117,26 +117,6 @@ struct ProcessSetup {
         let text = SyscallError.describe(code)
         guard let first = text.first else { return text }
         return first.lowercased() + text.dropFirst()
-    }
-
-    /// Go's %q for the printable ASCII names commands have (quotes and backslashes escaped).
-    static func goQuoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\t": result += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    result += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
     }
 
     /// What `finalize` leaves for the exec: the resolved executable and the environment.
@@ -185,7 +165,7 @@ struct ProcessSetup {
             if chdir(process.cwd) != 0 {
                 let code = errno
                 throw InitFailure("cwd", errno: code,
-                                  "chdir to cwd (\(ProcessSetup.goQuoted(process.cwd))) set in config.json failed: \(ProcessSetup.goErrorText(code))")
+                                  "chdir to cwd (\(PrintableText.quoted(process.cwd))) set in config.json failed: \(ProcessSetup.goErrorText(code))")
             }
             try ProcessSetup.verifyWorkingDirectoryInsideRoot()
         }

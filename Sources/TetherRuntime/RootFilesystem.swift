@@ -76,7 +76,7 @@ struct RootFilesystem {
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
             guard fields.count > 6 else { continue }
-            let mountPoint = RootFilesystem.unescapeMountInfo(String(fields[4]))
+            let mountPoint = unescapeMountInfo(String(fields[4]))
             let isParent = mountPoint == "/" || rootfs == mountPoint || rootfs.hasPrefix(mountPoint + "/")
             guard isParent, mountPoint.utf8.count >= (parent?.mountPoint.utf8.count ?? 0) else { continue }
             let optional = fields[6...].prefix { $0 != "-" }
@@ -86,25 +86,6 @@ struct RootFilesystem {
         if parent.shared {
             try check(mount("", parent.mountPoint, nil, MountFlag.private, nil), "make \(parent.mountPoint) private")
         }
-    }
-
-    /// mountinfo escapes space, tab, newline and backslash as \ooo.
-    static func unescapeMountInfo(_ field: String) -> String {
-        guard field.contains("\\") else { return field }
-        var bytes: [UInt8] = []
-        let source = Array(field.utf8)
-        var index = 0
-        while index < source.count {
-            if source[index] == UInt8(ascii: "\\"), index + 3 < source.count,
-               let value = UInt8(String(decoding: source[(index + 1)...(index + 3)], as: UTF8.self), radix: 8) {
-                bytes.append(value)
-                index += 4
-            } else {
-                bytes.append(source[index])
-                index += 1
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     // MARK: mounts
