@@ -47,15 +47,8 @@ final class CRILogWriter {
 
     /// Parses `cri://PATH?max-size=N&max-files=N`.
     static func parse(_ uri: String) throws -> Options {
-        guard uri.hasPrefix("cri://") else { throw SyscallError("log uri \(uri): not a cri:// uri", errno: EINVAL) }
-        let rest = uri.dropFirst("cri://".count)
-        let parts = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = String(parts[0])
-        guard path.hasPrefix("/") else { throw SyscallError("log uri \(uri): path must be absolute", errno: EINVAL) }
-        var options = Options(path: path)
-        if parts.count > 1 {
-            try LogRotation.options(parts[1], uri: uri, maxSize: &options.maxSize, maxFiles: &options.maxFiles)
-        }
+        var options = Options(path: "")
+        options.path = try LogRotation.parse(uri, scheme: "cri", maxSize: &options.maxSize, maxFiles: &options.maxFiles)
         return options
     }
 

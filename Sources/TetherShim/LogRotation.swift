@@ -23,9 +23,20 @@ enum LogRotation {
         _ = rename(path, path + ".1")
     }
 
+    /// Parses `SCHEME://PATH[?max-size=N&max-files=N]` into its absolute path, setting the options it gives.
+    static func parse(_ uri: String, scheme: String, maxSize: inout Int, maxFiles: inout Int) throws -> String {
+        let prefix = scheme + "://"
+        guard uri.hasPrefix(prefix) else { throw SyscallError("log uri \(uri): not a \(prefix) uri", errno: EINVAL) }
+        let parts = uri.dropFirst(prefix.count).split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = String(parts.first ?? "")
+        guard path.hasPrefix("/") else { throw SyscallError("log uri \(uri): path must be absolute", errno: EINVAL) }
+        if parts.count > 1 { try options(parts[1], uri: uri, maxSize: &maxSize, maxFiles: &maxFiles) }
+        return path
+    }
+
     /// Parses a log URI's `?max-size=N&max-files=N` (bytes, and files counting the live one), each a positive
     /// number; the errors name the URI and the option.
-    static func options(_ query: Substring, uri: String, maxSize: inout Int, maxFiles: inout Int) throws {
+    private static func options(_ query: Substring, uri: String, maxSize: inout Int, maxFiles: inout Int) throws {
         for pair in query.split(separator: "&") {
             let keyValue = pair.split(separator: "=", maxSplits: 1)
             let key = String(keyValue.first ?? "")
