@@ -1,19 +1,22 @@
 import TetherAPI
 import TetherSystem
 
-extension Inspect.Document {
-    /// The document in its fields' order, for `--format` and for the JSON `inspect` prints (docker's layout).
-    var templateValue: TemplateValue {
+extension Inspect {
+    /// What `inspect` shows of a container, in docker's names and order: the JSON it prints and what `--format`
+    /// templates read.
+    static func document(_ info: Tether_Daemon_V1_ContainerInfo) -> TemplateValue {
         .object([
-            ("Id", .string(Id)), ("Created", .string(Created)), ("Path", .string(Path)), ("Args", .array(Args.map { .string($0) })),
+            ("Id", .string(info.id)), ("Created", .string(Humanize.rfc3339(info.createdAtNs))),
+            ("Path", .string(info.args.first ?? "")), ("Args", .array(info.args.dropFirst().map { .string($0) })),
             ("State", .object([
-                ("Status", .string(self.State.Status)), ("Running", .bool(self.State.Running)), ("Pid", .integer(Int64(self.State.Pid))),
-                ("ExitCode", .integer(Int64(self.State.ExitCode))), ("StartedAt", .string(self.State.StartedAt)),
-                ("FinishedAt", .string(self.State.FinishedAt)),
+                ("Status", .string(info.status)), ("Running", .bool(info.status == "running")), ("Pid", .integer(Int64(info.pid))),
+                ("ExitCode", .integer(Int64(info.exitCode))), ("Error", .string(info.error)),
+                ("StartedAt", .string(Humanize.rfc3339(info.startedAtNs))), ("FinishedAt", .string(Humanize.rfc3339(info.finishedAtNs))),
             ])),
-            ("Name", .string(Name)), ("Rootfs", .string(Rootfs)), ("LogPath", .string(LogPath)),
-            ("RestartCount", .integer(Int64(RestartCount))), ("RestartPolicy", .string(RestartPolicy)),
-            ("Bundle", .string(Bundle)), ("ShimAddress", .string(ShimAddress)),
+            ("Name", .string(info.name)), ("Rootfs", .string(info.rootfs)), ("LogPath", .string(info.logPath)),
+            ("LogDroppedBytes", .integer(Int64(info.logDroppedBytes))),
+            ("RestartCount", .integer(Int64(info.restartCount))), ("RestartPolicy", .string(info.restart)),
+            ("Bundle", .string(info.bundle)), ("ShimAddress", .string(info.shimAddress)),
         ])
     }
 }

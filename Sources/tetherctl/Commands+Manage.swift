@@ -72,41 +72,9 @@ struct Inspect: ParsableCommand {
     @Option(name: .shortAndLong, help: "A Go template, e.g. '{{.State.Pid}}' or '{{json .State}}'.") var format: String?
     @Argument var container: String
 
-    struct Document: Encodable {
-        struct State: Encodable {
-            var Status: String
-            var Running: Bool
-            var Pid: UInt32
-            var ExitCode: Int32
-            var StartedAt: String
-            var FinishedAt: String
-            var Error: String
-        }
-        var Id: String
-        var Name: String
-        var Path: String
-        var Args: [String]
-        var Rootfs: String
-        var State: State
-        var LogPath: String
-        var LogDroppedBytes: UInt64
-        var RestartCount: UInt32
-        var RestartPolicy: String
-        var Bundle: String
-        var ShimAddress: String
-        var Created: String
-    }
-
     func run() throws {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
-        let document = Document(
-            Id: info.id, Name: info.name, Path: info.args.first ?? "", Args: Array(info.args.dropFirst()), Rootfs: info.rootfs,
-            State: .init(Status: info.status, Running: info.status == "running", Pid: info.pid, ExitCode: info.exitCode,
-                         StartedAt: Humanize.rfc3339(info.startedAtNs), FinishedAt: Humanize.rfc3339(info.finishedAtNs),
-                         Error: info.error),
-            LogPath: info.logPath, LogDroppedBytes: info.logDroppedBytes, RestartCount: info.restartCount, RestartPolicy: info.restart, Bundle: info.bundle,
-            ShimAddress: info.shimAddress, Created: Humanize.rfc3339(info.createdAtNs))
-        let value = document.templateValue
+        let value = Inspect.document(info)
         if let format {
             print(try GoTemplate(format).render(value))
         } else {
