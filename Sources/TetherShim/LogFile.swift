@@ -26,6 +26,8 @@ final class LogFileWriter {
     private var size = 0
     /// Bytes the process wrote that could not be written to the log.
     private(set) var droppedBytes = 0
+    /// Whether the last byte written is not a newline: the file holds the start of a line whose rest is to come.
+    private var endsInsideALine = false
 
     init(_ options: Options) throws {
         self.options = options
@@ -39,18 +41,15 @@ final class LogFileWriter {
 
     /// Parses `file://PATH[?max-size=N&max-files=N]`.
     static func parse(_ uri: String) throws -> Options {
-        guard uri.hasPrefix("file://") else { throw SyscallError("log uri \(uri): not a file:// uri", errno: EINVAL) }
-        let parts = uri.dropFirst("file://".count).split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-        let path = String(parts.first ?? "")
-        guard path.hasPrefix("/") else { throw SyscallError("log uri \(uri): path must be absolute", errno: EINVAL) }
-        var options = Options(path: path)
-        if parts.count > 1 {
-            try LogRotation.options(parts[1], uri: uri, maxSize: &options.maxSize, maxFiles: &options.maxFiles)
-        }
+        var options = Options(path: "")
+        options.path = try LogRotation.parse(uri, scheme: "file", maxSize: &options.maxSize, maxFiles: &options.maxFiles)
         return options
     }
 
-    /// Appends what the process wrote, rotating first when the file would pass `maxSize`.
+    /// Appends what the process wrote, rotating first when the file would pass `maxSize`. A line the file already
+    /// holds the start of (a read ended inside it) is finished there first, so no line is split across files:
+    /// that file may pass `maxSize` by the rest of that line, as docker's json-file passes it by the line that
+    /// crosses it.
     func append(_ bytes: UnsafeRawBufferPointer) {
         guard var start = bytes.baseAddress else { return }
         var remaining = bytes.count
@@ -59,6 +58,14 @@ final class LogFileWriter {
             if remaining <= room {
                 write(start, remaining)
                 return
+            }
+            if endsInsideALine, let newline = memchr(start, Int32(UInt8(ascii: "\n")), remaining) {
+                let count = UnsafeRawPointer(newline) - start + 1
+                write(start, count)
+                start += count
+                remaining -= count
+                rotate()
+                continue
             }
             var count = room > 0 ? LogFileWriter.throughLastNewline(start, min(room, remaining)) : 0
             if count == 0 {
@@ -104,6 +111,7 @@ final class LogFileWriter {
         }
         size += offset
         droppedBytes += count - offset
+        if offset > 0 { endsInsideALine = start.load(fromByteOffset: offset - 1, as: UInt8.self) != UInt8(ascii: "\n") }
     }
 
     private func rotate() {
@@ -118,5 +126,6 @@ final class LogFileWriter {
         fd = try FileIO.open(options.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode: 0o640)
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        endsInsideALine = false
     }
 }
