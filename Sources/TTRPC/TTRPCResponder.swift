@@ -45,31 +45,31 @@ final class TTRPCServerCall {
     /// The deadline passed: answer DEADLINE_EXCEEDED and tell the handler.
     func expire() {
         guard !isFinished else { return }
+        let cancel = onCancel
         fail(.deadlineExceeded)
-        runOnCancel()
+        cancel?()
     }
 
     /// The connection went away: nothing can be answered any more.
     func abandon() {
         guard !isFinished else { return }
+        let cancel = onCancel
         complete()
-        runOnCancel()
+        cancel?()
     }
 
+    /// Every way a call finishes drops `onCancel` too: a handler's closure there often holds the responder, which
+    /// holds this call, and a call answered normally would otherwise never be freed (tetherd's Events polls leaked
+    /// ~2 kB per event).
     private func complete() {
         isFinished = true
+        onCancel = nil
         send = nil
         cancelDeadline?()
         cancelDeadline = nil
         let onFinish = self.onFinish
         self.onFinish = nil
         onFinish?(self)
-    }
-
-    private func runOnCancel() {
-        let action = onCancel
-        onCancel = nil
-        action?()
     }
 }
 
