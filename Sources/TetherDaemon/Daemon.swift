@@ -134,6 +134,14 @@ public final class Daemon {
                 watch(id)
             } else {
                 adoptUnrecordedTask(id)
+                // An exit recorded by a tetherd killed before its restart policy fired (the backoff): the policy
+                // applies now, as docker restarts such containers when the daemon starts.
+                if record.status == "exited" && !record.isManuallyStopped
+                    && record.restart.shouldRestart(exitCode: record.exitCode, restarts: record.restartCount) {
+                    loop.schedule(after: RestartPolicy.backoff(restarts: record.restartCount)) { [weak self] in
+                        self?.restartByPolicy(id)
+                    }
+                }
             }
         }
         // A bundle without a record: a run or start that tetherd did not live to record (its directory in
