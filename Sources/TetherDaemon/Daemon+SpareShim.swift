@@ -70,7 +70,12 @@ extension Daemon {
     func shutDownLeftSpareShims() {
         for id in (try? FileIO.listDirectory(spareDirectory)) ?? [] {
             let directory = spareDirectory + "/" + id
-            if let address = try? FileIO.readText(directory + "/address") {
+            // The address file is written after the spawn: a tetherd killed in between left a shim without one,
+            // at the address its id gives.
+            let address = (try? FileIO.readText(directory + "/address"))
+                ?? "unix://" + ShimLauncher.socketPath(state: configuration.state, daemonAddress: configuration.socket,
+                                                       namespace: Daemon.namespace, id: id)
+            if Daemon.answers(address) {
                 var spare = ContainerRecord(id: id, name: "spare shim " + id, rootfs: "", args: [], env: [], cwd: "", hostname: "",
                                             readOnly: false, network: "", remove: true, restart: .no)
                 spare.shimAddress = address
