@@ -31,9 +31,7 @@ final class LogFileWriter {
 
     init(_ options: Options) throws {
         self.options = options
-        if let slash = options.path.lastIndex(of: "/"), slash != options.path.startIndex {
-            try FileIO.makeDirectories(String(options.path[..<slash]))
-        }
+        try LogRotation.makeParentDirectory(of: options.path)
         try reopen()
     }
 

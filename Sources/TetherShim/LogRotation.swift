@@ -23,6 +23,13 @@ enum LogRotation {
         _ = rename(path, path + ".1")
     }
 
+    /// Creates the directory a log file goes in (and its parents) when it is missing.
+    static func makeParentDirectory(of path: String) throws {
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try FileIO.makeDirectories(String(path[..<slash]))
+        }
+    }
+
     /// Parses `SCHEME://PATH[?max-size=N&max-files=N]` into its absolute path, setting the options it gives.
     static func parse(_ uri: String, scheme: String, maxSize: inout Int, maxFiles: inout Int) throws -> String {
         let prefix = scheme + "://"
