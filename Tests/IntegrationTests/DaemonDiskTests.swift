@@ -52,7 +52,7 @@ extension DaemonFaultTests {
         }
 
         static func logDroppedBytes(_ daemon: DaemonFixture, _ name: String) throws -> Int {
-            try Fault.inspect(daemon, name)["LogDroppedBytes"] as? Int ?? -1
+            try daemon.inspect(name)["LogDroppedBytes"] as? Int ?? -1
         }
 
         @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
@@ -97,7 +97,7 @@ extension DaemonFaultTests {
 
                 // The container whose log is full keeps running; its dropped bytes are counted, and said once.
                 #expect(try Fault.eventually(within: 10) { try Self.logDroppedBytes(daemon, "talker") > 0 })
-                #expect(Fault.state(try Fault.inspect(daemon, "talker"))["Status"] as? String == "running")
+                #expect(Fault.state(try daemon.inspect("talker"))["Status"] as? String == "running")
                 let events = try listener.get(timeout: 40)
                 let drops = events.stdout.split(separator: "\n").filter { $0.contains("container log-dropped \(talkerID) (droppedBytes=") }
                 #expect(drops.count == 1, "\(events)")
@@ -164,7 +164,7 @@ extension DaemonFaultTests {
         /// Why container `id` (listed by tetherd) is not whole, or nil when it is: running with its shim and init, or
         /// exited with the code `expectedExit` and its output in the log, or created and idle.
         static func wholeProblem(_ daemon: DaemonFixture, _ id: String, expectedExit: Int) throws -> String? {
-            let document = try Fault.inspect(daemon, id)
+            let document = try daemon.inspect(id)
             let state = Fault.state(document)
             switch state["Status"] as? String {
             case "running":
@@ -200,7 +200,7 @@ extension DaemonFaultTests {
                 ids.insert(running.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
                 // Its output is in the log before it is stopped.
                 #expect(try Fault.eventually(within: 10) {
-                    let log = try Fault.inspect(daemon, name)["LogPath"] as? String ?? ""
+                    let log = try daemon.inspect(name)["LogPath"] as? String ?? ""
                     return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("out")
                 })
             default:

@@ -9,14 +9,6 @@ struct DaemonFaultTests {
 
     static var rootfs: String { TestEnvironment.rootfs }
 
-    /// A container's details from `inspect` (the first element of its JSON array).
-    static func inspect(_ daemon: DaemonFixture, _ name: String) throws -> [String: Any] {
-        let result = try daemon.ctl(["inspect", name])
-        let array = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
-        guard let document = array?.first else { throw CocoaError(.fileReadCorruptFile) }
-        return document
-    }
-
     static func state(_ document: [String: Any]) -> [String: Any] { document["State"] as? [String: Any] ?? [:] }
 
     /// The pid of the shim serving container `id` (its `-id` argument) among the daemon's shims.
@@ -62,7 +54,7 @@ struct DaemonFaultTests {
         let run = try daemon.ctl(["run", "-d", "--name", "orphaned", Self.rootfs, "/bin/sleep", "1000"])
         #expect(run.status == 0, "\(run)")
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let before = try Self.inspect(daemon, "orphaned")
+        let before = try daemon.inspect("orphaned")
         let initPid = Self.state(before)["Pid"] as? Int32 ?? Int32(Self.state(before)["Pid"] as? Int ?? 0)
         let bundle = before["Bundle"] as? String ?? ""
         let socket = (before["ShimAddress"] as? String ?? "").replacingOccurrences(of: "unix://", with: "")
@@ -77,7 +69,7 @@ struct DaemonFaultTests {
         let elapsed = Date().timeIntervalSince(killedAt)
         #expect(noticed)
         #expect(elapsed < 1.0, "ps -a showed the exit \(elapsed) s after the shim's kill")
-        let after = Self.state(try Self.inspect(daemon, "orphaned"))
+        let after = Self.state(try daemon.inspect("orphaned"))
         #expect(after["Status"] as? String == "exited")
         #expect(after["ExitCode"] as? Int == 137)
         #expect(after["Error"] as? String == "shim exited unexpectedly", "\(after)")
@@ -93,16 +85,16 @@ struct DaemonFaultTests {
         #expect(always.status == 0, "\(always)")
         let phoenix = always.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let firstShim = try #require(Self.shimPid(daemon, id: phoenix))
-        let firstInit = Self.state(try Self.inspect(daemon, "phoenix"))["Pid"] as? Int ?? 0
+        let firstInit = Self.state(try daemon.inspect("phoenix"))["Pid"] as? Int ?? 0
         kill(firstShim, SIGKILL)
         let restarted = try Self.eventually(within: 10) {
-            let state = Self.state(try Self.inspect(daemon, "phoenix"))
+            let state = Self.state(try daemon.inspect("phoenix"))
             guard state["Status"] as? String == "running", let pid = state["Pid"] as? Int else { return false }
             return pid != firstInit && Self.shimPid(daemon, id: phoenix).map { $0 != firstShim } == true
         }
         let inspected = try daemon.ctl(["inspect", "phoenix"]).stdout
         #expect(restarted, "\(inspected)")
-        #expect(try Self.inspect(daemon, "phoenix")["RestartCount"] as? Int == 1)
+        #expect(try daemon.inspect("phoenix")["RestartCount"] as? Int == 1)
         #expect(try daemon.ctl(["rm", "-f", "phoenix"]).status == 0)
     }
 
@@ -111,7 +103,7 @@ struct DaemonFaultTests {
         let daemon = try DaemonFixture()
         let run = try daemon.ctl(["run", "-d", "--name", "unattended", Self.rootfs, "/bin/sleep", "1000"])
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let document = try Self.inspect(daemon, "unattended")
+        let document = try daemon.inspect("unattended")
         let initPid = Int32(Self.state(document)["Pid"] as? Int ?? 0)
         let bundle = document["Bundle"] as? String ?? ""
         let shim = try #require(Self.shimPid(daemon, id: id))
@@ -119,8 +111,8 @@ struct DaemonFaultTests {
         kill(shim, SIGKILL)
         #expect(Self.eventually(within: 5) { kill(shim, 0) != 0 })
         try daemon.start()
-        #expect(try Self.eventually(within: 5) { Self.state(try Self.inspect(daemon, "unattended"))["Status"] as? String == "exited" })
-        let state = Self.state(try Self.inspect(daemon, "unattended"))
+        #expect(try Self.eventually(within: 5) { Self.state(try daemon.inspect("unattended"))["Status"] as? String == "exited" })
+        let state = Self.state(try daemon.inspect("unattended"))
         #expect(state["ExitCode"] as? Int == 137)
         #expect(state["Error"] as? String == "shim exited unexpectedly", "\(state)")
         #expect(Self.eventually(within: 5) { !Self.isAlive(initPid) }, "the container's init \(initPid) still runs")
@@ -226,7 +218,7 @@ struct DaemonFaultTests {
         kill(shim, SIGCONT)
         let stopped = try daemon.ctl(["stop", "-t", "1", "stuck"])
         #expect(stopped.status == 0, "\(stopped)")
-        #expect(Self.state(try Self.inspect(daemon, "stuck"))["Status"] as? String == "exited")
+        #expect(Self.state(try daemon.inspect("stuck"))["Status"] as? String == "exited")
         for name in ["stuck", "other", "another"] { _ = try daemon.ctl(["rm", "-f", name]) }
     }
 }

@@ -8,14 +8,9 @@ struct DaemonInteractiveTests {
     typealias DaemonFixture = DaemonTests.DaemonFixture
     static var rootfs: String { TestEnvironment.rootfs }
 
-    static func inspect(_ daemon: DaemonFixture, _ name: String) throws -> [String: Any] {
-        let inspect = try daemon.ctl(["inspect", name])
-        let document = try JSONSerialization.jsonObject(with: Data(inspect.stdout.utf8)) as? [[String: Any]]
-        return document?.first ?? [:]
-    }
 
     static func state(_ daemon: DaemonFixture, _ name: String) throws -> [String: Any] {
-        try inspect(daemon, name)["State"] as? [String: Any] ?? [:]
+        try daemon.inspect(name)["State"] as? [String: Any] ?? [:]
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))

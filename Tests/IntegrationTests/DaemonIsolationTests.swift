@@ -14,12 +14,6 @@ struct DaemonIsolationTests {
         (FileManager.default.enumerator(atPath: path)?.allObjects as? [String]) ?? []
     }
 
-    static func inspect(_ daemon: DaemonFixture, _ name: String) throws -> [String: Any] {
-        let result = try daemon.ctl(["inspect", name])
-        let document = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
-        return document?.first ?? [:]
-    }
-
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func twoDaemonsRunTheSameNamesAndStopWithoutTouchingEachOther() throws {
         let first = try DaemonFixture()
@@ -30,7 +24,7 @@ struct DaemonIsolationTests {
             for name in Self.names {
                 let run = try daemon.ctl(["run", "-d", "--name", name, TestEnvironment.rootfs, "/bin/sleep", "1000"])
                 #expect(run.status == 0, "\(run)")
-                let info = try Self.inspect(daemon, name)
+                let info = try daemon.inspect(name)
                 let id = info["Id"] as? String ?? ""
                 ids[ObjectIdentifier(daemon), default: []].append(id)
                 pids[ObjectIdentifier(daemon), default: []].append(Int32((info["State"] as? [String: Any])?["Pid"] as? Int ?? 0))

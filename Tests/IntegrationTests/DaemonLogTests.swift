@@ -14,8 +14,7 @@ struct DaemonLogTests {
     }
 
     static func pid(_ daemon: DaemonFixture, _ name: String) throws -> Int32 {
-        let document = try JSONSerialization.jsonObject(with: Data(try daemon.ctl(["inspect", name]).stdout.utf8)) as? [[String: Any]]
-        let state = document?.first?["State"] as? [String: Any]
+        let state = try daemon.inspect(name)["State"] as? [String: Any]
         return Int32(truncatingIfNeeded: state?["Pid"] as? Int ?? 0)
     }
 

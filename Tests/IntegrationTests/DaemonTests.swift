@@ -53,6 +53,14 @@ struct DaemonTests {
                                   timeout: timeout)
         }
 
+        /// A container's `inspect` document (the one element of the JSON array tetherctl prints).
+        func inspect(_ name: String) throws -> [String: Any] {
+            let result = try ctl(["inspect", name])
+            let array = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]]
+            guard let document = array?.first else { throw CocoaError(.fileReadCorruptFile) }
+            return document
+        }
+
         /// The shims of this daemon (their `-address`) still running.
         var shims: [Int32] {
             let needle = Array("-address\0\(socket)\0".utf8)
@@ -203,9 +211,8 @@ struct DaemonTests {
         let daemon = try DaemonFixture()
         _ = try daemon.ctl(["run", "-d", "--name", "keeper", "--restart", "always", Self.rootfs, "/bin/sh", "-c", "sleep 2; exit 1"])
         func inspect() throws -> (status: String, restarts: Int) {
-            let document = try JSONSerialization.jsonObject(with: Data(try daemon.ctl(["inspect", "keeper"]).stdout.utf8)) as? [[String: Any]]
-            return ((document?.first?["State"] as? [String: Any])?["Status"] as? String ?? "",
-                    document?.first?["RestartCount"] as? Int ?? -1)
+            let document = try daemon.inspect("keeper")
+            return ((document["State"] as? [String: Any])?["Status"] as? String ?? "", document["RestartCount"] as? Int ?? -1)
         }
         func waitForRestarts(above count: Int) throws -> Int {
             for _ in 0..<300 {
