@@ -33,15 +33,16 @@ let package = Package(
         .systemLibrary(name: "CLibcap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
         // Swift syscall layer: errno-carrying errors, fds, epoll event loop, signalfd, sockets, pty.
-        .target(name: "TetherSystem", dependencies: ["CTetherLinux"], swiftSettings: swiftSettings),
+        .target(name: "TetherSystem", dependencies: ["CTetherLinux"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // OCI runtime-spec types (config.json, state) and their validation.
-        .target(name: "OCISpec", swiftSettings: swiftSettings),
+        .target(name: "OCISpec", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // The embeddable OCI runtime: create/start/state/kill/delete by fork from a single-threaded caller.
         .target(
             name: "TetherRuntime",
             dependencies: ["TetherSystem", "OCISpec", "CTetherLinux", "CSeccomp", "CLibcap"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -49,7 +50,7 @@ let package = Package(
         .target(
             name: "TTRPC",
             dependencies: ["TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["Proto"],
+            exclude: ["Proto", "README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -57,7 +58,7 @@ let package = Package(
         .target(
             name: "TetherAPI",
             dependencies: ["TTRPC", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["Proto"],
+            exclude: ["Proto", "README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -65,6 +66,7 @@ let package = Package(
         .target(
             name: "TetherShim",
             dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
+            exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
 
@@ -89,7 +91,7 @@ let package = Package(
         // of one container's life: scripts/layout/shim.sh, `make layout`), so they fill a few 64 KiB windows of the
         // binary instead of ~100 (the kernel maps 64 KiB around each touched page): PSS per idle shim at 10 shims
         // 1042 -> 806 kB, RSS 8068 -> 5712 kB. Needs the Makefile's -function-sections for the package's own code.
-        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: swiftSettings,
+        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["hot-functions.order"], swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                                          "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
                                                         .when(configuration: .release))]),
@@ -99,7 +101,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
-        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], swiftSettings: swiftSettings),
+        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], exclude: ["README.md"], swiftSettings: swiftSettings),
         // tetherd parses its four flags by hand (no ArgumentParser). In release it is, like the shim, a fully static,
         // position-dependent executable: its resident memory is mostly pages of binaries it touches, and without
         // ld.so, libc.so, libstdc++.so and libm there are no pages of theirs and no relocated copies (RSS with 100
@@ -107,6 +109,7 @@ let package = Package(
         .executableTarget(
             name: "tetherd",
             dependencies: ["TetherDaemon", "TetherSystem"],
+            exclude: ["hot-functions.order"],
             swiftSettings: swiftSettings,
             // Its functions laid out in the order a profiled session ran them, as the shim's (scripts/layout/tetherd.sh).
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",

@@ -234,7 +234,7 @@ extension Runtime {
         if path.hasPrefix("/") { return normalize(path) }
         var buffer = [CChar](repeating: 0, count: 4097)
         guard getcwd(&buffer, buffer.count) != nil else { return path }
-        return normalize(String(cString: buffer) + "/" + path)
+        return normalize(String(cBuffer: buffer) + "/" + path)
     }
 
     static func normalize(_ path: String) -> String {

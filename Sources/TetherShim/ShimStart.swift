@@ -101,6 +101,6 @@ public enum ShimStart {
     static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "." }
-        return String(cString: buffer)
+        return String(cBuffer: buffer)
     }
 }

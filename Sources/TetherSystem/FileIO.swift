@@ -79,7 +79,7 @@ public enum FileIO {
     public static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4097)
         guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-        return String(cString: buffer)
+        return String(cBuffer: buffer)
     }
 
     public static func exists(_ path: String) -> Bool {

@@ -30,7 +30,7 @@ func sibling(_ name: String) -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard n > 0 else { return name }
-    let me = String(cString: buffer)
+    let me = String(cBuffer: buffer)
     guard let slash = me.lastIndex(of: "/") else { return name }
     return String(me[..<slash]) + "/" + name
 }

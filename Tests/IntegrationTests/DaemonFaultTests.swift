@@ -192,7 +192,7 @@ struct DaemonFaultTests {
         let stop = Process()
         stop.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tetherctl"))
         stop.arguments = ["stop", "--socket", daemon.socket, "-t", "1", "stuck"]
-        FileManager.default.createFile(atPath: output.path + "/stderr", contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path + "/stderr", contents: nil)
         stop.standardInput = FileHandle.nullDevice
         stop.standardOutput = FileHandle.nullDevice
         stop.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: output.path + "/stderr"))

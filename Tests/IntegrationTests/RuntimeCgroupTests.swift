@@ -65,7 +65,7 @@ struct RuntimeCgroupTests {
     /// `run` in the foreground through Process: it returns only once the container has exited, so no container
     /// process outlives it holding Process's hidden descriptor.
     static func startForegroundRun(_ container: Container, output: String) throws -> Process {
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RuntimeTests.runtime)

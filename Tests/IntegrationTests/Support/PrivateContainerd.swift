@@ -54,7 +54,7 @@ final class PrivateContainerd {
             process.arguments = arguments
         }
         let log = FileHandle(forWritingAtPath: directory.path + "/containerd.log") ?? {
-            FileManager.default.createFile(atPath: directory.path + "/containerd.log", contents: nil)
+            _ = FileManager.default.createFile(atPath: directory.path + "/containerd.log", contents: nil)
             return FileHandle(forWritingAtPath: directory.path + "/containerd.log")!
         }()
         log.seekToEndOfFile()

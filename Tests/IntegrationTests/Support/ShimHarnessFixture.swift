@@ -37,7 +37,7 @@ final class ShimHarnessFixture {
 
     /// Starts `tether-harness events` on `eventsSocket` (late, for a test of the shim's retries).
     func startEventsServer() throws {
-        FileManager.default.createFile(atPath: eventsLog, contents: nil)
+        _ = FileManager.default.createFile(atPath: eventsLog, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.harness)
         process.arguments = ["events", "--listen", eventsSocket]
