@@ -72,19 +72,6 @@ struct ShimFlagsTests {
     }
 }
 
-@Suite("rootfs mount options")
-struct RootfsMountTests {
-    @Test("mount(8) options split into flags and data")
-    func parsesOptions() {
-        let (flags, data) = RootfsMounts.parse(["rbind", "ro", "nosuid", "lowerdir=/l", "upperdir=/u", "workdir=/w"])
-        #expect(flags & UInt(MS_BIND) != 0 && flags & UInt(MS_REC) != 0 && flags & UInt(MS_RDONLY) != 0)
-        #expect(flags & UInt(MS_NOSUID) != 0)
-        #expect(data == "lowerdir=/l,upperdir=/u,workdir=/w")
-        let (rw, _) = RootfsMounts.parse(["ro", "rw"])
-        #expect(rw & UInt(MS_RDONLY) == 0)
-    }
-}
-
 @Suite("durable exit record")
 struct ExitRecordTests {
     @Test("written atomically and read back; a missing or torn file reads as nil")
