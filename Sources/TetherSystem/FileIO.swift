@@ -76,10 +76,16 @@ public enum FileIO {
         try writeAll(fd, text)
     }
 
+    /// The working directory, "/" when getcwd fails (it was removed or is unreachable).
     public static func currentDirectory() -> String {
+        workingDirectory ?? "/"
+    }
+
+    /// The working directory; nil when getcwd fails.
+    public static var workingDirectory: String? {
         var buffer = [CChar](repeating: 0, count: 4097)
-        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
-        return String(cString: buffer)
+        guard getcwd(&buffer, buffer.count) != nil, let end = buffer.firstIndex(of: 0) else { return nil }
+        return String(decoding: buffer[..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public static func exists(_ path: String) -> Bool {
