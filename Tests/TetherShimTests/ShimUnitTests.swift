@@ -261,18 +261,3 @@ struct OutputRelayTests {
         #expect(closed && relay.isClosed)
     }
 }
-
-@Suite("protobuf writer")
-struct ProtoWriterTests {
-    @Test("varints, zero defaults left out, nested and packed fields")
-    func encodes() {
-        var inner = ProtoWriter()
-        inner.uint64(1, 300)
-        inner.uint64(2, 0)
-        var outer = ProtoWriter()
-        outer.message(4, inner)
-        outer.packed(3, [1, 2])
-        #expect(inner.bytes == [0x08, 0xac, 0x02])
-        #expect(outer.bytes == [0x22, 0x03, 0x08, 0xac, 0x02, 0x1a, 0x02, 0x01, 0x02])
-    }
-}
