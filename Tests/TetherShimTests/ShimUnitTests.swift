@@ -25,16 +25,10 @@ struct ShimFlagsTests {
     @Test("a wrong flag is named; a missing value is named")
     func rejectsBadFlags() {
         #expect(throws: ShimError.self) { try ShimFlags.parse(["-bogus", "start"]) }
-        do {
-            _ = try ShimFlags.parse(["-bogus"])
-        } catch {
-            #expect(error.description.contains("-bogus"))
-        }
-        do {
-            _ = try ShimFlags.parse(["-id"])
-        } catch {
-            #expect(error.description.contains("-id"))
-        }
+        let unknown = #expect(throws: ShimError.self) { try ShimFlags.parse(["-bogus"]) }
+        #expect(unknown?.description.contains("-bogus") == true, "\(String(describing: unknown))")
+        let missingValue = #expect(throws: ShimError.self) { try ShimFlags.parse(["-id"]) }
+        #expect(missingValue?.description.contains("-id") == true, "\(String(describing: missingValue))")
         #expect(throws: ShimError.self) { try ShimFlags.parse(["start", "delete"]) }
     }
 
