@@ -52,6 +52,12 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     /// Cgroup hierarchies mounted in this mount namespace.
     static func hierarchies() -> [Hierarchy] {
         guard let bytes = try? FileIO.readFile("/proc/self/mountinfo") else { return [] }
+        return hierarchies(mountInfo: bytes)
+    }
+
+    /// The cgroup hierarchies in a mountinfo table: the first cgroup2 mount, and the first mount of each set of v1
+    /// controllers (or named hierarchy).
+    static func hierarchies(mountInfo bytes: [UInt8]) -> [Hierarchy] {
         var result: [Hierarchy] = []
         // id parent major:minor root mount-point options [optional fields...] - fstype source super-options.
         // Bytes, split on single spaces (fields escape theirs as \040): a host has dozens of mounts and only the
@@ -82,6 +88,11 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     /// The caller's cgroup per hierarchy key ("" for cgroup2), from /proc/self/cgroup.
     static func ownCgroups() -> [String: String] {
         guard let text = try? FileIO.readText("/proc/self/cgroup") else { return [:] }
+        return ownCgroups(procCgroup: text)
+    }
+
+    /// Hierarchy key → cgroup, from the lines of a /proc/PID/cgroup ("4:cpu,cpuacct:/user.slice", "0::/").
+    static func ownCgroups(procCgroup text: String) -> [String: String] {
         var result: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -93,17 +104,19 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 
     /// Plans the directories for a container; nothing is created yet.
-    static func plan(cgroupsPath: String?, id: String, hierarchies: [Hierarchy] = hierarchies()) -> ControlGroupSet {
-        let own = ownCgroups()
+    static func plan(cgroupsPath: String?, id: String, hierarchies: [Hierarchy] = hierarchies(),
+                     own: [String: String] = ownCgroups()) -> ControlGroupSet {
         var paths: [String: String] = [:]
         for hierarchy in hierarchies {
             let caller = own[hierarchy.key] ?? "/"
             let inner: String
             if let cgroupsPath, !cgroupsPath.isEmpty {
+                // Cleaned as a rooted path first, as runc's utils.CleanPath: no `..` climbs out of the hierarchy
+                // (absolute) or out of the caller's cgroup (relative).
                 if cgroupsPath.hasPrefix("/") {
-                    inner = cgroupsPath
+                    inner = Runtime.normalize(cgroupsPath)
                 } else {
-                    inner = join(caller, cgroupsPath)
+                    inner = join(caller, Runtime.normalize(cgroupsPath))
                 }
             } else {
                 inner = join(caller, id)

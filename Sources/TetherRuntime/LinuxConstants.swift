@@ -62,12 +62,17 @@ enum CloneFlag {
 }
 
 /// runc's mount option table: flags to set, flags to clear, propagation flags; anything else is fs data.
-struct MountOptions {
-    var flags: UInt = 0
-    var propagation: [UInt] = []
-    var data: [String] = []
+/// Options apply in order, so a later `suid`, `dev`, `exec` or `rw` clears what an earlier `nosuid`, `nodev`,
+/// `noexec` or `ro` set. The runtime's mounts and the shim's rootfs mounts (containerd's) both read them here.
+public struct MountOptions: Equatable, Sendable {
+    /// MS_* flags for mount(2), propagation excluded.
+    public private(set) var flags: UInt = 0
+    /// Propagation changes (MS_PRIVATE, MS_SHARED|MS_REC, ...), each a mount(2) call of its own after the mount.
+    public private(set) var propagation: [UInt] = []
+    /// The filesystem's own options (lowerdir=..., size=..., mode=...), in the order given.
+    public private(set) var data: [String] = []
 
-    init(_ options: [String]) {
+    public init(_ options: [String]) {
         for option in options {
             if let (clear, flag) = MountOptions.flag(named: option) {
                 if clear { flags &= ~flag } else { flags |= flag }
@@ -79,7 +84,11 @@ struct MountOptions {
         }
     }
 
-    var dataString: String { data.joined(separator: ",") }
+    /// The data argument of mount(2): the filesystem options joined by commas.
+    public var dataString: String { data.joined(separator: ",") }
+
+    /// A read-only bind mount: the kernel ignores MS_RDONLY on the bind itself, so it takes a remount.
+    public var isReadOnlyBind: Bool { flags & (MountFlag.bind | MountFlag.readOnly) == MountFlag.bind | MountFlag.readOnly }
 
     // Switches rather than dictionaries: the container init reads these once, and building a dictionary
     // (generic metadata, hashing every key) cost it ~0.1 ms on the way to `ready`.

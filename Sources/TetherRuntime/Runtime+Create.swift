@@ -232,9 +232,8 @@ extension Runtime {
 
     static func absolutePath(_ path: String) -> String {
         if path.hasPrefix("/") { return normalize(path) }
-        var buffer = [CChar](repeating: 0, count: 4097)
-        guard getcwd(&buffer, buffer.count) != nil else { return path }
-        return normalize(String(cBuffer: buffer) + "/" + path)
+        guard let directory = FileIO.workingDirectory else { return path }
+        return normalize(directory + "/" + path)
     }
 
     static func normalize(_ path: String) -> String {

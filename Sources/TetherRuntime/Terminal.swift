@@ -19,9 +19,7 @@ enum Terminal {
         }
         defer { FileIO.close(slave) }
         if let size {
-            try step("console size") {
-                try check(tether_set_winsize(master, UInt16(clamping: size.height), UInt16(clamping: size.width)), "ioctl TIOCSWINSZ")
-            }
+            try step("console size") { try TerminalSize(height: size.height, width: size.width).apply(to: master) }
         }
         // /dev/console is the pty, as in runc.
         try step("dev console") {

@@ -5,102 +5,115 @@ import TetherRuntime
 
 /// Stats: the container's cgroup counters (read by the runtime library, Runtime.stats) as what the runc shim
 /// puts in StatsResponse.stats: `io.containerd.cgroups.v2.Metrics` when the container's cgroup is on the v2
-/// unified hierarchy (CgroupMetricsV2), else `io.containerd.cgroups.v1.Metrics`, encoded here by hand with the
-/// field numbers of containerd/cgroups `stats/v1/metrics.proto` (the v1 types are not generated in TetherAPI):
-/// pids, cpu (usage total/kernel/user/per cpu, throttling), memory (memory.stat, usage/swap/kernel entries) and
-/// the OOM control counters.
+/// unified hierarchy (CgroupMetricsV2), else `io.containerd.cgroups.v1.Metrics` (containerd/cgroups
+/// `stats/v1/metrics.proto`, generated in TetherAPI): pids, cpu (usage total/kernel/user/per cpu, throttling),
+/// memory (memory.stat, usage/swap/kernel entries), the OOM control counters, hugetlb and blkio.
 enum CgroupMetrics {
-    static let typeURL = "io.containerd.cgroups.v1.Metrics"
-
     /// The metrics packed as containerd's typeurl does: the bare type name as the type URL.
     static func any(_ stats: ContainerStats) throws -> Google_Protobuf_Any {
         if let unified = stats.unified { return try Google_Protobuf_Any(containerd: v2(stats, unified)) }
-        return Google_Protobuf_Any.with {
-            $0.typeURL = typeURL
-            $0.value = Data(v1(stats))
+        return try Google_Protobuf_Any(containerd: v1(stats))
+    }
+
+    static func v1(_ stats: ContainerStats) -> Io_Containerd_Cgroups_V1_Metrics {
+        Io_Containerd_Cgroups_V1_Metrics.with {
+            $0.pids = .with {
+                $0.current = stats.pids.current
+                $0.limit = stats.pids.limit
+            }
+            $0.cpu = .with {
+                $0.usage = .with {
+                    $0.total = stats.cpu.usage.total
+                    $0.kernel = stats.cpu.usage.kernel
+                    $0.user = stats.cpu.usage.user
+                    $0.perCpu = stats.cpu.usage.percpu ?? []
+                }
+                $0.throttling = .with {
+                    $0.periods = stats.cpu.throttling.periods
+                    $0.throttledPeriods = stats.cpu.throttling.throttledPeriods
+                    $0.throttledTime = stats.cpu.throttling.throttledTime
+                }
+            }
+            $0.memory = memory(stats.memory)
+            $0.memoryOomControl = .with {
+                $0.oomKillDisable = stats.memory.oomKillDisable ? 1 : 0
+                $0.underOom = stats.memory.underOOM ? 1 : 0
+                $0.oomKill = stats.memory.oomKills
+            }
+            $0.hugetlb = stats.hugetlb.keys.sorted().map { size in
+                .with {
+                    $0.usage = stats.hugetlb[size]?.usage ?? 0
+                    $0.max = stats.hugetlb[size]?.max ?? 0
+                    $0.failcnt = stats.hugetlb[size]?.failcnt ?? 0
+                    $0.pagesize = size
+                }
+            }
+            if !stats.blkio.ioServiceBytesRecursive.isEmpty || !stats.blkio.ioServicedRecursive.isEmpty {
+                $0.blkio = .with {
+                    $0.ioServiceBytesRecursive = stats.blkio.ioServiceBytesRecursive.map(blkioEntry)
+                    $0.ioServicedRecursive = stats.blkio.ioServicedRecursive.map(blkioEntry)
+                }
+            }
         }
     }
 
-    static func v1(_ stats: ContainerStats) -> [UInt8] {
-        var metrics = ProtoWriter()
-        var pids = ProtoWriter()
-        pids.uint64(1, stats.pids.current)
-        pids.uint64(2, stats.pids.limit)
-        metrics.message(2, pids)
-
-        var usage = ProtoWriter()
-        usage.uint64(1, stats.cpu.usage.total)
-        usage.uint64(2, stats.cpu.usage.kernel)
-        usage.uint64(3, stats.cpu.usage.user)
-        usage.packed(4, stats.cpu.usage.percpu ?? [])
-        var cpu = ProtoWriter()
-        cpu.message(1, usage)
-        var throttling = ProtoWriter()
-        throttling.uint64(1, stats.cpu.throttling.periods)
-        throttling.uint64(2, stats.cpu.throttling.throttledPeriods)
-        throttling.uint64(3, stats.cpu.throttling.throttledTime)
-        cpu.message(2, throttling)
-        metrics.message(3, cpu)
-
-        let values = stats.memory.raw
-        let names = ["cache", "rss", "rss_huge", "mapped_file", "dirty", "writeback", "pgpgin", "pgpgout", "pgfault",
-                     "pgmajfault", "inactive_anon", "active_anon", "inactive_file", "active_file", "unevictable",
-                     "hierarchical_memory_limit", "hierarchical_memsw_limit"]
-        var memory = ProtoWriter()
-        for (index, name) in names.enumerated() { memory.uint64(index + 1, values[name] ?? 0) }
-        for (index, name) in names.prefix(15).enumerated() { memory.uint64(index + 18, values["total_" + name] ?? 0) }
-        for (field, entry) in [(33, stats.memory.usage), (34, stats.memory.swap), (35, stats.memory.kernel), (36, stats.memory.kernelTCP)] {
-            var encoded = ProtoWriter()
-            encoded.uint64(1, entry.limit)
-            encoded.uint64(2, entry.usage)
-            encoded.uint64(3, entry.max)
-            encoded.uint64(4, entry.failcnt)
-            memory.message(field, encoded)
+    /// memory.stat's keys (and their total_ forms) as containerd/cgroups v1 `memoryController.Stat` reads them.
+    private static func memory(_ memory: ContainerStats.Memory) -> Io_Containerd_Cgroups_V1_MemoryStat {
+        let stat = memory.raw
+        func entry(_ entry: ContainerStats.MemoryEntry) -> Io_Containerd_Cgroups_V1_MemoryEntry {
+            .with {
+                $0.limit = entry.limit
+                $0.usage = entry.usage
+                $0.max = entry.max
+                $0.failcnt = entry.failcnt
+            }
         }
-        metrics.message(4, memory)
-        var control = ProtoWriter()
-        control.uint64(1, stats.memory.oomKillDisable ? 1 : 0)
-        control.uint64(2, stats.memory.underOOM ? 1 : 0)
-        control.uint64(3, stats.memory.oomKills)
-        metrics.message(9, control)
-        return metrics.bytes
-    }
-}
-
-/// Just enough protobuf encoding for the metrics: varint fields, packed varints, nested messages.
-struct ProtoWriter {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func varint(_ value: UInt64) {
-        var value = value
-        while value >= 0x80 {
-            bytes.append(UInt8(value & 0x7f) | 0x80)
-            value >>= 7
+        return .with {
+            $0.cache = stat["cache"] ?? 0
+            $0.rss = stat["rss"] ?? 0
+            $0.rssHuge = stat["rss_huge"] ?? 0
+            $0.mappedFile = stat["mapped_file"] ?? 0
+            $0.dirty = stat["dirty"] ?? 0
+            $0.writeback = stat["writeback"] ?? 0
+            $0.pgPgIn = stat["pgpgin"] ?? 0
+            $0.pgPgOut = stat["pgpgout"] ?? 0
+            $0.pgFault = stat["pgfault"] ?? 0
+            $0.pgMajFault = stat["pgmajfault"] ?? 0
+            $0.inactiveAnon = stat["inactive_anon"] ?? 0
+            $0.activeAnon = stat["active_anon"] ?? 0
+            $0.inactiveFile = stat["inactive_file"] ?? 0
+            $0.activeFile = stat["active_file"] ?? 0
+            $0.unevictable = stat["unevictable"] ?? 0
+            $0.hierarchicalMemoryLimit = stat["hierarchical_memory_limit"] ?? 0
+            $0.hierarchicalSwapLimit = stat["hierarchical_memsw_limit"] ?? 0
+            $0.totalCache = stat["total_cache"] ?? 0
+            $0.totalRss = stat["total_rss"] ?? 0
+            $0.totalRssHuge = stat["total_rss_huge"] ?? 0
+            $0.totalMappedFile = stat["total_mapped_file"] ?? 0
+            $0.totalDirty = stat["total_dirty"] ?? 0
+            $0.totalWriteback = stat["total_writeback"] ?? 0
+            $0.totalPgPgIn = stat["total_pgpgin"] ?? 0
+            $0.totalPgPgOut = stat["total_pgpgout"] ?? 0
+            $0.totalPgFault = stat["total_pgfault"] ?? 0
+            $0.totalPgMajFault = stat["total_pgmajfault"] ?? 0
+            $0.totalInactiveAnon = stat["total_inactive_anon"] ?? 0
+            $0.totalActiveAnon = stat["total_active_anon"] ?? 0
+            $0.totalInactiveFile = stat["total_inactive_file"] ?? 0
+            $0.totalActiveFile = stat["total_active_file"] ?? 0
+            $0.totalUnevictable = stat["total_unevictable"] ?? 0
+            $0.usage = entry(memory.usage)
+            $0.swap = entry(memory.swap)
+            $0.kernel = entry(memory.kernel)
+            $0.kernelTcp = entry(memory.kernelTCP)
         }
-        bytes.append(UInt8(value))
     }
 
-    /// A uint64 field (wire type 0); zero is the default and is left out, as proto3 does.
-    mutating func uint64(_ field: Int, _ value: UInt64) {
-        guard value != 0 else { return }
-        varint(UInt64(field) << 3)
-        varint(value)
-    }
-
-    mutating func lengthDelimited(_ field: Int, _ payload: [UInt8]) {
-        varint(UInt64(field) << 3 | 2)
-        varint(UInt64(payload.count))
-        bytes.append(contentsOf: payload)
-    }
-
-    mutating func message(_ field: Int, _ message: ProtoWriter) {
-        lengthDelimited(field, message.bytes)
-    }
-
-    mutating func packed(_ field: Int, _ values: [UInt64]) {
-        guard !values.isEmpty else { return }
-        var payload = ProtoWriter()
-        for value in values { payload.varint(value) }
-        lengthDelimited(field, payload.bytes)
+    private static func blkioEntry(_ entry: ContainerStats.BlkioEntry) -> Io_Containerd_Cgroups_V1_BlkIOEntry {
+        .with {
+            $0.op = entry.op
+            $0.major = entry.major
+            $0.minor = entry.minor
+            $0.value = entry.value
+        }
     }
 }

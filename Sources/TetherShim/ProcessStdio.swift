@@ -192,7 +192,7 @@ final class ProcessStdio {
 
     func resize(width: UInt32, height: UInt32) throws {
         guard let master else { throw SyscallError("resize: process has no terminal", errno: ENOTTY) }
-        try sys("ioctl TIOCSWINSZ") { tether_set_winsize(master, UInt16(clamping: height), UInt16(clamping: width)) }
+        try TerminalSize(height: height, width: width).apply(to: master)
     }
 
     /// CloseIO: the process sees EOF on stdin (for a terminal: an end-of-file character).

@@ -98,9 +98,8 @@ public enum ShimStart {
         FileIO.close(devnull)
     }
 
+    /// The bundle when containerd gives no -bundle: the directory it starts the shim in.
     static func currentDirectory() -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else { return "." }
-        return String(cBuffer: buffer)
+        FileIO.workingDirectory ?? "."
     }
 }

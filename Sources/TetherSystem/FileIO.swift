@@ -76,9 +76,15 @@ public enum FileIO {
         try writeAll(fd, text)
     }
 
+    /// The working directory, "/" when getcwd fails (it was removed or is unreachable).
     public static func currentDirectory() -> String {
+        workingDirectory ?? "/"
+    }
+
+    /// The working directory; nil when getcwd fails.
+    public static var workingDirectory: String? {
         var buffer = [CChar](repeating: 0, count: 4097)
-        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        guard getcwd(&buffer, buffer.count) != nil else { return nil }
         return String(cBuffer: buffer)
     }
 

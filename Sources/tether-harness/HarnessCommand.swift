@@ -78,13 +78,10 @@ struct Spawn: ParsableCommand {
         print(result.output.trimmedLine)
     }
 
+    /// The program installed next to the harness, else `name` as found on PATH.
     static func siblingOrPath(_ name: String) -> String {
-        let me = CommandLine.arguments[0]
-        if let slash = me.lastIndex(of: "/") {
-            let sibling = String(me[..<slash]) + "/" + name
-            if access(sibling, X_OK) == 0 { return sibling }
-        }
-        return name
+        let sibling = OwnExecutable.sibling(name)
+        return access(sibling, X_OK) == 0 ? sibling : name
     }
 }
 

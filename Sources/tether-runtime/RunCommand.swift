@@ -130,8 +130,6 @@ struct RunCommand: RuntimeCommand {
     }
 
     static func copyWindowSize(to master: Int32) {
-        var rows: UInt16 = 0
-        var cols: UInt16 = 0
-        if tether_get_winsize(0, &rows, &cols) == 0 { _ = tether_set_winsize(master, rows, cols) }
+        if let size = TerminalSize.of(0) { try? size.apply(to: master) }
     }
 }

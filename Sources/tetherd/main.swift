@@ -25,16 +25,6 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-/// `tether-shim` in tetherd's own directory.
-func sibling(_ name: String) -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    guard n > 0 else { return name }
-    let me = String(cBuffer: buffer)
-    guard let slash = me.lastIndex(of: "/") else { return name }
-    return String(me[..<slash]) + "/" + name
-}
-
 var values: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
@@ -57,7 +47,7 @@ while let argument = arguments.next() {
 _ = signal(SIGPIPE, SIG_IGN)
 do {
     let daemon = try Daemon(.init(root: values["root"] ?? "/var/lib/tether", state: values["state"] ?? "/run/tether",
-                                  socket: values["socket"], shimBinary: values["shim"] ?? sibling("tether-shim")))
+                                  socket: values["socket"], shimBinary: values["shim"] ?? OwnExecutable.sibling("tether-shim")))
     try daemon.run()
 } catch {
     fail("\(error)")

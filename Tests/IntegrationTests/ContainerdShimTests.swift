@@ -111,6 +111,12 @@ struct ContainerdShimTests {
         let exec = try containerd.ctr(["task", "exec", "--exec-id", "e1", id, "/bin/sh", "-c", "echo in $(hostname); exit 4"])
         #expect(exec.stdout.hasPrefix("in "), "\(exec)")
         #expect(exec.status == 4, "\(exec)")
+        // containerd decodes the shim's Stats (io.containerd.cgroups.v1 or v2 Metrics) and prints its table.
+        let metrics = try containerd.ctr(["task", "metrics", id])
+        #expect(metrics.status == 0, "\(metrics)")
+        let pids = metrics.stdout.split(separator: "\n").first { $0.hasPrefix("pids.current") }?
+            .split(whereSeparator: \.isWhitespace).last.flatMap { Int($0) }
+        #expect((pids ?? 0) >= 1, "\(metrics)")
         #expect(try containerd.ctr(["task", "pause", id]).status == 0)
         let paused = try containerd.ctr(["task", "ls"])
         #expect(paused.stdout.contains("PAUSED"), "\(paused)")

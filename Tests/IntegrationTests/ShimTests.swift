@@ -272,10 +272,11 @@ struct ShimTests {
         let reply = try shim.call("stats")
         #expect(reply["type_url"] as? String == "io.containerd.cgroups.v1.Metrics")
         let bytes = [UInt8](Data(base64Encoded: reply["value"] as? String ?? "") ?? Data())
-        let metrics = ProtoFields(bytes)
-        #expect(ProtoFields(metrics.message(2)).varint(1) >= 1, "pids.current")
-        let memory = ProtoFields(metrics.message(4))
-        #expect(ProtoFields(memory.message(33)).varint(2) > 0, "memory.usage.usage")
+        let metrics = try Io_Containerd_Cgroups_V1_Metrics(serializedBytes: bytes)
+        #expect(metrics.pids.current >= 1)
+        #expect(metrics.memory.usage.usage > 0 && metrics.memory.usage.limit > 0)
+        #expect(metrics.memory.totalRss + metrics.memory.totalCache > 0, "memory.stat's totals")
+        #expect(metrics.cpu.usage.total > 0 && !metrics.cpu.usage.perCpu.isEmpty)
         try shim.call("kill", ["--signal", "SIGKILL"])
         try shim.call("wait", ["--timeout", "30"])
         #expect(try shim.rpc("stats").stderr.contains("FAILED_PRECONDITION"))
@@ -353,44 +354,6 @@ struct ShimTests {
         let wrong = try runCommand(ShimHarnessFixture.harness, ["state", "--socket", shim.address, "--id", shim.id, "--bogus"])
         #expect(wrong.status != 0 && wrong.stderr.contains("bogus"), "\(wrong)")
     }
-}
-
-/// Just enough protobuf decoding to check the metrics: the last varint or length-delimited value of a field.
-struct ProtoFields {
-    private var varints: [Int: UInt64] = [:]
-    private var messages: [Int: [UInt8]] = [:]
-
-    init(_ bytes: [UInt8]) {
-        var index = 0
-        func varint() -> UInt64 {
-            var value: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < bytes.count {
-                let byte = bytes[index]
-                index += 1
-                value |= UInt64(byte & 0x7f) << shift
-                if byte < 0x80 { break }
-                shift += 7
-            }
-            return value
-        }
-        while index < bytes.count {
-            let key = varint()
-            let field = Int(key >> 3)
-            switch key & 7 {
-            case 0: varints[field] = varint()
-            case 2:
-                let length = Int(varint())
-                guard index + length <= bytes.count else { return }
-                messages[field] = Array(bytes[index..<index + length])
-                index += length
-            default: return
-            }
-        }
-    }
-
-    func varint(_ field: Int) -> UInt64 { varints[field] ?? 0 }
-    func message(_ field: Int) -> [UInt8] { messages[field] ?? [] }
 }
 
 /// The exit status in a reply printed as protobuf JSON (zero fields are omitted); nil for no reply at all.
