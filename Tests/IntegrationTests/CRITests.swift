@@ -42,6 +42,12 @@ struct CRITests {
         #expect(left.isEmpty, "\(handler): shims left: \(left)")
         #expect(node.mountsUnderContainerd().isEmpty, "\(handler): mounts left: \(node.mountsUnderContainerd())")
         #expect(node.cgroupsUnderParent().isEmpty, "\(handler): cgroups left: \(node.cgroupsUnderParent())")
+        if handler == "tether" {
+            // tether-shim keeps its runtime state in /run/tether/runtime/<namespace>/<id>.
+            for id in [pod.id, first, second] {
+                #expect(!FileManager.default.fileExists(atPath: "/run/tether/runtime/k8s.io/" + id), "runtime state of \(id) left")
+            }
+        }
         let pods = try node.call("ListPodSandbox")["items"] as? [[String: Any]] ?? []
         #expect(pods.isEmpty, "\(handler): \(pods)")
     }
