@@ -205,7 +205,9 @@ final class CRIFixture {
     /// Mount points under the fixture's containerd directory, in containerd's mount namespace.
     func mountsUnderContainerd() -> [String] {
         let pid = containerd.process.map { String($0.processIdentifier) } ?? "self"
-        let info = (try? String(contentsOfFile: "/proc/\(pid)/mountinfo", encoding: .utf8)) ?? ""
+        // Lossy: another test's mount point may not be UTF-8, and the whole file must still be read.
+        let data = FileHandle(forReadingAtPath: "/proc/\(pid)/mountinfo")?.readDataToEndOfFile() ?? Data()
+        let info = String(decoding: data, as: UTF8.self)
         return info.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 4, fields[4].hasPrefix(containerd.directory.path) else { return nil }
