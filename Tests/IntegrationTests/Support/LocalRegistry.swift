@@ -61,8 +61,15 @@ final class LocalRegistry {
 
     func stop() {
         guard let process else { return }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        if process.isRunning { kill(pid, SIGKILL) }
+        // Bounded, as PrivateContainerd.kill9: reap it ourselves if Foundation has not noticed the exit.
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            var status: Int32 = 0
+            waitpid(pid, &status, WNOHANG)
+        }
         self.process = nil
     }
 
