@@ -15,7 +15,7 @@ EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
 
 DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon podman hyperfine \
        protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3 gcc libc6-dev \
-       qemu-system-x86 linux-image-amd64
+       qemu-system-x86 linux-image-amd64 python3-grpcio python3-protobuf protobuf-compiler-grpc docker-registry skopeo
 
 .PHONY: all deps build release rootfs test test-cgroup2 unit-test integration-test run bench install clean proto fuzz layout exec-helper
 
@@ -67,6 +67,11 @@ install: release
 # Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
 proto:
 	@scripts/proto.sh
+
+# Regenerates the CRI test lane's Python gRPC client (scripts/cri/api_pb2*.py) from scripts/cri/api.proto.
+.PHONY: cri-client
+cri-client: deps
+	@scripts/cri/generate.sh
 
 # Rebuilds tether-exec (the few hundred bytes every container process's last exec goes through) from
 # scripts/exec-helper/tether-exec.c into the committed Sources/TetherRuntime/ExecHelperImage.swift.

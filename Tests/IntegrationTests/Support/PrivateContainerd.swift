@@ -16,18 +16,25 @@ final class PrivateContainerd {
     /// (`unshare -m --propagation private`), so that mounts made for a test never reach the host's.
     let privateMountNamespace: Bool
     var address: String { directory.path + "/containerd.sock" }
+    /// Directories put first in the daemon's PATH, where containerd looks for `containerd-shim-<name>-v2` binaries.
+    let shimSearchPath: [String]
     private(set) var process: Process?
 
-    init(namespace: String = "tethertest", privateMountNamespace: Bool = false) throws {
+    /// `criPlugin`, when given, enables containerd's CRI plugin with the configuration it returns for the
+    /// temporary directory (TOML under `[plugins."io.containerd.grpc.v1.cri"]`, see CRIFixture).
+    init(namespace: String = "tethertest", privateMountNamespace: Bool = false, shimSearchPath: [String] = [],
+         criPlugin: ((String) -> String)? = nil) throws {
         directory = try TemporaryDirectory("tether-ctrd")
         self.namespace = namespace
         self.privateMountNamespace = privateMountNamespace
+        self.shimSearchPath = shimSearchPath
         let dir = directory.path
+        let cri = criPlugin == nil ? "\"io.containerd.grpc.v1.cri\", " : ""
         let config = """
             version = 2
             root = "\(dir)/root"
             state = "\(dir)/state"
-            disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", \
+            disabled_plugins = [\(cri)"io.containerd.snapshotter.v1.btrfs", \
             "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", \
             "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
             [grpc]
@@ -36,7 +43,7 @@ final class PrivateContainerd {
               address = "\(dir)/containerd.sock.ttrpc"
             [plugins."io.containerd.internal.v1.opt"]
               path = "\(dir)/opt"
-            """
+            """ + (criPlugin.map { "\n" + $0(dir) } ?? "")
         try config.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
         try start()
     }
@@ -52,6 +59,11 @@ final class PrivateContainerd {
         } else {
             process.executableURL = URL(fileURLWithPath: Self.binary)
             process.arguments = arguments
+        }
+        if !shimSearchPath.isEmpty {
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = (shimSearchPath + [environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"]).joined(separator: ":")
+            process.environment = environment
         }
         let log = FileHandle(forWritingAtPath: directory.path + "/containerd.log") ?? {
             _ = FileManager.default.createFile(atPath: directory.path + "/containerd.log", contents: nil)
@@ -73,8 +85,15 @@ final class PrivateContainerd {
     /// SIGKILLs the daemon (shims survive), as in a crash.
     func kill9() {
         guard let process else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        kill(pid, SIGKILL)
+        // Bounded: Foundation has been seen to leave a SIGKILLed daemon a zombie for good; reap it then.
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            var status: Int32 = 0
+            waitpid(pid, &status, WNOHANG)
+        }
         self.process = nil
     }
 
