@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Cgroup limits and the cgroup commands of tether-runtime (pause, resume, update, ps, events) against the real
 /// kernel. This machine is a cgroup v1 hybrid, so v1 is exercised; the v2 device filter through the hybrid's
@@ -78,12 +79,6 @@ struct RuntimeCgroupTests {
         return process
     }
 
-    static func wait(_ process: Process, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return !process.isRunning
-    }
-
     @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and a cgroup v1 memory hierarchy"))
     func aMemoryHogIsOOMKilledAndEventsReportsIt() throws {
         var memory: [String: Any] = ["limit": 16 << 20]
@@ -106,9 +101,9 @@ struct RuntimeCgroupTests {
         try events.run()
         defer { if events.isRunning { events.terminate() } }
 
-        #expect(Self.wait(run, seconds: 60))
+        #expect(waitUntil(timeout: 60) { !run.isRunning })
         #expect(run.terminationStatus == 137, "run: \((try? String(contentsOfFile: container.fixture.directory.path + "/run.log", encoding: .utf8)) ?? "")")
-        #expect(Self.wait(events, seconds: 10), "events did not stop with the container")
+        #expect(waitUntil(timeout: 10) { !events.isRunning }, "events did not stop with the container")
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let lines = output.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -134,7 +129,7 @@ struct RuntimeCgroupTests {
             highest = max(highest, Int(container.read("pids", "pids.current")) ?? 0)
             usleep(5_000)
         }
-        #expect(Self.wait(run, seconds: 10))
+        #expect(waitUntil(timeout: 10) { !run.isRunning })
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(sawLimit)
         #expect(highest <= 5, "pids.current reached \(highest)")

@@ -6,6 +6,7 @@ import Testing
 import TetherAPI
 import TetherRuntime
 import TetherSystem
+import TetherTestSupport
 @testable import TetherShim
 
 /// Stats on cgroup v2: a fake unified cgroup directory read by the runtime library (ContainerStats(cgroupV2Directory:))
@@ -21,18 +22,11 @@ struct CgroupMetricsV2Tests {
         "pglazyfreed", "thp_fault_alloc", "thp_collapse_alloc",
     ]
 
-    /// A cgroup v2 directory with `files` (name → content) in it; removed by `remove`.
-    func fakeCgroup(_ files: [String: String]) throws -> String {
-        var template = Array("/tmp/tether-cgroup2-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
-        let directory = String(cString: made)
-        for (name, content) in files { try FileIO.writeFile(directory + "/" + name, content) }
+    /// A cgroup v2 directory with `files` (name → content) in it; removed with the value.
+    func fakeCgroup(_ files: [String: String]) throws -> TemporaryDirectory {
+        let directory = try TemporaryDirectory("tether-cgroup2")
+        for (name, content) in files { try FileIO.writeFile(directory.path + "/" + name, content) }
         return directory
-    }
-
-    func remove(_ directory: String) {
-        for name in (try? FileIO.listDirectory(directory)) ?? [] { _ = unlink(directory + "/" + name) }
-        _ = rmdir(directory)
     }
 
     func metrics(_ stats: ContainerStats) throws -> Io_Containerd_Cgroups_V2_Metrics {
@@ -62,8 +56,7 @@ struct CgroupMetricsV2Tests {
             "hugetlb.2MB.max": "max\n",
             "hugetlb.2MB.events": "max 0\n",
         ])
-        defer { remove(directory) }
-        let stats = ContainerStats(cgroupV2Directory: directory)
+        let stats = ContainerStats(cgroupV2Directory: directory.path)
         let metrics = try metrics(stats)
 
         #expect(metrics.hasPids && metrics.hasCpu && metrics.hasMemory && metrics.hasIo && metrics.hasRdma)
@@ -111,8 +104,7 @@ struct CgroupMetricsV2Tests {
             "pids.current": "1\n",
             "pids.max": "50\n",
         ])
-        defer { remove(directory) }
-        let metrics = try metrics(ContainerStats(cgroupV2Directory: directory))
+        let metrics = try metrics(ContainerStats(cgroupV2Directory: directory.path))
         #expect(metrics.pids.current == 1 && metrics.pids.limit == 50)
         #expect(metrics.cpu.usageUsec == 5 && metrics.cpu.nrPeriods == 0)
         #expect(metrics.memory.usage == 65536 && metrics.memory.usageLimit == 67108864)
@@ -125,8 +117,7 @@ struct CgroupMetricsV2Tests {
     @Test("the v2 values stay out of the runc-shaped JSON; v1 stats are still io.containerd.cgroups.v1.Metrics")
     func v1Unchanged() throws {
         let directory = try fakeCgroup(["pids.current": "2\n", "pids.max": "max\n"])
-        defer { remove(directory) }
-        let unified = ContainerStats(cgroupV2Directory: directory)
+        let unified = ContainerStats(cgroupV2Directory: directory.path)
         #expect(unified.unified != nil && unified.pids.limit == 0, "runc's shape keeps \"max\" as 0")
         let json = String(decoding: try JSONEncoder().encode(unified), as: UTF8.self)
         #expect(!json.contains("unified"))
