@@ -72,9 +72,12 @@ run: release rootfs
 bench: release rootfs
 	@scripts/bench.sh $(RELEASE_BIN) $(ROOTFS)
 
+# The executables stripped, their debug info kept apart by build id under $(PREFIX)/lib/debug (as Debian's -dbgsym).
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
-	for e in $(EXECUTABLES); do install -m 0755 $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e; done
+	for e in $(EXECUTABLES); do \
+	  scripts/install-stripped.sh $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e $(DESTDIR)$(PREFIX)/lib/debug || exit 1; \
+	done
 	ln -sf tether-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-tether-v2
 
 # Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
