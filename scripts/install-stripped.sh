@@ -13,9 +13,10 @@ debug_file="$debug_dir/.build-id/${build_id:0:2}/${build_id:2}.debug"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-objcopy --only-keep-debug --compress-debug-sections "$binary" "$work/debug"
-objcopy --strip-all --add-gnu-debuglink="$work/debug" "$binary" "$work/stripped"
+debug_name=$(basename "$debug_file")  # the debuglink records the name and a CRC of the file it names
+objcopy --only-keep-debug --compress-debug-sections "$binary" "$work/$debug_name"
+objcopy --strip-all --add-gnu-debuglink="$work/$debug_name" "$binary" "$work/stripped"
 
 install -d "$(dirname "$debug_file")" "$(dirname "$dest")"
-install -m 0644 "$work/debug" "$debug_file"
+install -m 0644 "$work/$debug_name" "$debug_file"
 install -m 0755 "$work/stripped" "$dest"
