@@ -300,17 +300,22 @@ struct RuntimeCgroupTests {
         return FileManager.default.fileExists(atPath: v1Root + "/unified/cgroup.procs") ? v1Root + "/unified" : nil
     }
 
-    @Test(.enabled(if: TestEnvironment.canRunContainers && cgroup2Mount != nil && FileManager.default.fileExists(atPath: "/dev/net/tun"),
-                   "needs root, the busybox rootfs, a cgroup2 mount and the tun driver (/dev/net/tun)"))
-    func theV2DeviceFilterEnforcesTheAllowList() throws {
-        let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
-        defer { container.cleanUp() }
+    /// Runs `container` detached; returns the host path of the cgroup v2 directory its init is in.
+    static func runDetachedInV2Cgroup(_ container: Container) throws -> String {
         let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
         try #require(run.status == 0, "\(run)")
         let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
         let membership = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
         let v2Path = try #require(membership.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) })
-        let directory = try #require(Self.cgroup2Mount) + v2Path
+        return try #require(Self.cgroup2Mount) + v2Path
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers && cgroup2Mount != nil && FileManager.default.fileExists(atPath: "/dev/net/tun"),
+                   "needs root, the busybox rootfs, a cgroup2 mount and the tun driver (/dev/net/tun)"))
+    func theV2DeviceFilterEnforcesTheAllowList() throws {
+        let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
+        defer { container.cleanUp() }
+        let directory = try Self.runDetachedInV2Cgroup(container)
         // A host shell that joins only the container's v2 cgroup: its v1 devices cgroup stays the host's (allow
         // all), so whatever it is refused comes from the eBPF program.
         let probe = "echo $$ > \(directory)/cgroup.procs || exit 9; echo x > /dev/null && echo null-ok; "
@@ -330,12 +335,7 @@ struct RuntimeCgroupTests {
     func anUpdateWithDeviceRulesReplacesTheV2DeviceFilter() throws {
         let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
         defer { container.cleanUp() }
-        let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
-        try #require(run.status == 0, "\(run)")
-        let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
-        let membership = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
-        let v2Path = try #require(membership.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) })
-        let directory = try #require(Self.cgroup2Mount) + v2Path
+        let directory = try Self.runDetachedInV2Cgroup(container)
         /// From a host shell in only the container's v2 cgroup (its v1 devices cgroup stays the host's).
         func tunOpens() throws -> Bool {
             let probe = "echo $$ > \(directory)/cgroup.procs || exit 9; echo x > /dev/null || exit 8; "
