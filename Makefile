@@ -7,8 +7,9 @@ SWIFT ?= swift
 PREFIX ?= /usr/local
 ROOTFS ?= $(CURDIR)/.rootfs/busybox
 DEBUG_BIN = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
-# Every function in a section of its own, so that the linker can drop unused ones and lay out hot ones together
-# (see scripts/layout/).
+# The release flags that must reach the dependency packages too, so they cannot live in Package.swift (which holds
+# the per-executable link settings): the Swift runtime linked in, and every function in a section of its own, so
+# that the linker can drop unused ones and lay out hot ones together (scripts/layout/, Documentation/Performance.md).
 RELEASE_FLAGS = -c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections
 RELEASE_BIN = $(shell $(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)
 EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
@@ -17,7 +18,7 @@ DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmo
        protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3 gcc libc6-dev \
        qemu-system-x86 linux-image-amd64 python3-grpcio python3-protobuf protobuf-compiler-grpc docker-registry skopeo
 
-.PHONY: all deps build release rootfs test test-cgroup2 unit-test integration-test run bench install clean proto fuzz layout exec-helper
+.PHONY: all deps build release rootfs test test-cgroup2 unit-test integration-test check-docs run bench install clean proto fuzz layout exec-helper
 
 all: build
 
@@ -37,11 +38,23 @@ release: deps
 rootfs: deps
 	@scripts/mkrootfs.sh $(ROOTFS)
 
+# Every test target but IntegrationTests: no root, no built executables, no rootfs; a new test target joins by itself.
+unit-test: build check-docs
+	$(SWIFT) test --skip-build --skip IntegrationTests
+
+# The root-only tests that drive the built executables against the real kernel and peers (part of `test`).
+integration-test: build rootfs
+	TETHER_BIN_DIR=$(DEBUG_BIN) TETHER_TEST_ROOTFS=$(ROOTFS) $(SWIFT) test --skip-build --filter IntegrationTests
+
+# Every path a README or Documentation page names exists in the repository.
+check-docs:
+	@scripts/check-doc-links.sh
+
 # Unit tests run as any user; integration tests need root and drive the built executables on the busybox rootfs.
 # The suite ends with scripts/check-leftovers.sh: it fails if any process, mount or /run/tether entry the tests made is
 # left (compared with a snapshot taken before them). Then the cgroup v2 lane (test-cgroup2); any failing fails `test`.
 LEFTOVERS_SNAPSHOT = $(CURDIR)/.build/leftovers-snapshot
-test: build rootfs
+test: build rootfs check-docs
 	@scripts/check-leftovers.sh snapshot $(LEFTOVERS_SNAPSHOT) $(DEBUG_BIN) $(ROOTFS)
 	TETHER_BIN_DIR=$(DEBUG_BIN) TETHER_TEST_ROOTFS=$(ROOTFS) $(SWIFT) test --skip-build; status=$$?; \
 	  scripts/check-leftovers.sh check $(LEFTOVERS_SNAPSHOT) $(DEBUG_BIN) $(ROOTFS) || status=1; \
@@ -59,9 +72,12 @@ run: release rootfs
 bench: release rootfs
 	@scripts/bench.sh $(RELEASE_BIN) $(ROOTFS)
 
+# The executables stripped, their debug info kept apart by build id under $(PREFIX)/lib/debug (as Debian's -dbgsym).
 install: release
 	install -d $(DESTDIR)$(PREFIX)/bin
-	for e in $(EXECUTABLES); do install -m 0755 $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e; done
+	for e in $(EXECUTABLES); do \
+	  scripts/install-stripped.sh $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e $(DESTDIR)$(PREFIX)/lib/debug || exit 1; \
+	done
 	ln -sf tether-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-tether-v2
 
 # Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.

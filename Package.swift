@@ -12,7 +12,6 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "Tether",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tether-runtime", targets: ["tether-runtime"]),
         .executable(name: "tether-shim", targets: ["tether-shim"]),
@@ -70,27 +69,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // A fully static, position-dependent executable in release (a `run` is short-lived, so load time counts):
-        // no dynamic loader, no shared libraries to map and bind (libseccomp, libcap, libstdc++, libm, libgcc_s),
-        // no relocation of its ~37,000 pointers; unused sections dropped. Start-up 2.0 -> 1.0 ms. The price: the
-        // executable is not address-randomised (heap and stack still are), and glibc's NSS is unavailable, which
-        // the runtime does not use (it reads /etc/passwd itself, as runc).
+        // Release link policy (why: Documentation/Performance.md). The four executables below that run often or stay
+        // resident link fully static and position-dependent (-no-pie -static-executable): no ld.so, nothing to map
+        // and relocate at start. The flags that must reach the dependency packages too (--static-swift-stdlib,
+        // -function-sections) cannot be set here and stay in the Makefile's RELEASE_FLAGS: `make release`.
+        // --gc-sections: drops the functions nothing calls.
         .executableTarget(
             name: "tether-runtime",
             dependencies: ["TetherRuntime", "TetherSystem"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable", "-Xlinker", "--gc-sections"], .when(configuration: .release))]
         ),
-        // Linked in release as a fully static, position-dependent executable (one per container, idle most of its
-        // life): its ~0.4 MB of pointers in .data.rel.ro need no relocation at load and stay shared file pages, and
-        // without ld.so, libc.so, libstdc++.so, libm, libgcc_s, libcap and libseccomp there are no per-process
-        // relocated GOTs, .data copies and TLS blocks of theirs (-140 kB of anonymous memory per shim). The price:
-        // no address randomisation of the binary (the heap and stack still are), and no glibc NSS (nothing the shim
-        // runs uses it: the runtime reads the owner's name from /etc/passwd itself).
-        // The functions a shim runs are laid out together (gold's --section-ordering-file, from a callgrind profile
-        // of one container's life: scripts/layout/shim.sh, `make layout`), so they fill a few 64 KiB windows of the
-        // binary instead of ~100 (the kernel maps 64 KiB around each touched page): PSS per idle shim at 10 shims
-        // 1042 -> 806 kB, RSS 8068 -> 5712 kB. Needs the Makefile's -function-sections for the package's own code.
+        // --section-ordering-file: the functions an idle shim runs laid out together (`make layout`, scripts/layout/).
         .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["hot-functions.order"], swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                                          "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
@@ -102,22 +92,17 @@ let package = Package(
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
         .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], exclude: ["README.md"], swiftSettings: swiftSettings),
-        // tetherd parses its four flags by hand (no ArgumentParser). In release it is, like the shim, a fully static,
-        // position-dependent executable: its resident memory is mostly pages of binaries it touches, and without
-        // ld.so, libc.so, libstdc++.so and libm there are no pages of theirs and no relocated copies (RSS with 100
-        // containers 13.8 MB PIE -> 12.7 MB no-pie -> 10.3 MB static).
+        // Static as the shim, and its functions in the order a profiled session ran them (scripts/layout/tetherd.sh).
         .executableTarget(
             name: "tetherd",
             dependencies: ["TetherDaemon", "TetherSystem"],
             exclude: ["hot-functions.order"],
             swiftSettings: swiftSettings,
-            // Its functions laid out in the order a profiled session ran them, as the shim's (scripts/layout/tetherd.sh).
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                            "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tetherd/hot-functions.order"],
                                           .when(configuration: .release))]
         ),
-        // tetherctl too: a static binary starts without ld.so resolving libstdc++ and libc ('tetherctl run --help'
-        // 3.0 -> 1.3 ms, hyperfine -N).
+        // Static: a CLI's start-up is mostly ld.so's work otherwise.
         .executableTarget(
             name: "tetherctl",
             dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -128,13 +113,15 @@ let package = Package(
         .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
 
+        // Helpers the test targets share (waitUntil, TemporaryDirectory): one copy instead of one per target.
+        .target(name: "TetherTestSupport", dependencies: ["TetherSystem"], path: "Tests/TetherTestSupport", exclude: ["README.md"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         // The runtime's pure logic (cgroup plan, mountinfo, resource maths, device rules, sync codec, ids, mount options): no root.
         .testTarget(name: "TetherRuntimeTests", dependencies: ["TetherRuntime", "OCISpec"], swiftSettings: swiftSettings),
-        .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
-        .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherRuntime", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherRuntime", "TetherAPI", "TetherSystem", "TetherTestSupport"], swiftSettings: swiftSettings),
         // Root-only tests that drive the built executables against the real kernel and the real peers.
-        .testTarget(name: "IntegrationTests", dependencies: ["CTetherLinux", "TetherSystem", "TTRPC", "TetherAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["CTetherLinux", "TetherSystem", "TTRPC", "TetherAPI", "TetherTestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,7 +1,7 @@
 import FoundationEssentials
 
 /// Writes JSON directly, without JSONEncoder: the runtime writes a state.json at every create, and Codable's
-/// generic metadata work made that ~0.45 ms. Output is what JSONEncoder writes for the same Codable types (nil
+/// generic metadata work made that slow. Output is what JSONEncoder writes for the same Codable types (nil
 /// optionals left out, slashes not escaped), so JSONDecoder reads it back unchanged.
 public struct JSONWriter {
     public private(set) var bytes: [UInt8] = []

@@ -2,8 +2,8 @@ import FoundationEssentials
 
 extension Spec {
     /// Decodes a config.json. Errors name `file` and the JSON path of the field at fault. Read directly
-    /// (JSONNode, `Spec+Reading.swift`), not through JSONDecoder: Codable's runtime metadata work was ~0.7 ms of
-    /// every create; the result is the same `Spec` the Codable conformance decodes.
+    /// (JSONNode, `Spec+Reading.swift`), not through JSONDecoder: Codable's runtime metadata work was a measurable
+    /// part of every create; the result is the same `Spec` the Codable conformance decodes.
     public static func decode(_ bytes: [UInt8], file: String = "config.json") throws(SpecError) -> Spec {
         try Spec.read(bytes, file: file)
     }

@@ -506,8 +506,8 @@ public final class Daemon {
     }
 
     /// The removal of a container that is not running: the record goes now, from here no one sees the container
-    /// (ps, a restarted tetherd). The task's deletion in the shim (runtime delete, rootfs unmount: ~2.5 ms), the
-    /// shim's shutdown and the directories (an rmdir on ext4 can take ~4 ms, and a container has six) follow once
+    /// (ps, a restarted tetherd). The task's deletion in the shim (runtime delete, rootfs unmount), the
+    /// shim's shutdown and the directories (an rmdir on a busy ext4 is slow, and a container has six) follow once
     /// the reply is out; a tetherd killed before that finishes it on its next start (`sweepRemoved`).
     func destroy(_ record: ContainerRecord) {
         let id = record.id

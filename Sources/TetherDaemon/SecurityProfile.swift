@@ -33,7 +33,7 @@ enum SecurityProfile {
         let all = OCISpec.Process.Capabilities.knownNames
         guard let status = try? FileIO.readText("/proc/self/status"),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapBnd:") }),
-              // (not trimmingCharacters(in:): CharacterSet is Foundation's, and it linked ICU's 34 MB into tetherd)
+              // (not trimmingCharacters(in:): CharacterSet is Foundation's, and it linked ICU's data into tetherd)
               let mask = UInt64(String(line.dropFirst("CapBnd:".count).filter { !$0.isWhitespace }), radix: 16) else {
             return Set(all)
         }

@@ -61,7 +61,7 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
         var result: [Hierarchy] = []
         // id parent major:minor root mount-point options [optional fields...] - fstype source super-options.
         // Bytes, split on single spaces (fields escape theirs as \040): a host has dozens of mounts and only the
-        // cgroup ones become Strings (splitting Strings per Character cost ~0.3 ms of every create).
+        // cgroup ones become Strings (splitting Strings per Character was a measurable part of every create).
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let fields = line.split(separator: UInt8(ascii: " "))
             guard let dash = fields.firstIndex(where: { $0.count == 1 && $0.first == UInt8(ascii: "-") }), dash >= 5,
@@ -203,7 +203,7 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
 
     /// The v1 hierarchies (and named ones) a new single-threaded process can join by itself, writing "0" into
     /// their `tasks` files. Moving the calling thread is the one migration for which the kernel does not
-    /// write-lock cgroup_threadgroup_rwsem, and that lock waits for an RCU grace period (5-25 ms here) on
+    /// write-lock cgroup_threadgroup_rwsem, and that lock waits for an RCU grace period on
     /// every first migration: a cgroup.procs write costs it, a self-move through `tasks` does not.
     var selfJoinableHierarchies: [String] {
         paths.keys.filter { $0 != "unified" }.sorted()

@@ -91,7 +91,7 @@ public struct MountOptions: Equatable, Sendable {
     public var isReadOnlyBind: Bool { flags & (MountFlag.bind | MountFlag.readOnly) == MountFlag.bind | MountFlag.readOnly }
 
     // Switches rather than dictionaries: the container init reads these once, and building a dictionary
-    // (generic metadata, hashing every key) cost it ~0.1 ms on the way to `ready`.
+    // (generic metadata, hashing every key) cost it time on the way to `ready`.
 
     /// The mount flag an option sets (clear: false) or clears (clear: true); nil when it is not a flag.
     static func flag(named option: String) -> (clear: Bool, flag: UInt)? {

@@ -6,8 +6,8 @@ import FoundationEssentials
 import OCISpec
 import TetherSystem
 
-/// Compiled seccomp programs kept under the runtime's root, one file per profile. libseccomp needs about 10 ms of
-/// CPU for a Docker-sized profile, and a manager starts container after container with the same one (tetherd's
+/// Compiled seccomp programs kept under the runtime's root, one file per profile. libseccomp needs more CPU
+/// for a Docker-sized profile than the rest of a create, and a manager starts container after container with the same one (tetherd's
 /// default profile, containerd's and Docker's), so each profile is compiled once per boot (the root is on tmpfs).
 ///
 /// A file is named by the FNV-1a hash of its key and holds the key, a NUL, then the BPF instructions: a hit is

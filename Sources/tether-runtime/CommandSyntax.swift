@@ -1,6 +1,6 @@
 /// What a command accepts after its name: flags, positional arguments and (exec, ps) a trailing command line
 /// passed through untouched. Parsing follows runc (urfave/cli and Go's flag package) rather than ArgumentParser,
-/// which cost ~2 ms of every start in type metadata and conformance lookups:
+/// which cost a large share of every start in type metadata and conformance lookups:
 /// `--flag value`, `--flag=value`, `-f value`, `-f=value`, a long name with one dash (`-bundle`), booleans as
 /// `--flag` or `--flag=true|false`, `--` ends the flags. Flags may come between positionals; in exec and ps,
 /// everything after the container id is the passthrough command line, flags included.

@@ -1,5 +1,5 @@
 /// Docker-style flags parsed by hand, for the commands on the hot path (`run`, `create`): they never touch
-/// ArgumentParser, whose metadata and completion-script checks cost ~2 ms of a 3 ms start.
+/// ArgumentParser, whose metadata and completion-script checks cost most of a start.
 ///
 /// `--name VALUE`, `--name=VALUE`, `-n VALUE`, `-nVALUE`, grouped short flags (`-it`, `-dit`), repeatable options
 /// (`-e A=1 -e B=2`). Flags come before the positional arguments, as docker's: the first positional argument (or

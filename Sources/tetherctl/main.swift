@@ -4,7 +4,7 @@ import Glibc
 import TetherSystem
 
 // `run` and `create` are parsed by hand (ContainerCommands), before ArgumentParser is touched: its start costs
-// ~2 ms, as much as the rest of tetherctl's. What tetherd refused prints as one line, `tetherctl: <message>`,
+// as much as the rest of tetherctl's. What tetherd refused prints as one line, `tetherctl: <message>`,
 // exit status 1 (125 for run and create); usage errors of the other commands as ArgumentParser's.
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 13, items 4 and 5: a full disk under tetherd's `--root` fails `run` and `create` clearly (exit 125, the path
 /// and the errno) and loses no container; a log that cannot be written drops bytes, counted and reported, and
@@ -67,7 +68,7 @@ extension DaemonFaultTests {
                 #expect(talker.status == 0, "\(talker)")
                 let talkerID = talker.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 let logPath = root + "/containers/\(talkerID)/container.log"
-                #expect(Fault.eventually(within: 10) { ((try? FileManager.default.attributesOfItem(atPath: logPath)[.size]) as? Int ?? 0) > 0 })
+                #expect(waitUntil(timeout: 10) { ((try? FileManager.default.attributesOfItem(atPath: logPath)[.size]) as? Int ?? 0) > 0 })
                 #expect(try Self.logDroppedBytes(daemon, "talker") == 0)
                 let containersBefore = Self.entries(root + "/containers")
                 let bundlesBefore = Self.entries(daemon.state + "/bundles")
@@ -89,14 +90,14 @@ extension DaemonFaultTests {
                     #expect(result.stderr.contains("record.json: no space left on device"), "\(arguments): \(result)")
                     #expect(result.stderr.hasPrefix("tetherctl: write \(root)/containers/"), "\(arguments): \(result)")
                 }
-                let settled = Fault.eventually(within: 10) {
+                let settled = waitUntil(timeout: 10) {
                     Self.entries(root + "/containers") == containersBefore && Self.entries(daemon.state + "/bundles") == bundlesBefore
                         && daemon.shims.count == shimsBefore && Self.mountsUnder(daemon.directory.path) == mountsBefore
                 }
                 #expect(settled, "containers \(Self.entries(root + "/containers")) bundles \(Self.entries(daemon.state + "/bundles")) shims \(daemon.shims.count)/\(shimsBefore) mounts \(Self.mountsUnder(daemon.directory.path))/\(mountsBefore)")
 
                 // The container whose log is full keeps running; its dropped bytes are counted, and said once.
-                #expect(try Fault.eventually(within: 10) { try Self.logDroppedBytes(daemon, "talker") > 0 })
+                #expect(try waitUntil(timeout: 10) { try Self.logDroppedBytes(daemon, "talker") > 0 })
                 #expect(Fault.state(try daemon.inspect("talker"))["Status"] as? String == "running")
                 let events = try listener.get(timeout: 40)
                 let drops = events.stdout.split(separator: "\n").filter { $0.contains("container log-dropped \(talkerID) (droppedBytes=") }
@@ -112,14 +113,14 @@ extension DaemonFaultTests {
                 // Space returns: the log grows again, and a run works.
                 let sizeBefore = (try FileManager.default.attributesOfItem(atPath: logPath)[.size] as? Int) ?? 0
                 try FileManager.default.removeItem(atPath: filler)
-                let resumed = Fault.eventually(within: 10) {
+                let resumed = waitUntil(timeout: 10) {
                     ((try? FileManager.default.attributesOfItem(atPath: logPath)[.size]) as? Int ?? 0) > sizeBefore
                 }
                 #expect(resumed, "the log did not grow after space returned")
                 let run = try daemon.ctl(["run", "--rm", Self.rootfs, "/bin/echo", "back"])
                 #expect(run.status == 0 && run.stdout == "back\n", "\(run)")
                 for name in ["kept", "talker"] { #expect(try daemon.ctl(["rm", "-f", name]).status == 0) }
-                #expect(Fault.eventually(within: 10) { daemon.shims.count <= 1 && Self.mountsUnder(daemon.directory.path) == 0 })
+                #expect(waitUntil(timeout: 10) { daemon.shims.count <= 1 && Self.mountsUnder(daemon.directory.path) == 0 })
                 daemon.kill9()
                 for pid in daemon.shims { kill(pid, SIGKILL) }
             }
@@ -199,7 +200,7 @@ extension DaemonFaultTests {
                 #expect(running.status == 0, "\(running)")
                 ids.insert(running.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
                 // Its output is in the log before it is stopped.
-                #expect(try Fault.eventually(within: 10) {
+                #expect(try waitUntil(timeout: 10) {
                     let log = try daemon.inspect(name)["LogPath"] as? String ?? ""
                     return ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("out")
                 })
@@ -217,7 +218,7 @@ extension DaemonFaultTests {
             if acted.status == 0, let id = acted.stdout.split(separator: "\n").first, id.count == 32 { ids.insert(String(id)) }
             // tetherd dies at the step (for rm's last steps, after its reply).
             let process = try #require(daemon.process)
-            #expect(Fault.eventually(within: 30) { !process.isRunning }, "tetherd did not reach \(step): \(acted)")
+            #expect(waitUntil(timeout: 30) { !process.isRunning }, "tetherd did not reach \(step): \(acted)")
             #expect(process.terminationStatus == 137, "\(step): \(acted)")
             daemon.process = nil
             ids.formUnion(Self.entries(daemon.root + "/containers"))
@@ -229,7 +230,7 @@ extension DaemonFaultTests {
             for id in ids where !id.isEmpty {
                 // Once tetherd has settled (a restart finishes removals and adopts tasks on its loop): whole or gone.
                 var verdict = ""
-                let settled = try Fault.eventually(within: 15) {
+                let settled = try waitUntil(timeout: 15) {
                     let listed = try daemon.ctl(["ps", "-a", "-q"]).stdout.split(separator: "\n").contains { id.hasPrefix($0) }
                     if listed {
                         verdict = try Self.wholeProblem(daemon, id, expectedExit: expectedExit) ?? "whole"
@@ -247,7 +248,7 @@ extension DaemonFaultTests {
                 guard verdict == "whole" else { continue }
                 let removed = try daemon.ctl(["rm", "-f", id])
                 #expect(removed.status == 0, "\(step): \(removed)")
-                #expect(Fault.eventually(within: 15) { Self.remains(daemon, id).isEmpty }, "\(step): \(id): left \(Self.remains(daemon, id))")
+                #expect(waitUntil(timeout: 15) { Self.remains(daemon, id).isEmpty }, "\(step): \(id): left \(Self.remains(daemon, id))")
             }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 13: tetherd and its shims under faults. A shim killed under a running container is noticed and cleaned up
 /// after; no failure path leaves a shim; a stopped (SIGSTOP) shim delays only its own container's calls.
@@ -38,16 +39,6 @@ struct DaemonFaultTests {
         return true
     }
 
-    /// Polls `condition` every 20 ms for up to `seconds`; true once it held.
-    static func eventually(within seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        repeat {
-            if try condition() { return true }
-            usleep(20_000)
-        } while Date() < deadline
-        return try condition()
-    }
-
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))
     func aKilledShimIsNoticedCleanedUpAndItsContainerRestarted() throws {
         let daemon = try DaemonFixture()
@@ -65,7 +56,7 @@ struct DaemonFaultTests {
         let killedAt = Date()
         kill(shim, SIGKILL)
         // The bound the issue asks for: within 1 s, `ps -a` shows the container exited (137).
-        let noticed = try Self.eventually(within: 5) { try daemon.ctl(["ps", "-a"]).stdout.contains("Exited (137)") }
+        let noticed = try waitUntil(timeout: 5) { try daemon.ctl(["ps", "-a"]).stdout.contains("Exited (137)") }
         let elapsed = Date().timeIntervalSince(killedAt)
         #expect(noticed)
         #expect(elapsed < 1.0, "ps -a showed the exit \(elapsed) s after the shim's kill")
@@ -87,7 +78,7 @@ struct DaemonFaultTests {
         let firstShim = try #require(Self.shimPid(daemon, id: phoenix))
         let firstInit = Self.state(try daemon.inspect("phoenix"))["Pid"] as? Int ?? 0
         kill(firstShim, SIGKILL)
-        let restarted = try Self.eventually(within: 10) {
+        let restarted = try waitUntil(timeout: 10) {
             let state = Self.state(try daemon.inspect("phoenix"))
             guard state["Status"] as? String == "running", let pid = state["Pid"] as? Int else { return false }
             return pid != firstInit && Self.shimPid(daemon, id: phoenix).map { $0 != firstShim } == true
@@ -109,13 +100,13 @@ struct DaemonFaultTests {
         let shim = try #require(Self.shimPid(daemon, id: id))
         daemon.kill9()
         kill(shim, SIGKILL)
-        #expect(Self.eventually(within: 5) { kill(shim, 0) != 0 })
+        #expect(waitUntil(timeout: 5) { kill(shim, 0) != 0 })
         try daemon.start()
-        #expect(try Self.eventually(within: 5) { Self.state(try daemon.inspect("unattended"))["Status"] as? String == "exited" })
+        #expect(try waitUntil(timeout: 5) { Self.state(try daemon.inspect("unattended"))["Status"] as? String == "exited" })
         let state = Self.state(try daemon.inspect("unattended"))
         #expect(state["ExitCode"] as? Int == 137)
         #expect(state["Error"] as? String == "shim exited unexpectedly", "\(state)")
-        #expect(Self.eventually(within: 5) { !Self.isAlive(initPid) }, "the container's init \(initPid) still runs")
+        #expect(waitUntil(timeout: 5) { !Self.isAlive(initPid) }, "the container's init \(initPid) still runs")
         #expect(!Self.isMounted(bundle + "/rootfs"))
         #expect(try daemon.ctl(["rm", "unattended"]).status == 0)
     }
@@ -125,7 +116,7 @@ struct DaemonFaultTests {
         let daemon = try DaemonFixture()
         // The spare shim tetherd keeps for the next run is up once a run has been served.
         #expect(try daemon.ctl(["run", "--rm", Self.rootfs, "/bin/true"]).status == 0)
-        #expect(Self.eventually(within: 5) { daemon.shims.count == 1 }, "\(daemon.shims)")
+        #expect(waitUntil(timeout: 5) { daemon.shims.count == 1 }, "\(daemon.shims)")
         let before = daemon.shims.count
 
         let failures = [
@@ -141,20 +132,20 @@ struct DaemonFaultTests {
         #expect(try daemon.ctl(["create", "--name", "never", Self.rootfs, "/no/such/command"]).status == 0)
         #expect(try daemon.ctl(["start", "never"]).status != 0)
         #expect(try daemon.ctl(["rm", "-f", "never"]).status == 0)
-        #expect(Self.eventually(within: 5) { daemon.shims.count == before }, "shims before: \(before), now: \(daemon.shims)")
+        #expect(waitUntil(timeout: 5) { daemon.shims.count == before }, "shims before: \(before), now: \(daemon.shims)")
         #expect(try daemon.ctl(["ps", "-a", "-q"]).stdout.isEmpty)
 
         // SIGTERM: tetherd exits; its spare goes with it, the shim of a running container stays.
         let kept = try daemon.ctl(["run", "-d", "--name", "kept", Self.rootfs, "/bin/sleep", "1000"])
         let keptID = kept.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(Self.eventually(within: 5) { daemon.shims.count == 2 }, "\(daemon.shims)")
+        #expect(waitUntil(timeout: 5) { daemon.shims.count == 2 }, "\(daemon.shims)")
         let process = try #require(daemon.process)
         kill(process.processIdentifier, SIGTERM)
         process.waitUntilExit()
         daemon.process = nil
         #expect(process.terminationReason == .exit, "tetherd did not exit on SIGTERM")
         let keptShim = Self.shimPid(daemon, id: keptID)
-        #expect(Self.eventually(within: 5) { daemon.shims.count == 1 }, "\(daemon.shims)")
+        #expect(waitUntil(timeout: 5) { daemon.shims.count == 1 }, "\(daemon.shims)")
         #expect(daemon.shims == keptShim.map { [$0] })
         #expect(try FileManager.default.contentsOfDirectory(atPath: daemon.directory.path + "/state/spare").isEmpty)
         // The restarted tetherd finds the container running under its shim.
@@ -180,7 +171,7 @@ struct DaemonFaultTests {
         #expect(try daemon.ctl(["run", "-d", "--name", "other"] + [Self.rootfs] + quick).status == 0)
         #expect(try daemon.ctl(["run", "-d", "--name", "another"] + [Self.rootfs] + quick).status == 0)
         #expect(try daemon.ctl(["run", "--rm", Self.rootfs, "/bin/true"]).status == 0)  // the spare is up again
-        #expect(Self.eventually(within: 5) { (try? daemon.ctl(["logs", "other"]).stdout) == "ready\n" })
+        #expect(waitUntil(timeout: 5) { (try? daemon.ctl(["logs", "other"]).stdout) == "ready\n" })
         let shim = try #require(Self.shimPid(daemon, id: stuckID))
         kill(shim, SIGSTOP)
         defer { kill(shim, SIGCONT) }

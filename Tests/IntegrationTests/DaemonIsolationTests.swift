@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 12, item 5: one tetherd, one world. Everything a tetherd and its shims create (records, bundles, shim
 /// sockets, runtime state, the seccomp cache) is under its `--root` and `--state`: two tetherds run containers of

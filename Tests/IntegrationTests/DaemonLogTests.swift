@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 12, item 2: a container's output reaches its log only through its shim (a pipe or its pty), never as a
 /// host file the container holds; `logs --tail` reads from the end in bounded memory; docker's `--log-opt`

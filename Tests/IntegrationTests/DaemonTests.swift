@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 7: tetherd + tetherctl as a user drives them, each test with its own daemon (root, state, socket).
 @Suite("tetherd and tetherctl", .serialized)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 14: podman (Debian's 4.3, through conmon) drives tether-runtime as it drives runc. Every assertion runs for
 /// both runtimes: the test is about parity. podman gets a private --root/--runroot/--tmpdir (vfs storage, so no

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Cgroup limits and the cgroup commands of tether-runtime (pause, resume, update, ps, events) against the real
 /// kernel. This machine is a cgroup v1 hybrid, so v1 is exercised; the v2 device filter through the hybrid's
@@ -78,12 +79,6 @@ struct RuntimeCgroupTests {
         return process
     }
 
-    static func wait(_ process: Process, seconds: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { usleep(20_000) }
-        return !process.isRunning
-    }
-
     @Test(.enabled(if: canRunV1, "needs root, the busybox rootfs and a cgroup v1 memory hierarchy"))
     func aMemoryHogIsOOMKilledAndEventsReportsIt() throws {
         var memory: [String: Any] = ["limit": 16 << 20]
@@ -106,9 +101,9 @@ struct RuntimeCgroupTests {
         try events.run()
         defer { if events.isRunning { events.terminate() } }
 
-        #expect(Self.wait(run, seconds: 60))
+        #expect(waitUntil(timeout: 60) { !run.isRunning })
         #expect(run.terminationStatus == 137, "run: \((try? String(contentsOfFile: container.fixture.directory.path + "/run.log", encoding: .utf8)) ?? "")")
-        #expect(Self.wait(events, seconds: 10), "events did not stop with the container")
+        #expect(waitUntil(timeout: 10) { !events.isRunning }, "events did not stop with the container")
         let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         let lines = output.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -134,7 +129,7 @@ struct RuntimeCgroupTests {
             highest = max(highest, Int(container.read("pids", "pids.current")) ?? 0)
             usleep(5_000)
         }
-        #expect(Self.wait(run, seconds: 10))
+        #expect(waitUntil(timeout: 10) { !run.isRunning })
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(sawLimit)
         #expect(highest <= 5, "pids.current reached \(highest)")
@@ -305,17 +300,22 @@ struct RuntimeCgroupTests {
         return FileManager.default.fileExists(atPath: v1Root + "/unified/cgroup.procs") ? v1Root + "/unified" : nil
     }
 
-    @Test(.enabled(if: TestEnvironment.canRunContainers && cgroup2Mount != nil && FileManager.default.fileExists(atPath: "/dev/net/tun"),
-                   "needs root, the busybox rootfs, a cgroup2 mount and the tun driver (/dev/net/tun)"))
-    func theV2DeviceFilterEnforcesTheAllowList() throws {
-        let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
-        defer { container.cleanUp() }
+    /// Runs `container` detached; returns the host path of the cgroup v2 directory its init is in.
+    static func runDetachedInV2Cgroup(_ container: Container) throws -> String {
         let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
         try #require(run.status == 0, "\(run)")
         let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
         let membership = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
         let v2Path = try #require(membership.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) })
-        let directory = try #require(Self.cgroup2Mount) + v2Path
+        return try #require(Self.cgroup2Mount) + v2Path
+    }
+
+    @Test(.enabled(if: TestEnvironment.canRunContainers && cgroup2Mount != nil && FileManager.default.fileExists(atPath: "/dev/net/tun"),
+                   "needs root, the busybox rootfs, a cgroup2 mount and the tun driver (/dev/net/tun)"))
+    func theV2DeviceFilterEnforcesTheAllowList() throws {
+        let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
+        defer { container.cleanUp() }
+        let directory = try Self.runDetachedInV2Cgroup(container)
         // A host shell that joins only the container's v2 cgroup: its v1 devices cgroup stays the host's (allow
         // all), so whatever it is refused comes from the eBPF program.
         let probe = "echo $$ > \(directory)/cgroup.procs || exit 9; echo x > /dev/null && echo null-ok; "
@@ -335,12 +335,7 @@ struct RuntimeCgroupTests {
     func anUpdateWithDeviceRulesReplacesTheV2DeviceFilter() throws {
         let container = try Container(args: ["/bin/sleep", "100"], resources: [:]) { _ in }
         defer { container.cleanUp() }
-        let run = try container.fixture.runDetached(["run", "-d", "-b", container.fixture.bundle, container.id])
-        try #require(run.status == 0, "\(run)")
-        let pid = try container.fixture.state(container.id)?["pid"] as? Int ?? 0
-        let membership = try String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)
-        let v2Path = try #require(membership.split(separator: "\n").first { $0.hasPrefix("0::") }.map { String($0.dropFirst(3)) })
-        let directory = try #require(Self.cgroup2Mount) + v2Path
+        let directory = try Self.runDetachedInV2Cgroup(container)
         /// From a host shell in only the container's v2 cgroup (its v1 devices cgroup stays the host's).
         func tunOpens() throws -> Bool {
             let probe = "echo $$ > \(directory)/cgroup.procs || exit 9; echo x > /dev/null || exit 8; "

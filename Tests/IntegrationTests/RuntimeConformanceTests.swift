@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 14: bundles that runc 1.1.5 accepts, run through tether-runtime and runc side by side. Each test is about
 /// parity: the same assertions hold for both runtimes (Documentation/Compatibility.md lists what is checked).

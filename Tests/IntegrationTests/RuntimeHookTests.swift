@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 4, hooks: runtime-spec's six hook phases through tether-runtime, on the real kernel and the busybox rootfs.
 /// The hooks are one shell script in a host directory that is also bind-mounted into the container (at

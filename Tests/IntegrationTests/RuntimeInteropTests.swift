@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TetherSystem
+import TetherTestSupport
 
 /// Issue 4, interop: the monitors that drive runc drive tether-runtime in its place — Debian's conmon (as Podman
 /// and CRI-O run it) and containerd-shim-runc-v2 (`ctr task exec`).
@@ -8,16 +9,6 @@ import TetherSystem
 struct RuntimeInteropTests {
     static let conmon = "/usr/bin/conmon"
     static var conmonInstalled: Bool { TestEnvironment.hasCommand(conmon) }
-
-    /// Polls until `condition` holds, at most `seconds`.
-    static func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
-    }
 
     static func contents(_ path: String) -> String {
         (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
@@ -58,7 +49,7 @@ struct RuntimeInteropTests {
         #expect(launched.status == 0, "conmon: \(launched)\n\(Self.contents(dir + "/conmon.out"))")
 
         // conmon's report once the runtime's create returned: {"data": <container pid>} (api-version 1).
-        #expect(Self.waitUntil(60) { Self.contents(dir + "/sync.json").contains("}") },
+        #expect(waitUntil(timeout: 60) { Self.contents(dir + "/sync.json").contains("}") },
                 "no sync report; conmon: \(Self.contents(dir + "/conmon.out"))")
         let report = try? JSONSerialization.jsonObject(with: Data(Self.contents(dir + "/sync.json").utf8)) as? [String: Any]
         let pid = report?["data"] as? Int ?? -1
@@ -70,7 +61,7 @@ struct RuntimeInteropTests {
 
         let start = try fixture.run(["start", id])
         #expect(start.status == 0, "\(start)")
-        #expect(Self.waitUntil(30) { !Self.contents(dir + "/exit/" + id).isEmpty },
+        #expect(waitUntil(timeout: 30) { !Self.contents(dir + "/exit/" + id).isEmpty },
                 "no exit file; conmon: \(Self.contents(dir + "/conmon.out"))")
         #expect(Self.contents(dir + "/exit/" + id) == "3")
         #expect(Self.contents(dir + "/persist/exit") == "3")
@@ -104,7 +95,7 @@ struct RuntimeInteropTests {
         #expect(exec.status == 5, "\(exec)")
 
         #expect(try containerd.ctr(["task", "kill", "-s", "SIGKILL", id]).status == 0)
-        #expect(Self.waitUntil(20) { (try? containerd.ctr(["task", "delete", id]))?.status == 0 }, "task not deleted")
+        #expect(waitUntil(timeout: 20) { (try? containerd.ctr(["task", "delete", id]))?.status == 0 }, "task not deleted")
         #expect(try containerd.ctr(["container", "rm", id]).status == 0)
         #expect(try containerd.ctr(["container", "ls", "-q"]).stdout.split(separator: "\n").contains(Substring(id)) == false)
     }

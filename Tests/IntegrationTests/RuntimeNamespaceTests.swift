@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TetherSystem
+import TetherTestSupport
 
 /// Issue 2: namespaces the init cannot simply be cloned into (a joined pid namespace, a new time namespace),
 /// user namespaces, and a terminal handed over runc's console socket.
@@ -17,11 +18,7 @@ struct RuntimeNamespaceTests {
     }
 
     static func waitUntilStopped(_ fixture: Fixture, _ id: String, seconds: Int = 10) throws -> Bool {
-        for _ in 0..<(seconds * 50) {
-            if (try fixture.state(id)?["status"] as? String) == "stopped" { return true }
-            usleep(20_000)
-        }
-        return false
+        try waitUntil(timeout: TimeInterval(seconds)) { (try fixture.state(id)?["status"] as? String) == "stopped" }
     }
 
     @Test(.enabled(if: TestEnvironment.canRunContainers, "needs root and the busybox rootfs"))

@@ -1,6 +1,7 @@
 import Foundation
 import TetherSystem
 import Testing
+import TetherTestSupport
 
 /// Capabilities, noNewPrivileges, seccomp (with notify) and fd hygiene of tether-runtime, on the real kernel.
 @Suite("tether-runtime security")

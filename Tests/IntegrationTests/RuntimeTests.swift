@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 2: the runc-compatible CLI against the real kernel, on the busybox rootfs.
 @Suite("tether-runtime")

@@ -1,6 +1,7 @@
 import Foundation
 import TetherAPI
 import Testing
+import TetherTestSupport
 
 /// tether-shim driven through tether-harness and the built binaries, as root, on the busybox rootfs.
 @Suite("tether-shim through tether-harness")

@@ -3,6 +3,7 @@ import TetherAPI
 import TetherSystem
 import Testing
 import TTRPC
+import TetherTestSupport
 
 /// Our TTRPC against Debian's containerd-shim-runc-v2 (containerd 1.6.20, ttrpc v1.1.1): our client drives the
 /// Go shim through its `start` contract and Task API, and our server receives the shim's event Forward calls

@@ -35,16 +35,13 @@ struct CgroupMetricsV1Tests {
             "memory.kmem.usage_in_bytes": "700000\n", "memory.kmem.tcp.usage_in_bytes": "8192\n",
             "memory.oom_control": "oom_kill_disable 1\nunder_oom 0\noom_kill 2\n",
         ])
-        defer { FakeCgroup.remove(memory) }
         let cpu = try FakeCgroup.make([
             "cpuacct.usage": "123456789\n", "cpuacct.usage_percpu": "100000000 23456789 \n",
             "cpuacct.stat": "user 7\nsystem 3\n",
             "cpu.stat": "nr_periods 40\nnr_throttled 5\nthrottled_time 987654\n",
         ])
-        defer { FakeCgroup.remove(cpu) }
         let pids = try FakeCgroup.make(["pids.current": "3\n", "pids.max": "64\n"])
-        defer { FakeCgroup.remove(pids) }
-        let stats = ControlGroupSet(paths: ["memory": memory, "cpu,cpuacct": cpu, "pids": pids]).stats()
+        let stats = ControlGroupSet(paths: ["memory": memory.path, "cpu,cpuacct": cpu.path, "pids": pids.path]).stats()
 
         let any = try CgroupMetrics.any(stats)
         #expect(any.typeURL == "io.containerd.cgroups.v1.Metrics")

@@ -6,6 +6,7 @@ import Testing
 import TetherAPI
 import TetherRuntime
 import TetherSystem
+import TetherTestSupport
 @testable import TetherShim
 
 /// Stats on cgroup v2: a fake unified cgroup directory read by the runtime library (ContainerStats(cgroupV2Directory:))
@@ -48,8 +49,7 @@ struct CgroupMetricsV2Tests {
             "hugetlb.2MB.max": "max\n",
             "hugetlb.2MB.events": "max 0\n",
         ])
-        defer { FakeCgroup.remove(directory) }
-        let stats = ContainerStats(cgroupV2Directory: directory)
+        let stats = ContainerStats(cgroupV2Directory: directory.path)
         let metrics = try metrics(stats)
 
         #expect(metrics.hasPids && metrics.hasCpu && metrics.hasMemory && metrics.hasIo && metrics.hasRdma)
@@ -97,8 +97,7 @@ struct CgroupMetricsV2Tests {
             "pids.current": "1\n",
             "pids.max": "50\n",
         ])
-        defer { FakeCgroup.remove(directory) }
-        let metrics = try metrics(ContainerStats(cgroupV2Directory: directory))
+        let metrics = try metrics(ContainerStats(cgroupV2Directory: directory.path))
         #expect(metrics.pids.current == 1 && metrics.pids.limit == 50)
         #expect(metrics.cpu.usageUsec == 5 && metrics.cpu.nrPeriods == 0)
         #expect(metrics.memory.usage == 65536 && metrics.memory.usageLimit == 67108864)
@@ -111,8 +110,7 @@ struct CgroupMetricsV2Tests {
     @Test("the v2 values stay out of the runc-shaped JSON; v1 stats are still io.containerd.cgroups.v1.Metrics")
     func v1Unchanged() throws {
         let directory = try FakeCgroup.make(["pids.current": "2\n", "pids.max": "max\n"])
-        defer { FakeCgroup.remove(directory) }
-        let unified = ContainerStats(cgroupV2Directory: directory)
+        let unified = ContainerStats(cgroupV2Directory: directory.path)
         #expect(unified.unified != nil && unified.pids.limit == 0, "runc's shape keeps \"max\" as 0")
         let json = String(decoding: try JSONEncoder().encode(unified), as: UTF8.self)
         #expect(!json.contains("unified"))

@@ -3,21 +3,11 @@ import Glibc
 #endif
 import Testing
 import TetherSystem
+import TetherTestSupport
 @testable import TetherShim
 
 @Suite("file:// log writer")
 struct LogFileWriterTests {
-    func temporaryDirectory() throws -> String {
-        var template = Array("/tmp/tether-filelog-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
-        return String(cString: made)
-    }
-
-    func remove(_ directory: String) {
-        for name in (try? FileIO.listDirectory(directory)) ?? [] { _ = unlink(directory + "/" + name) }
-        _ = rmdir(directory)
-    }
-
     func append(_ writer: LogFileWriter, _ text: String) {
         Array(text.utf8).withUnsafeBytes { writer.append($0) }
     }
@@ -33,8 +23,9 @@ struct LogFileWriterTests {
 
     @Test("rotated before max-size at the last line end that fits, keeping max-files files, bytes in order")
     func rotationAtLineEnds() throws {
-        let directory = try temporaryDirectory()
-        defer { remove(directory) }
+        let scratch = try TemporaryDirectory("tether-filelog")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.path
         let path = directory + "/c.log"
         let writer = try LogFileWriter(.init(path: path, maxSize: 64, maxFiles: 3))
         let lines = (0..<40).map { "line \($0)\n" }
@@ -53,8 +44,9 @@ struct LogFileWriterTests {
 
     @Test("a line longer than max-size is cut; without max-size nothing rotates")
     func longLinesAndNoRotation() throws {
-        let directory = try temporaryDirectory()
-        defer { remove(directory) }
+        let scratch = try TemporaryDirectory("tether-filelog")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.path
         let cut = try LogFileWriter(.init(path: directory + "/cut.log", maxSize: 10, maxFiles: 2))
         append(cut, String(repeating: "x", count: 25) + "\n")
         #expect(try FileIO.readText(directory + "/cut.log.1") == String(repeating: "x", count: 10))

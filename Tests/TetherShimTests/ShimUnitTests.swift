@@ -4,6 +4,7 @@ import Glibc
 import FoundationEssentials
 import Testing
 import TetherSystem
+import TetherTestSupport
 @testable import TetherShim
 
 @Suite("shim flags")
@@ -70,13 +71,9 @@ struct ShimFlagsTests {
 struct ExitRecordTests {
     @Test("written atomically and read back; a missing or torn file reads as nil")
     func roundTrip() throws {
-        var template = Array("/tmp/tether-shim-unit-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
-        let directory = String(cString: made)
-        defer {
-            _ = unlink(ExitRecord.path(bundle: directory))
-            _ = rmdir(directory)
-        }
+        let scratch = try TemporaryDirectory("tether-shim-unit")
+        let directory = scratch.path
+        defer { withExtendedLifetime(scratch) {} }
         #expect(ExitRecord.read(bundle: directory) == nil)
         let record = ExitRecord(pid: 42, status: 137, exitedAtSeconds: 1_700_000_000, exitedAtNanos: 5)
         try record.write(bundle: directory)
@@ -88,17 +85,6 @@ struct ExitRecordTests {
 
 @Suite("CRI log")
 struct CRILogTests {
-    func temporaryDirectory() throws -> String {
-        var template = Array("/tmp/tether-cri-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
-        return String(cString: made)
-    }
-
-    func remove(_ directory: String) {
-        for name in (try? FileIO.listDirectory(directory)) ?? [] { _ = unlink(directory + "/" + name) }
-        _ = rmdir(directory)
-    }
-
     @Test("cri:// URIs: path and options, bad options named")
     func parsesURIs() throws {
         let options = try CRILogWriter.parse("cri:///var/log/x.log?max-size=1024&max-files=3")
@@ -111,8 +97,9 @@ struct CRILogTests {
 
     @Test("full lines are F records, a cut line is P then F, streams keep their own partial lines")
     func records() throws {
-        let directory = try temporaryDirectory()
-        defer { remove(directory) }
+        let scratch = try TemporaryDirectory("tether-cri")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.path
         let writer = try CRILogWriter(.init(path: directory + "/c.log"))
         writer.append(stream: "stdout", Array("one\ntw".utf8)[...])
         writer.append(stream: "stderr", Array("err\n".utf8)[...])
@@ -131,8 +118,9 @@ struct CRILogTests {
 
     @Test("many lines in one read: one record each, in order, rotated between records; a line of exactly lineLimit is one F")
     func batchedRecords() throws {
-        let directory = try temporaryDirectory()
-        defer { remove(directory) }
+        let scratch = try TemporaryDirectory("tether-cri")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.path
         let path = directory + "/b.log"
         let writer = try CRILogWriter(.init(path: path, maxSize: 200, maxFiles: 3))
         writer.append(stream: "stdout", Array((0..<12).map { "line \($0)\n" }.joined().utf8)[...])
@@ -152,8 +140,9 @@ struct CRILogTests {
 
     @Test("rotation at max-size keeps max-files files")
     func rotation() throws {
-        let directory = try temporaryDirectory()
-        defer { remove(directory) }
+        let scratch = try TemporaryDirectory("tether-cri")
+        defer { withExtendedLifetime(scratch) {} }
+        let directory = scratch.path
         let path = directory + "/r.log"
         let writer = try CRILogWriter(.init(path: path, maxSize: 200, maxFiles: 3))
         for index in 0..<40 { writer.append(stream: "stdout", Array("line \(index)\n".utf8)[...]) }

@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 
 /// A private Debian containerd for interop tests: its own root, state, sockets and opt dir under a temporary
 /// directory, CRI and the snapshotters it cannot use disabled. Shim sockets still go to /run/containerd/s

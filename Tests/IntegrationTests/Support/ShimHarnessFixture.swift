@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// One tether-shim driven through tether-harness, as a person would: a bundle named after a unique id, an
 /// events server (`tether-harness events`) on $TTRPC_ADDRESS writing JSON lines to a file, `spawn` (the shim's
@@ -151,15 +152,4 @@ enum ProcStat {
             return (pid, stat.state)
         }
     }
-}
-
-/// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.
-@discardableResult
-func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
 }

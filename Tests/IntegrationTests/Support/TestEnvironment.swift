@@ -75,19 +75,6 @@ func runCommand(
                          stderr: String(decoding: errData, as: UTF8.self))
 }
 
-/// A directory removed when the value is deinitialized.
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ prefix: String = "tether-test") throws {
-        var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-        guard let result = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
-        path = String(cString: result)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
 /// A unique, short container id for a test.
 func uniqueID(_ prefix: String = "t") -> String {
     "\(prefix)\(getpid())-\(UInt32.random(in: 0..<UInt32.max))"

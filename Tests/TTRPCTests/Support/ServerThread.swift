@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import TetherAPI
 import TetherSystem
+import TetherTestSupport
 @testable import TTRPC
 
 /// An EventLoop running on its own thread. Work for the loop thread goes through `post`, which wakes the
@@ -94,16 +95,14 @@ final class LoopThread: @unchecked Sendable {
 final class ServerThread: @unchecked Sendable {
     let thread: LoopThread
     let server: TTRPCServer
-    let directory: String
+    let directory: TemporaryDirectory
     let path: String
     /// Objects kept alive as long as the server (handler state).
     var attachments: [AnyObject] = []
 
     init(_ configure: (TTRPCServer) -> Void = { _ in }) throws {
-        var template = Array("/tmp/ttrpc-test-XXXXXX".utf8CString)
-        guard let made = mkdtemp(&template) else { throw SyscallError.current("mkdtemp") }
-        directory = String(cString: made)
-        path = directory + "/ttrpc.sock"
+        directory = try TemporaryDirectory("ttrpc-test")
+        path = directory.path + "/ttrpc.sock"
         thread = try LoopThread()
         let listener = try UnixSocket.listen(path: path)
         server = TTRPCServer(loop: thread.loop, listener: listener)
@@ -113,7 +112,6 @@ final class ServerThread: @unchecked Sendable {
 
     deinit {
         stop()
-        try? FileManager.default.removeItem(atPath: directory)
     }
 
     func onLoop(_ action: @escaping () -> Void) { thread.post(action) }
