@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 import Testing
 
 /// Issue 16: Kubernetes' path. A private containerd 1.6 with its CRI plugin runs pods through the runtime handler

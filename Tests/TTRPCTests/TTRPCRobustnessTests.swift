@@ -170,6 +170,9 @@ struct TTRPCRobustnessTests {
         #expect(written < 512 << 20, "the server kept reading without bound")
         // Drain: replies come back and the server resumes.
         try FileIO.setNonblocking(fd, false)
+        // A read that waits 10 s for more ends the drain, so a slow server fails the count below instead of hanging.
+        var receiveTimeout = timeval(tv_sec: 10, tv_usec: 0)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, socklen_t(MemoryLayout<timeval>.size))
         var decoder = TTRPCFrameDecoder()
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var replies = 0

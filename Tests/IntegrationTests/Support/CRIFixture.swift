@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 
 /// One CRI node for a test: a private containerd 1.6 with its CRI plugin (namespace k8s.io) and two runtime
 /// handlers, `tether` (runtime_type io.containerd.tether.v2: our tether-shim, found on containerd's PATH as

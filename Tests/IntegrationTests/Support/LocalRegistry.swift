@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 
 /// Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 at a free port, its storage and config in a temporary
 /// directory, for the CRI lane: containerd pulls the test images from it (configured as the registry's only host).
