@@ -161,7 +161,7 @@ public final class Daemon {
             record.shimAddress = address.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard !record.shimAddress.isEmpty, Daemon.answers(record.shimAddress) else { return }
-        callShim(record, .state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
+        callShim(record, TaskService.state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
             [weak self] (result: Result<Containerd_Task_V2_StateResponse, TTRPCStatus>) in
             guard let self, var current = self.records[id], current.status == record.status else { return }
             let state = try? result.get()
@@ -277,7 +277,7 @@ public final class Daemon {
             return
         }
         Daemon.crashPoint("\(command):after-bundle")
-        callShim(record, .create, create, timeout: Daemon.shimLaunchTimeout) {
+        callShim(record, TaskService.create, create, timeout: Daemon.shimLaunchTimeout) {
             [weak self] (result: Result<Containerd_Task_V2_CreateTaskResponse, TTRPCStatus>) in
             guard let self else { return }
             let created: Containerd_Task_V2_CreateTaskResponse
@@ -286,7 +286,7 @@ public final class Daemon {
             case .failure(let error): return self.abandonLaunch(record, error, completion: completion)
             }
             Daemon.crashPoint("\(command):after-task-created")
-            self.callShim(record, .start, Containerd_Task_V2_StartRequest.with { $0.id = id }, timeout: Daemon.shimLaunchTimeout) {
+            self.callShim(record, TaskService.start, Containerd_Task_V2_StartRequest.with { $0.id = id }, timeout: Daemon.shimLaunchTimeout) {
                 [weak self] (result: Result<Containerd_Task_V2_StartResponse, TTRPCStatus>) in
                 guard let self else { return }
                 if case .failure(let error) = result { return self.abandonLaunch(record, error, completion: completion) }
@@ -350,8 +350,7 @@ public final class Daemon {
             return
         }
         shimWaits[id] = client
-        client.call(TaskService.name, "Wait", Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
-            [weak self] (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+        client.call(TaskService.wait, .with { $0.id = id }) { [weak self] result in
             guard let self else { return }
             guard self.shimWaits[id] === client else { return }
             self.shimWaits.removeValue(forKey: id)?.close()
@@ -464,10 +463,10 @@ public final class Daemon {
     /// `then` runs (whatever the shim answered, or at the calls' deadline).
     func deleteTask(_ record: ContainerRecord, shutdown: Bool = true, then: @escaping () -> Void = {}) {
         guard !record.shimAddress.isEmpty else { return then() }
-        callShim(record, .delete, Containerd_Task_V2_DeleteRequest.with { $0.id = record.id }) {
+        callShim(record, TaskService.delete, Containerd_Task_V2_DeleteRequest.with { $0.id = record.id }) {
             [weak self] (_: Result<Containerd_Task_V2_DeleteResponse, TTRPCStatus>) in
             guard let self, shutdown else { return then() }
-            self.callShim(record, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
+            self.callShim(record, TaskService.shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
                 [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
                 self?.dropShimConnection(record.shimAddress)
                 then()
@@ -486,12 +485,12 @@ public final class Daemon {
         guard force else {
             return completion(.failure(TTRPCStatus(.failedPrecondition, "container \(record.name) is running: stop it first or use rm -f")))
         }
-        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
+        callShim(record, TaskService.kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
             [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             guard let self else { return }
             if case .failure(let error) = result, error.code != .notFound { return completion(.failure(error)) }
             Daemon.crashPoint("rm:after-kill")
-            self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+            self.callShim(record, TaskService.wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
                 [weak self] (result: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
                 guard let self, var current = self.records[id] else { return completion(.success(())) }
                 if current.status == "running" {
@@ -547,12 +546,12 @@ public final class Daemon {
     func tearDownTask(_ record: ContainerRecord, then: @escaping () -> Void) {
         guard !record.shimAddress.isEmpty else { return then() }
         let id = record.id
-        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
+        callShim(record, TaskService.kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
             [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             guard let self else { return then() }
             // Waited for whatever the kill answered (NotFound also means "process already finished"): an exit not
             // yet settled in the shim makes it refuse the Delete. Without a task, Wait and Delete are NotFound.
-            self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+            self.callShim(record, TaskService.wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
                 [weak self] (_: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
                 guard let self else { return then() }
                 self.deleteTask(record, shutdown: false, then: then)
@@ -563,7 +562,7 @@ public final class Daemon {
     /// Asks the shim to exit (Shutdown: a shim without tasks exits) and forgets the connection; then `then`.
     func shutDownShim(_ record: ContainerRecord, then: @escaping () -> Void) {
         guard !record.shimAddress.isEmpty else { return then() }
-        callShim(record, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
+        callShim(record, TaskService.shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
             [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             self?.dropShimConnection(record.shimAddress)
             then()
