@@ -37,7 +37,7 @@ extension Daemon {
         }
         server.register(DaemonService.list) { [unowned self] request, _, reply in
             let containers = self.records.values
-                .filter { request.all || $0.status == "running" }
+                .filter { request.all || $0.status == .running }
                 .sorted { $0.createdAt > $1.createdAt }
                 .map(Daemon.info)
             reply.succeed(.with { $0.containers = containers })
@@ -57,7 +57,7 @@ extension Daemon {
         server.register(DaemonService.wait) { [unowned self] request, _, reply in
             do {
                 let record = try self.resolve(request.id)
-                if record.status == "exited" {
+                if record.status == .exited {
                     reply.succeed(.with { $0.exitCode = record.exitCode })
                 } else {
                     self.exitWaiters[record.id, default: []].append { code in reply.succeed(.with { $0.exitCode = code }) }
@@ -85,7 +85,7 @@ extension Daemon {
             }
         }
         server.register(DaemonService.prune) { [unowned self] _, _, reply in
-            let stopped = self.records.values.filter { $0.status != "running" }.map(\.id)
+            let stopped = self.records.values.filter { $0.status != .running }.map(\.id)
             for id in stopped { self.removeContainer(id, force: false) { _ in } }
             reply.succeed(.with { $0.removed = stopped })
         }
@@ -219,7 +219,7 @@ extension Daemon {
 
     /// Sends `signal` to the container's init through its shim; `completion` runs on the loop.
     func signal(_ record: ContainerRecord, _ signal: UInt32, completion: @escaping (Result<Google_Protobuf_Empty, Error>) -> Void) throws {
-        guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+        guard record.status == .running else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
         callShim(record, TaskService.kill, Containerd_Task_V2_KillRequest.with { $0.id = record.id; $0.signal = signal }) {
             (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in completion(result.mapError { $0 })
         }
@@ -231,8 +231,8 @@ extension Daemon {
             $0.name = record.name
             $0.rootfs = record.rootfs
             $0.args = record.args
-            $0.status = record.status
-            $0.pid = record.status == "running" ? record.pid : 0
+            $0.status = record.status.rawValue
+            $0.pid = record.status == .running ? record.pid : 0
             $0.exitCode = record.exitCode
             $0.createdAtNs = record.createdAt
             $0.startedAtNs = record.startedAt
@@ -252,10 +252,10 @@ extension Daemon {
     /// A shim's report of the bytes its container's log could not take (Shim+LogDrops): kept for `inspect`
     /// (`LogDroppedBytes`), and said once in the events (`log-dropped`) when the first bytes are lost.
     func logDropped(_ id: String, total: UInt64) {
-        guard var record = records[id], record.status != "created" else { return }
+        guard var record = records[id], record.status != .created else { return }
         let isFirst = (record.logDroppedBytes ?? 0) == 0 && total > 0
         record.logDroppedBytes = total
-        if isFirst || record.status != "running" {
+        if isFirst || record.status != .running {
             save(record)
         } else {
             records[id] = record

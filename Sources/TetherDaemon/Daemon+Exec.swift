@@ -40,7 +40,7 @@ extension Daemon {
         server.register(DaemonService.resize) { [unowned self] request, _, reply in
             do {
                 let record = try self.resolve(request.id)
-                guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+                guard record.status == .running else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
                 self.callShim(record, TaskService.resizePty, Containerd_Task_V2_ResizePtyRequest.with {
                     $0.id = record.id
                     $0.execID = request.execID
@@ -72,7 +72,7 @@ extension Daemon {
 
     private func prepareExec(_ request: Tether_Daemon_V1_ExecRequest, record: ContainerRecord,
                              completion: @escaping (Result<Tether_Daemon_V1_ExecResponse, Error>) -> Void) throws {
-        guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+        guard record.status == .running else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         let process = try BundleWriter.process(
             for: record, args: request.args, env: record.env + request.env, cwd: request.cwd,

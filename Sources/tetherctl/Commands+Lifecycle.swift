@@ -56,7 +56,7 @@ struct Attach: ParsableCommand {
 
     func run() throws {
         let info = try daemon.call(DaemonService.inspect, .with { $0.id = container })
-        guard info.status == "running" else { throw CLIError("you cannot attach to a stopped container: \(container)") }
+        guard info.state == .running else { throw CLIError("you cannot attach to a stopped container: \(container)") }
         let session = AttachSession(daemon: daemon.tetherd)
         session.follow(log: info.logPath, from: Attach.logSize(info.logPath))
         if !noStdin && !info.stdinPath.isEmpty { session.stdinFIFO = info.stdinPath }

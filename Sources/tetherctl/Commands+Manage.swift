@@ -93,7 +93,7 @@ struct Logs: ParsableCommand {
     func run() throws {
         let info = try daemon.call(DaemonService.inspect, .with { $0.id = container })
         let reader = LogReader(path: info.logPath)
-        let following = follow && info.status == "running"
+        let following = follow && info.state == .running
         let start = tail.map { reader.tailStart(lines: $0) } ?? reader.start
         let reached = try reader.copy(from: start, to: 1, endingLine: tail != nil && !following)
         guard following else { return }
