@@ -64,7 +64,7 @@ install: release
 	for e in $(EXECUTABLES); do install -m 0755 $(RELEASE_BIN)/$$e $(DESTDIR)$(PREFIX)/bin/$$e; done
 	ln -sf tether-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-tether-v2
 
-# Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
+# Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) and typed ttrpc methods from their .proto files.
 proto:
 	@scripts/proto.sh
 
