@@ -157,3 +157,17 @@ struct TTRPCMethodTests {
         #expect(seen.value == ["/tether.daemon.v1.Daemon/Inspect", "/tether.daemon.v1.Daemon/Inspect"])
     }
 }
+
+/// tetherd's container states as its API carries them.
+@Suite("Container states")
+struct ContainerStateTests {
+    @Test func statesAreTheAPIsStrings() throws {
+        #expect(ContainerState.allCases.map(\.rawValue) == ["created", "running", "exited"])
+        #expect(Tether_Daemon_V1_ContainerInfo.with { $0.status = "running" }.state == .running)
+        #expect(Tether_Daemon_V1_ContainerInfo.with { $0.status = "restarting" }.state == nil)
+        #expect(Tether_Daemon_V1_ContainerInfo().state == nil)
+        let encoded = try JSONEncoder().encode(["status": ContainerState.exited])
+        #expect(String(decoding: encoded, as: UTF8.self) == #"{"status":"exited"}"#)
+        #expect(try JSONDecoder().decode([ContainerState].self, from: Data(#"["created"]"#.utf8)) == [.created])
+    }
+}
