@@ -80,7 +80,7 @@ install: release
 	done
 	ln -sf tether-shim $(DESTDIR)$(PREFIX)/bin/containerd-shim-tether-v2
 
-# Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) from their .proto files.
+# Regenerate the committed Swift protobuf code (TTRPC, TetherAPI) and typed ttrpc methods from their .proto files.
 proto:
 	@scripts/proto.sh
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed Swift protobuf code of the TTRPC and TetherAPI modules from their .proto files
-# with protoc and swift-protobuf's protoc-gen-swift (the version Package.swift resolves, 1.39.0).
+# with protoc and swift-protobuf's protoc-gen-swift (the version Package.swift resolves, 1.39.0), and the typed
+# ttrpc method descriptors of their service blocks with scripts/proto-methods.sh (`<file>.methods.swift`).
 #
 #   scripts/proto.sh            (or: make proto)
 #
@@ -38,6 +39,11 @@ generate() {  # generate <module> <visibility>
     protoc --plugin=protoc-gen-swift="$PLUGIN" -I "$proto_dir" -I "$WKT" \
       --swift_opt=Visibility="$visibility" --swift_opt=FileNaming=PathToUnderscores \
       --swift_out="$out_dir" "$proto_dir/$file"
+    local methods
+    methods="$("$ROOT/scripts/proto-methods.sh" "$proto_dir/$file" "$file" "$visibility")"
+    if [[ -n "$methods" ]]; then
+      printf '%s\n' "$methods" > "$out_dir/$(echo "${file%.proto}" | tr / _).methods.swift"
+    fi
   done
   echo "proto.sh: $module: $(ls "$out_dir" | wc -l) files in Sources/$module/Generated" >&2
 }

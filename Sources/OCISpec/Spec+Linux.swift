@@ -20,18 +20,16 @@ public struct Linux: Codable, Sendable, Equatable {
         self.namespaces = namespaces
     }
 
-    /// One namespace to create (no `path`) or join (`path`). `type` stays a string so validation can name a wrong
-    /// value with its JSON path instead of failing the whole decode.
+    /// One namespace to create (no `path`) or join (`path`). An unknown `type` decodes (see `NamespaceType`), so
+    /// validation can name it with its JSON path.
     public struct Namespace: Codable, Sendable, Equatable {
-        public var type: String
+        public var type: NamespaceType
         public var path: String?
 
-        public init(type: String, path: String? = nil) {
+        public init(type: NamespaceType, path: String? = nil) {
             self.type = type
             self.path = path
         }
-
-        public static let knownTypes = ["pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"]
     }
 
     public struct TimeOffset: Codable, Sendable, Equatable {

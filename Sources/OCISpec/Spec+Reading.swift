@@ -125,7 +125,7 @@ extension Linux: JSONReadable {
 extension Linux.Namespace: JSONReadable {
     public init(json: JSONNode, path: String, document: [UInt8]) throws(SpecError) {
         let object = try JSONObject(json, path: path, document: document)
-        type = try object.required("type")
+        type = NamespaceType(rawValue: try object.required("type", as: String.self))
         self.path = try object.optional("path")
     }
 }

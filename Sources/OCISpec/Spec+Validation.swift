@@ -20,9 +20,9 @@ extension Spec {
         try hooks?.validate(path: "hooks")
 
         let namespaces = linux?.namespaces ?? []
-        var seen: Set<String> = []
+        var seen: Set<NamespaceType> = []
         for (index, namespace) in namespaces.enumerated() {
-            if !Linux.Namespace.knownTypes.contains(namespace.type) {
+            if !namespace.type.isKnown {
                 throw SpecError(path: "linux.namespaces[\(index)].type", "unknown namespace \"\(namespace.type)\"")
             }
             if !seen.insert(namespace.type).inserted {
@@ -32,14 +32,14 @@ extension Spec {
                 throw SpecError(path: "linux.namespaces[\(index)].path", "must be an absolute path, got \"\(path)\"")
             }
         }
-        let newUTS = namespaces.contains { $0.type == "uts" }
+        let newUTS = namespaces.contains { $0.type == .uts }
         if let hostname, !hostname.isEmpty, !newUTS {
             throw SpecError(path: "hostname", "requires a uts namespace")
         }
         if let domainname, !domainname.isEmpty, !newUTS {
             throw SpecError(path: "domainname", "requires a uts namespace")
         }
-        let hasUserNS = namespaces.contains { $0.type == "user" }
+        let hasUserNS = namespaces.contains { $0.type == .user }
         if !hasUserNS {
             if let maps = linux?.uidMappings, !maps.isEmpty {
                 throw SpecError(path: "linux.uidMappings", "requires a user namespace")
@@ -47,17 +47,17 @@ extension Spec {
             if let maps = linux?.gidMappings, !maps.isEmpty {
                 throw SpecError(path: "linux.gidMappings", "requires a user namespace")
             }
-        } else if namespaces.first(where: { $0.type == "user" })?.path == nil {
+        } else if namespaces.first(where: { $0.type == .user })?.path == nil {
             if (linux?.uidMappings ?? []).isEmpty { throw SpecError(path: "linux.uidMappings", "required with a new user namespace") }
             if (linux?.gidMappings ?? []).isEmpty { throw SpecError(path: "linux.gidMappings", "required with a new user namespace") }
         }
-        if let offsets = linux?.timeOffsets, !offsets.isEmpty, !namespaces.contains(where: { $0.type == "time" }) {
+        if let offsets = linux?.timeOffsets, !offsets.isEmpty, !namespaces.contains(where: { $0.type == .time }) {
             throw SpecError(path: "linux.timeOffsets", "requires a time namespace")
         }
         for clock in (linux?.timeOffsets ?? [:]).keys.sorted() where clock != "monotonic" && clock != "boottime" {
             throw SpecError(path: "linux.timeOffsets.\(clock)", "unknown clock (monotonic or boottime)")
         }
-        if let offsets = linux?.timeOffsets, !offsets.isEmpty, namespaces.contains(where: { $0.type == "time" && $0.path != nil }) {
+        if let offsets = linux?.timeOffsets, !offsets.isEmpty, namespaces.contains(where: { $0.type == .time && $0.path != nil }) {
             throw SpecError(path: "linux.timeOffsets", "cannot be set when joining an existing time namespace")
         }
         if let propagation = linux?.rootfsPropagation, !propagation.isEmpty,

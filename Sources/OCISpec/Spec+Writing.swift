@@ -62,7 +62,7 @@ extension Process.Rlimit: JSONWritable {
 extension Linux.Namespace: JSONWritable {
     public func write(to writer: inout JSONWriter) {
         writer.object { writer in
-            writer.field("type", type)
+            writer.field("type", type.rawValue)
             writer.field("path", path)
         }
     }

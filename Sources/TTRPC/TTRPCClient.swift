@@ -65,8 +65,10 @@ public final class TTRPCClient: @unchecked Sendable {
         }
     }
 
-    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, _ request: Request, timeout: Duration? = nil,
+    /// Calls `method` with `request` and waits for its response.
+    @discardableResult
+    public func call<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil,
         metadata: [String: [String]] = [:]
     ) throws -> Response {
         let payload: [UInt8]
@@ -75,7 +77,7 @@ public final class TTRPCClient: @unchecked Sendable {
         } catch {
             throw TTRPCStatus(.internal, "ttrpc: error marshalling request: \(error)")
         }
-        let reply = try callRaw(service, method, payload: payload, timeout: timeout, metadata: metadata)
+        let reply = try callRaw(method.service, method.method, payload: payload, timeout: timeout, metadata: metadata)
         do {
             return try Response(serializedBytes: reply)
         } catch {
@@ -83,8 +85,8 @@ public final class TTRPCClient: @unchecked Sendable {
         }
     }
 
-    /// The same call with the payload bytes as they are (tests, proxies).
-    public func callRaw(
+    /// The same call with the payload bytes as they are.
+    func callRaw(
         _ service: String, _ method: String, payload: [UInt8], timeout: Duration? = nil,
         metadata: [String: [String]] = [:]
     ) throws -> [UInt8] {

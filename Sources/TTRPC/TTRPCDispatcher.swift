@@ -10,12 +10,12 @@ public final class TTRPCDispatcher {
 
     public init() {}
 
-    /// Registers `handler` for `service` (fully qualified, e.g. "containerd.task.v2.Task") and `method` ("Create").
-    /// A later registration of the same pair replaces the earlier one.
-    public func register<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, _ handler: @escaping (Request, TTRPCContext, TTRPCResponder<Response>) -> Void
+    /// Registers `handler` for `method`; the handler answers through its responder, now or later, exactly once.
+    /// A later registration of the same service and method replaces the earlier one.
+    public func register<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, _ handler: @escaping (Request, TTRPCContext, TTRPCResponder<Response>) -> Void
     ) {
-        services[service, default: [:]][method] = { payload, context, call in
+        services[method.service, default: [:]][method.method] = { payload, context, call in
             let request: Request
             do {
                 request = try Request(serializedBytes: payload)
@@ -29,11 +29,11 @@ public final class TTRPCDispatcher {
 
     /// Registers a handler that answers synchronously: its result is the response, its error the status
     /// (`TTRPCStatus` as is, other errors mapped by `TTRPCStatus.init(_:)`).
-    public func register<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, sync handler: @escaping (Request, TTRPCContext) throws -> Response
+    public func register<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, sync handler: @escaping (Request) throws -> Response
     ) {
-        register(service, method) { (request: Request, context: TTRPCContext, responder: TTRPCResponder<Response>) in
-            responder.complete { try handler(request, context) }
+        register(method) { request, _, responder in
+            responder.complete { try handler(request) }
         }
     }
 

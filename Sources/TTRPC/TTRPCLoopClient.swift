@@ -62,8 +62,9 @@ public final class TTRPCLoopClient {
     /// Calls sent and not yet completed.
     public var pendingCalls: Int { pending.count }
 
-    public func call<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, _ request: Request, timeout: Duration? = nil,
+    /// Calls `method` with `request`; `completion` runs on the loop with the response or the error.
+    public func call<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil,
         metadata: [String: [String]] = [:], completion: @escaping (Result<Response, Error>) -> Void
     ) {
         let payload: [UInt8]
@@ -73,7 +74,7 @@ public final class TTRPCLoopClient {
             completion(.failure(TTRPCStatus(.internal, "ttrpc: error marshalling request: \(error)")))
             return
         }
-        callRaw(service, method, payload: payload, timeout: timeout, metadata: metadata) { result in
+        callRaw(method.service, method.method, payload: payload, timeout: timeout, metadata: metadata) { result in
             switch result {
             case .success(let bytes):
                 do {
@@ -88,7 +89,7 @@ public final class TTRPCLoopClient {
     }
 
     /// The same call with raw payload bytes. The completion always runs on the loop, never inside this call.
-    public func callRaw(
+    func callRaw(
         _ service: String, _ method: String, payload: [UInt8], timeout: Duration? = nil,
         metadata: [String: [String]] = [:], completion: @escaping (Result<[UInt8], TTRPCStatus>) -> Void
     ) {

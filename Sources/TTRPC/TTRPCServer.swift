@@ -44,17 +44,18 @@ public final class TTRPCServer {
     /// Requests in flight over all connections.
     public var activeCalls: Int { connections.values.reduce(0) { $0 + $1.session.activeCalls } }
 
-    public func register<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, _ handler: @escaping (Request, TTRPCContext, TTRPCResponder<Response>) -> Void
+    /// Registers `handler` for `method` (see `TTRPCDispatcher.register(_:_:)`).
+    public func register<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, _ handler: @escaping (Request, TTRPCContext, TTRPCResponder<Response>) -> Void
     ) {
-        dispatcher.register(service, method, handler)
+        dispatcher.register(method, handler)
     }
 
     /// A handler that answers right away: returns the response or throws (see `TTRPCDispatcher`).
-    public func register<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ service: String, _ method: String, sync handler: @escaping (Request, TTRPCContext) throws -> Response
+    public func register<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, sync handler: @escaping (Request) throws -> Response
     ) {
-        dispatcher.register(service, method, sync: handler)
+        dispatcher.register(method, sync: handler)
     }
 
     /// Serves an already-connected socket (e.g. one end of a socketpair) as if it had been accepted.

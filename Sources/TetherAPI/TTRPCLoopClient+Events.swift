@@ -21,8 +21,8 @@ extension TTRPCLoopClient {
     public func forward(
         _ envelope: EventEnvelope, timeout: Duration = .seconds(5), completion: @escaping (Result<Void, Error>) -> Void
     ) {
-        call(EventsService.name, EventsService.forward, ForwardRequest(envelope: envelope), timeout: timeout,
-             metadata: [TTRPCMetadataKey.containerdNamespace: [envelope.namespace]]) { (result: Result<Google_Protobuf_Empty, Error>) in
+        call(EventsService.forward, ForwardRequest(envelope: envelope), timeout: timeout,
+             metadata: [TTRPCMetadataKey.containerdNamespace: [envelope.namespace]]) { result in
             completion(result.map { _ in () })
         }
     }

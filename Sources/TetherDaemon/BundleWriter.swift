@@ -21,12 +21,12 @@ enum BundleWriter {
         let settings = record.settings
         let process = try process(for: record, args: record.args, env: record.env, cwd: record.cwd, user: settings.user,
                                   terminal: settings.tty, consoleSize: settings.consoleSize)
-        var namespaces: [Linux.Namespace] = [.init(type: "ipc"), .init(type: "uts"), .init(type: "mount")]
-        if settings.pid != "host" { namespaces.insert(.init(type: "pid", path: pidNamespacePath), at: 0) }
-        if record.network != "host" { namespaces.append(.init(type: "network")) }
+        var namespaces: [Linux.Namespace] = [.init(type: .ipc), .init(type: .uts), .init(type: .mount)]
+        if settings.pid != "host" { namespaces.insert(.init(type: .pid, path: pidNamespacePath), at: 0) }
+        if record.network != "host" { namespaces.append(.init(type: .network)) }
         // docker's default cgroupns mode: private on a cgroup v2 host (the container sees itself at /), the host's
         // on v1.
-        if BundleWriter.hostIsCgroupV2Only { namespaces.append(.init(type: "cgroup")) }
+        if BundleWriter.hostIsCgroupV2Only { namespaces.append(.init(type: .cgroup)) }
         var linux = Linux(namespaces: namespaces)
         linux.cgroupsPath = "/tether/\(record.id)"
         if !settings.privileged {

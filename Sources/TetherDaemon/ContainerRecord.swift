@@ -1,5 +1,6 @@
 import FoundationEssentials
 import OCISpec
+import TetherAPI
 import TetherSystem
 
 /// One container as tetherd remembers it: written atomically after every change, so a daemon killed at any
@@ -17,7 +18,7 @@ struct ContainerRecord: Codable, Sendable {
     var remove: Bool
     var restart: RestartPolicy
     var settings = ContainerSettings()
-    var status: String = "created"
+    var status: ContainerState = .created
     var pid: UInt32 = 0
     var exitCode: Int32 = 0
     var createdAt: Int64 = 0
@@ -67,7 +68,7 @@ extension ContainerRecord: JSONWritable {
             writer.field("remove", remove)
             writer.field("restart", restart)
             writer.field("settings", settings)
-            writer.field("status", status)
+            writer.field("status", status.rawValue)
             writer.field("pid", pid)
             writer.field("exitCode", exitCode)
             writer.field("createdAt", createdAt)

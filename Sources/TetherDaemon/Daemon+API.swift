@@ -8,24 +8,19 @@ import TetherSystem
 
 /// The `tether.daemon.v1.Daemon` service, and the Events service the shims publish to.
 extension Daemon {
-    static let service = "tether.daemon.v1.Daemon"
-
     func registerAPI() {
-        let service = Daemon.service
-        server.register(service, "Run") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+        server.register(DaemonService.run) { [unowned self] request, _, reply in
             self.run(request) { result in reply.complete { try result.get() } }
         }
-        server.register(service, "Create") { [unowned self] (request: Tether_Daemon_V1_RunRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
-            reply.complete { Daemon.runResponse(try self.create(request, write: .synced)) }
-        }
-        server.register(service, "Start") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+        server.register(DaemonService.create, sync: { [unowned self] request in Daemon.runResponse(try self.create(request, write: .synced)) })
+        server.register(DaemonService.start) { [unowned self] request, _, reply in
             do {
                 self.start(try self.resolve(request.id)) { result in reply.complete { Daemon.runResponse(try result.get()) } }
             } catch {
                 reply.fail(error)
             }
         }
-        server.register(service, "Restart") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_RunResponse>) in
+        server.register(DaemonService.restart) { [unowned self] request, _, reply in
             do {
                 let id = try self.resolve(request.id).id
                 try self.stop(try self.resolve(id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) { [unowned self] stopped in
@@ -37,20 +32,18 @@ extension Daemon {
                 reply.fail(error)
             }
         }
-        server.register(service, "Events") { [unowned self] (request: Tether_Daemon_V1_EventsRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_EventsResponse>) in
+        server.register(DaemonService.events) { [unowned self] request, _, reply in
             self.events.poll(request, reply)
         }
-        server.register(service, "List") { [unowned self] (request: Tether_Daemon_V1_ListRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ListResponse>) in
+        server.register(DaemonService.list) { [unowned self] request, _, reply in
             let containers = self.records.values
-                .filter { request.all || $0.status == "running" }
+                .filter { request.all || $0.status == .running }
                 .sorted { $0.createdAt > $1.createdAt }
                 .map(Daemon.info)
             reply.succeed(.with { $0.containers = containers })
         }
-        server.register(service, "Inspect") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ContainerInfo>) in
-            reply.complete { Daemon.info(try self.resolve(request.id)) }
-        }
-        server.register(service, "Kill") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(DaemonService.inspect, sync: { [unowned self] request in Daemon.info(try self.resolve(request.id)) })
+        server.register(DaemonService.kill) { [unowned self] request, _, reply in
             do {
                 let id = try self.resolve(request.id).id
                 try self.signal(try self.resolve(id), request.signal == 0 ? UInt32(SIGKILL) : request.signal) { [unowned self] result in
@@ -61,10 +54,10 @@ extension Daemon {
                 reply.fail(error)
             }
         }
-        server.register(service, "Wait") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
+        server.register(DaemonService.wait) { [unowned self] request, _, reply in
             do {
                 let record = try self.resolve(request.id)
-                if record.status == "exited" {
+                if record.status == .exited {
                     reply.succeed(.with { $0.exitCode = record.exitCode })
                 } else {
                     self.exitWaiters[record.id, default: []].append { code in reply.succeed(.with { $0.exitCode = code }) }
@@ -73,7 +66,7 @@ extension Daemon {
                 reply.fail(error)
             }
         }
-        server.register(service, "Stop") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
+        server.register(DaemonService.stop) { [unowned self] request, _, reply in
             do {
                 try self.stop(try self.resolve(request.id), grace: request.timeoutSeconds == 0 ? 10 : request.timeoutSeconds) { result in
                     reply.complete { let code = try result.get(); return .with { $0.exitCode = code } }
@@ -82,7 +75,7 @@ extension Daemon {
                 reply.fail(error)
             }
         }
-        server.register(service, "Remove") { [unowned self] (request: Tether_Daemon_V1_ContainerRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(DaemonService.remove) { [unowned self] request, _, reply in
             do {
                 self.removeContainer(try self.resolve(request.id).id, force: request.force) { result in
                     reply.complete { try result.get(); return Google_Protobuf_Empty() }
@@ -91,14 +84,14 @@ extension Daemon {
                 reply.fail(error)
             }
         }
-        server.register(service, "Prune") { [unowned self] (_: Google_Protobuf_Empty, _, reply: TTRPCResponder<Tether_Daemon_V1_PruneResponse>) in
-            let stopped = self.records.values.filter { $0.status != "running" }.map(\.id)
+        server.register(DaemonService.prune) { [unowned self] _, _, reply in
+            let stopped = self.records.values.filter { $0.status != .running }.map(\.id)
             for id in stopped { self.removeContainer(id, force: false) { _ in } }
             reply.succeed(.with { $0.removed = stopped })
         }
         // Shims publish task events here (TTRPC_ADDRESS is this socket); an exit event settles a container
         // even when its Wait connection was lost, and an OOM event is passed on to `events`.
-        server.register(EventsService.name, EventsService.forward) { [unowned self] (request: ForwardRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(EventsService.forward) { [unowned self] request, _, reply in
             reply.succeed(Google_Protobuf_Empty())
             if request.envelope.event.holds(Containerd_Events_TaskExit.self),
                let exit = try? request.envelope.event.unpack(Containerd_Events_TaskExit.self),
@@ -226,8 +219,8 @@ extension Daemon {
 
     /// Sends `signal` to the container's init through its shim; `completion` runs on the loop.
     func signal(_ record: ContainerRecord, _ signal: UInt32, completion: @escaping (Result<Google_Protobuf_Empty, Error>) -> Void) throws {
-        guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
-        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = record.id; $0.signal = signal }) {
+        guard record.status == .running else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+        callShim(record, TaskService.kill, Containerd_Task_V2_KillRequest.with { $0.id = record.id; $0.signal = signal }) {
             (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in completion(result.mapError { $0 })
         }
     }
@@ -238,8 +231,8 @@ extension Daemon {
             $0.name = record.name
             $0.rootfs = record.rootfs
             $0.args = record.args
-            $0.status = record.status
-            $0.pid = record.status == "running" ? record.pid : 0
+            $0.status = record.status.rawValue
+            $0.pid = record.status == .running ? record.pid : 0
             $0.exitCode = record.exitCode
             $0.createdAtNs = record.createdAt
             $0.startedAtNs = record.startedAt
@@ -259,10 +252,10 @@ extension Daemon {
     /// A shim's report of the bytes its container's log could not take (Shim+LogDrops): kept for `inspect`
     /// (`LogDroppedBytes`), and said once in the events (`log-dropped`) when the first bytes are lost.
     func logDropped(_ id: String, total: UInt64) {
-        guard var record = records[id], record.status != "created" else { return }
+        guard var record = records[id], record.status != .created else { return }
         let isFirst = (record.logDroppedBytes ?? 0) == 0 && total > 0
         record.logDroppedBytes = total
-        if isFirst || record.status != "running" {
+        if isFirst || record.status != .running {
             save(record)
         } else {
             records[id] = record

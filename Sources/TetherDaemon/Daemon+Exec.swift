@@ -15,18 +15,17 @@ extension Daemon {
     static let execExitRetention: UInt64 = 60_000
 
     func registerExecAPI() {
-        let service = Daemon.service
-        server.register(service, "Exec") { [unowned self] (request: Tether_Daemon_V1_ExecRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_ExecResponse>) in
+        server.register(DaemonService.exec) { [unowned self] request, _, reply in
             self.prepareExec(request) { result in reply.complete { try result.get() } }
         }
-        server.register(service, "StartExec") { [unowned self] (request: Tether_Daemon_V1_ExecProcessRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(DaemonService.startExec) { [unowned self] request, _, reply in
             do {
                 self.startExec(try self.execSession(request)) { result in reply.complete { try result.get(); return Google_Protobuf_Empty() } }
             } catch {
                 reply.fail(error)
             }
         }
-        server.register(service, "WaitExec") { [unowned self] (request: Tether_Daemon_V1_ExecProcessRequest, _, reply: TTRPCResponder<Tether_Daemon_V1_WaitResponse>) in
+        server.register(DaemonService.waitExec) { [unowned self] request, _, reply in
             do {
                 let session = try self.execSession(request)
                 if let code = session.exitCode {
@@ -38,11 +37,11 @@ extension Daemon {
                 reply.fail(error)
             }
         }
-        server.register(service, "Resize") { [unowned self] (request: Tether_Daemon_V1_ResizeRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(DaemonService.resize) { [unowned self] request, _, reply in
             do {
                 let record = try self.resolve(request.id)
-                guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
-                self.callShim(record, .resizePty, Containerd_Task_V2_ResizePtyRequest.with {
+                guard record.status == .running else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+                self.callShim(record, TaskService.resizePty, Containerd_Task_V2_ResizePtyRequest.with {
                     $0.id = record.id
                     $0.execID = request.execID
                     $0.width = request.width
@@ -73,7 +72,7 @@ extension Daemon {
 
     private func prepareExec(_ request: Tether_Daemon_V1_ExecRequest, record: ContainerRecord,
                              completion: @escaping (Result<Tether_Daemon_V1_ExecResponse, Error>) -> Void) throws {
-        guard record.status == "running" else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
+        guard record.status == .running else { throw TTRPCStatus(.failedPrecondition, "container \(record.name) is not running") }
         guard !request.args.isEmpty else { throw TTRPCStatus(.invalidArgument, "a command is required") }
         let process = try BundleWriter.process(
             for: record, args: request.args, env: record.env + request.env, cwd: request.cwd,
@@ -111,7 +110,7 @@ extension Daemon {
             try? FileIO.removeTree(directory)
             throw error
         }
-        callShim(record, .exec, execRequest) { [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
+        callShim(record, TaskService.exec, execRequest) { [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             guard let self else { return }
             if case .failure(let error) = result {
                 try? FileIO.removeTree(directory)
@@ -129,7 +128,7 @@ extension Daemon {
         guard let record = records[session.containerID] else {
             return completion(.failure(TTRPCStatus(.notFound, "no such container: \(session.containerID)")))
         }
-        callShim(record, .start, Containerd_Task_V2_StartRequest.with {
+        callShim(record, TaskService.start, Containerd_Task_V2_StartRequest.with {
             $0.id = record.id
             $0.execID = session.id
         }) { [weak self] (result: Result<Containerd_Task_V2_StartResponse, TTRPCStatus>) in
@@ -152,10 +151,10 @@ extension Daemon {
             return
         }
         session.shimWait = client
-        client.call(TaskService.name, "Wait", Containerd_Task_V2_WaitRequest.with {
+        client.call(TaskService.wait, .with {
             $0.id = session.containerID
             $0.execID = session.id
-        }) { [weak self] (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+        }) { [weak self] result in
             let code = (try? result.get()).map { Int32(bitPattern: $0.exitStatus) } ?? 255
             self?.finishExec(session, code: code)
         }
@@ -170,7 +169,7 @@ extension Daemon {
         for waiter in session.waiters { waiter.succeed(.with { $0.exitCode = code }) }
         session.waiters.removeAll()
         if let record = records[session.containerID] {
-            callShim(record, .delete, Containerd_Task_V2_DeleteRequest.with {
+            callShim(record, TaskService.delete, Containerd_Task_V2_DeleteRequest.with {
                 $0.id = record.id
                 $0.execID = session.id
             }) { (_: Result<Containerd_Task_V2_DeleteResponse, TTRPCStatus>) in }

@@ -33,11 +33,11 @@ extension Daemon {
     /// Calls `method` on the shim of container `record` (its `shimAddress`); `completion` runs on the loop, with
     /// an error that names the container and the shim when the call fails, the shim cannot be reached, or it does
     /// not answer within `timeout`.
-    func callShim<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
-        _ record: ContainerRecord, _ method: TaskService.Method, _ request: Request, timeout: Duration = Daemon.shimCallTimeout,
+    func callShim<Request, Response>(
+        _ record: ContainerRecord, _ method: TTRPCMethod<Request, Response>, _ request: Request, timeout: Duration = Daemon.shimCallTimeout,
         completion: @escaping (Result<Response, TTRPCStatus>) -> Void
     ) {
-        let describe = { (status: TTRPCStatus) in Daemon.shimCallError(record, method, status, timeout: timeout) }
+        let describe = { (status: TTRPCStatus) in Daemon.shimCallError(record, method.method, status, timeout: timeout) }
         guard !record.shimAddress.isEmpty else {
             loop.schedule(after: 0) { completion(.failure(TTRPCStatus(.failedPrecondition, "container \(record.name): has no shim"))) }
             return
@@ -50,14 +50,14 @@ extension Daemon {
             loop.schedule(after: 0) { completion(.failure(describe(status))) }
             return
         }
-        client.call(TaskService.name, method.rawValue, request, timeout: timeout) { (result: Result<Response, Error>) in
+        client.call(method, request, timeout: timeout) { result in
             completion(result.mapError { describe(TTRPCStatus($0)) })
         }
     }
 
     /// `container web: shim unix:///run/tether/s/…: Kill: did not answer within 5 s`, with the shim's own status code
     /// (so a NotFound from the shim stays a NotFound).
-    static func shimCallError(_ record: ContainerRecord, _ method: TaskService.Method, _ status: TTRPCStatus,
+    static func shimCallError(_ record: ContainerRecord, _ method: String, _ status: TTRPCStatus,
                               timeout: Duration) -> TTRPCStatus {
         let what: String
         switch status.code {
@@ -65,6 +65,6 @@ extension Daemon {
         case .unavailable where status == .closed: what = "connection closed (the shim exited)"
         default: what = status.message
         }
-        return TTRPCStatus(status.code, "container \(record.name): shim \(record.shimAddress): \(method.rawValue): \(what)")
+        return TTRPCStatus(status.code, "container \(record.name): shim \(record.shimAddress): \(method): \(what)")
     }
 }

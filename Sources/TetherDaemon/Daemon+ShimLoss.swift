@@ -78,7 +78,7 @@ extension Daemon {
         guard var record = records[id], record.shimAddress == address else { return }
         record.shimAddress = ""
         records[id] = record
-        guard record.status == "running" else {
+        guard record.status == .running else {
             save(record)
             return
         }

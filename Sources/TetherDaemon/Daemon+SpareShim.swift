@@ -79,7 +79,7 @@ extension Daemon {
                 var spare = ContainerRecord(id: id, name: "spare shim " + id, rootfs: "", args: [], env: [], cwd: "", hostname: "",
                                             readOnly: false, network: "", remove: true, restart: .no)
                 spare.shimAddress = address
-                callShim(spare, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = id }) {
+                callShim(spare, TaskService.shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = id }) {
                     [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in self?.dropShimConnection(address)
                 }
             }

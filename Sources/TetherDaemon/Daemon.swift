@@ -130,13 +130,13 @@ public final class Daemon {
             }
             guard let record = ContainerRecord.load(recordPath(id)) else { continue }
             records[id] = record
-            if record.status == "running" {
+            if record.status == .running {
                 watch(id)
             } else {
                 adoptUnrecordedTask(id)
                 // An exit recorded by a tetherd killed before its restart policy fired (the backoff): the policy
                 // applies now, as docker restarts such containers when the daemon starts.
-                if record.status == "exited" && !record.isManuallyStopped
+                if record.status == .exited && !record.isManuallyStopped
                     && record.restart.shouldRestart(exitCode: record.exitCode, restarts: record.restartCount) {
                     loop.schedule(after: RestartPolicy.backoff(restarts: record.restartCount)) { [weak self] in
                         self?.restartByPolicy(id)
@@ -161,21 +161,21 @@ public final class Daemon {
             record.shimAddress = address.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard !record.shimAddress.isEmpty, Daemon.answers(record.shimAddress) else { return }
-        callShim(record, .state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
+        callShim(record, TaskService.state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
             [weak self] (result: Result<Containerd_Task_V2_StateResponse, TTRPCStatus>) in
             guard let self, var current = self.records[id], current.status == record.status else { return }
             let state = try? result.get()
             switch state?.status {
             case .running?:
                 current.shimAddress = record.shimAddress
-                current.status = "running"
+                current.status = .running
                 current.pid = state?.pid ?? 0
                 current.startedAt = Daemon.now()
                 current.error = nil
                 self.save(current)
                 self.events.publish("start", current)
                 self.watch(id)
-            case .stopped? where current.status == "created":
+            case .stopped? where current.status == .created:
                 current.shimAddress = record.shimAddress
                 self.settleExit(&current, code: Int32(bitPattern: state?.exitStatus ?? 0), at: state?.exitedAt)
                 self.save(current)
@@ -277,7 +277,7 @@ public final class Daemon {
             return
         }
         Daemon.crashPoint("\(command):after-bundle")
-        callShim(record, .create, create, timeout: Daemon.shimLaunchTimeout) {
+        callShim(record, TaskService.create, create, timeout: Daemon.shimLaunchTimeout) {
             [weak self] (result: Result<Containerd_Task_V2_CreateTaskResponse, TTRPCStatus>) in
             guard let self else { return }
             let created: Containerd_Task_V2_CreateTaskResponse
@@ -286,7 +286,7 @@ public final class Daemon {
             case .failure(let error): return self.abandonLaunch(record, error, completion: completion)
             }
             Daemon.crashPoint("\(command):after-task-created")
-            self.callShim(record, .start, Containerd_Task_V2_StartRequest.with { $0.id = id }, timeout: Daemon.shimLaunchTimeout) {
+            self.callShim(record, TaskService.start, Containerd_Task_V2_StartRequest.with { $0.id = id }, timeout: Daemon.shimLaunchTimeout) {
                 [weak self] (result: Result<Containerd_Task_V2_StartResponse, TTRPCStatus>) in
                 guard let self else { return }
                 if case .failure(let error) = result { return self.abandonLaunch(record, error, completion: completion) }
@@ -297,7 +297,7 @@ public final class Daemon {
                 }
                 Daemon.crashPoint("\(command):after-task-started")
                 record.pid = created.pid
-                record.status = "running"
+                record.status = .running
                 record.startedAt = Daemon.now()
                 // Durable before the reply gives the id out: a container that runs has a record that outlives
                 // tetherd and the machine; one whose record cannot be written does not run.
@@ -329,7 +329,7 @@ public final class Daemon {
     func pidNamespacePath(for record: ContainerRecord) throws -> String? {
         guard let reference = record.settings.pidNamespaceContainer else { return nil }
         let target = try resolve(reference)
-        guard target.status == "running", target.pid > 0 else {
+        guard target.status == .running, target.pid > 0 else {
             throw TTRPCStatus(.failedPrecondition, "container \(reference) is not running (--pid container:\(reference))")
         }
         return "/proc/\(target.pid)/ns/pid"
@@ -350,8 +350,7 @@ public final class Daemon {
             return
         }
         shimWaits[id] = client
-        client.call(TaskService.name, "Wait", Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
-            [weak self] (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+        client.call(TaskService.wait, .with { $0.id = id }) { [weak self] result in
             guard let self else { return }
             guard self.shimWaits[id] === client else { return }
             self.shimWaits.removeValue(forKey: id)?.close()
@@ -359,7 +358,7 @@ public final class Daemon {
             case .success(let response):
                 self.exited(id, code: Int32(bitPattern: response.exitStatus), at: response.exitedAt)
             case .failure:
-                if let current = self.records[id], current.status == "running", self.shimProcesses[current.shimAddress]?.isRunning == true {
+                if let current = self.records[id], current.status == .running, self.shimProcesses[current.shimAddress]?.isRunning == true {
                     self.loop.schedule(after: 500) { [weak self] in self?.watch(id) }
                 } else {
                     self.shimLost(id)
@@ -371,13 +370,13 @@ public final class Daemon {
     /// Records an exit (after the last of a tty's output is in the log), answers waiters, then applies --rm or
     /// the restart policy unless a waiter (restart) started the container again.
     func exited(_ id: String, code: Int32, at time: Google_Protobuf_Timestamp?) {
-        guard var record = records[id], record.status != "exited" else { return }
+        guard var record = records[id], record.status != .exited else { return }
         settleExit(&record, code: code, at: time)
         // Waiters are answered first (a Wait is on `run`'s path), the record is written right after: a tetherd
         // killed in between learns the exit again from the shim on its restart.
         for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter(code) }
         // A waiter (Restart) may have started it again, which wrote its record.
-        guard let current = records[id], current.status == "exited" else { return }
+        guard let current = records[id], current.status == .exited else { return }
         if !record.remove { save(current) }
         if record.remove {
             removeContainer(id, force: true) { _ in }
@@ -389,7 +388,7 @@ public final class Daemon {
 
     /// The exit in the record (after the last of a tty's output is in the log), and its `die` event.
     func settleExit(_ record: inout ContainerRecord, code: Int32, at time: Google_Protobuf_Timestamp?) {
-        record.status = "exited"
+        record.status = .exited
         record.exitCode = code
         record.finishedAt = time.map { $0.seconds * 1_000_000_000 + Int64($0.nanos) } ?? Daemon.now()
         records[record.id] = record
@@ -398,7 +397,7 @@ public final class Daemon {
 
     /// A backoff's end: the container starts again unless it was stopped by hand (or started) meanwhile.
     func restartByPolicy(_ id: String) {
-        guard var record = records[id], record.status == "exited", !record.isManuallyStopped else { return }
+        guard var record = records[id], record.status == .exited, !record.isManuallyStopped else { return }
         record.restartCount += 1
         start(record) { [weak self] result in
             guard let self, case .failure = result, var current = self.records[id] else { return }
@@ -414,9 +413,9 @@ public final class Daemon {
         var record = record
         record.manuallyStopped = nil
         switch record.status {
-        case "running":
+        case .running:
             completion(.success(record))
-        case "exited" where !record.shimAddress.isEmpty:
+        case .exited where !record.shimAddress.isEmpty:
             deleteTask(record, shutdown: false) { [weak self] in self?.launch(record, command: command, completion: completion) }
         default:
             launch(record, command: command, completion: completion)
@@ -437,7 +436,7 @@ public final class Daemon {
         var record = record
         markManuallyStopped(&record)
         Daemon.crashPoint("stop:after-manual-stop")
-        guard record.status == "running" else {
+        guard record.status == .running else {
             completion(.success(record.exitCode))
             return
         }
@@ -446,7 +445,7 @@ public final class Daemon {
             guard let self else { return }
             if case .failure(let error) = result { return completion(.failure(error)) }
             Daemon.crashPoint("stop:after-signal")
-            guard let current = self.records[id], current.status == "running" else {
+            guard let current = self.records[id], current.status == .running else {
                 return completion(.success(self.records[id]?.exitCode ?? record.exitCode))
             }
             self.exitWaiters[id, default: []].append { code in
@@ -454,7 +453,7 @@ public final class Daemon {
                 completion(.success(code))
             }
             self.loop.schedule(after: UInt64(grace) * 1000) { [weak self] in
-                guard let self, let current = self.records[id], current.status == "running" else { return }
+                guard let self, let current = self.records[id], current.status == .running else { return }
                 try? self.signal(current, UInt32(SIGKILL)) { _ in }
             }
         }
@@ -464,10 +463,10 @@ public final class Daemon {
     /// `then` runs (whatever the shim answered, or at the calls' deadline).
     func deleteTask(_ record: ContainerRecord, shutdown: Bool = true, then: @escaping () -> Void = {}) {
         guard !record.shimAddress.isEmpty else { return then() }
-        callShim(record, .delete, Containerd_Task_V2_DeleteRequest.with { $0.id = record.id }) {
+        callShim(record, TaskService.delete, Containerd_Task_V2_DeleteRequest.with { $0.id = record.id }) {
             [weak self] (_: Result<Containerd_Task_V2_DeleteResponse, TTRPCStatus>) in
             guard let self, shutdown else { return then() }
-            self.callShim(record, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
+            self.callShim(record, TaskService.shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
                 [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
                 self?.dropShimConnection(record.shimAddress)
                 then()
@@ -479,22 +478,22 @@ public final class Daemon {
     /// `completion` runs once the record is gone, or with the error.
     func removeContainer(_ id: String, force: Bool, completion: @escaping (Result<Void, Error>) -> Void) {
         guard let record = records[id] else { return completion(.failure(TTRPCStatus(.notFound, "no such container: \(id)"))) }
-        guard record.status == "running" else {
+        guard record.status == .running else {
             destroy(record)
             return completion(.success(()))
         }
         guard force else {
             return completion(.failure(TTRPCStatus(.failedPrecondition, "container \(record.name) is running: stop it first or use rm -f")))
         }
-        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
+        callShim(record, TaskService.kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
             [weak self] (result: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             guard let self else { return }
             if case .failure(let error) = result, error.code != .notFound { return completion(.failure(error)) }
             Daemon.crashPoint("rm:after-kill")
-            self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+            self.callShim(record, TaskService.wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
                 [weak self] (result: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
                 guard let self, var current = self.records[id] else { return completion(.success(())) }
-                if current.status == "running" {
+                if current.status == .running {
                     let exit = try? result.get()
                     self.settleExit(&current, code: exit.map { Int32(bitPattern: $0.exitStatus) } ?? 128 + SIGKILL, at: exit?.exitedAt)
                 }
@@ -547,12 +546,12 @@ public final class Daemon {
     func tearDownTask(_ record: ContainerRecord, then: @escaping () -> Void) {
         guard !record.shimAddress.isEmpty else { return then() }
         let id = record.id
-        callShim(record, .kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
+        callShim(record, TaskService.kill, Containerd_Task_V2_KillRequest.with { $0.id = id; $0.signal = UInt32(SIGKILL); $0.all = true }) {
             [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             guard let self else { return then() }
             // Waited for whatever the kill answered (NotFound also means "process already finished"): an exit not
             // yet settled in the shim makes it refuse the Delete. Without a task, Wait and Delete are NotFound.
-            self.callShim(record, .wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
+            self.callShim(record, TaskService.wait, Containerd_Task_V2_WaitRequest.with { $0.id = id }) {
                 [weak self] (_: Result<Containerd_Task_V2_WaitResponse, TTRPCStatus>) in
                 guard let self else { return then() }
                 self.deleteTask(record, shutdown: false, then: then)
@@ -563,7 +562,7 @@ public final class Daemon {
     /// Asks the shim to exit (Shutdown: a shim without tasks exits) and forgets the connection; then `then`.
     func shutDownShim(_ record: ContainerRecord, then: @escaping () -> Void) {
         guard !record.shimAddress.isEmpty else { return then() }
-        callShim(record, .shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
+        callShim(record, TaskService.shutdown, Containerd_Task_V2_ShutdownRequest.with { $0.id = record.id }) {
             [weak self] (_: Result<Google_Protobuf_Empty, TTRPCStatus>) in
             self?.dropShimConnection(record.shimAddress)
             then()

@@ -16,20 +16,20 @@ struct ChildNamespaces {
 
     /// Whether create must go through this switch for `namespaces`.
     static func needed(_ namespaces: [Linux.Namespace]) -> Bool {
-        namespaces.contains { ($0.type == "pid" && $0.path != nil) || ($0.type == "time" && $0.path == nil) }
+        namespaces.contains { ($0.type == .pid && $0.path != nil) || ($0.type == .time && $0.path == nil) }
     }
 
     /// Points the caller's next child at the joined pid namespace and/or a new time namespace with `offsets`.
     static func enter(_ namespaces: [Linux.Namespace], timeOffsets: [String: Linux.TimeOffset]?) throws -> ChildNamespaces {
         var switched = ChildNamespaces()
         do {
-            if let index = namespaces.firstIndex(where: { $0.type == "pid" && $0.path != nil }), let path = namespaces[index].path {
+            if let index = namespaces.firstIndex(where: { $0.type == .pid && $0.path != nil }), let path = namespaces[index].path {
                 switched.savedPid = try FileIO.open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)
                 let target = try FileIO.open(path, O_RDONLY | O_CLOEXEC)
                 defer { FileIO.close(target) }
                 try sys("setns \(path) (linux.namespaces[\(index)].path)") { tether_setns(target, Int32(CloneFlag.newPID)) }
             }
-            if namespaces.contains(where: { $0.type == "time" && $0.path == nil }) {
+            if namespaces.contains(where: { $0.type == .time && $0.path == nil }) {
                 switched.savedTime = try FileIO.open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC)
                 try sys("unshare CLONE_NEWTIME") { tether_unshare(Int32(CloneFlag.newTime)) }
                 let lines = ChildNamespaces.offsetLines(timeOffsets ?? [:])

@@ -114,7 +114,7 @@ enum ContainerInit {
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
             hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths,
             cgroupHierarchies: configuration.cgroupHierarchies,
-            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == "mount" })
+            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == .mount })
         try rootfs.prepare()
         try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)

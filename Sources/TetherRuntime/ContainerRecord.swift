@@ -29,7 +29,7 @@ struct ContainerRecord: Codable, Equatable {
     /// merged in (Resources.merging), as runc keeps its cgroup config in state.json.
     var resources: Resources? = nil
 
-    var sharesHostPidNamespace: Bool { !namespaces.contains { $0.type == "pid" && $0.path == nil } }
+    var sharesHostPidNamespace: Bool { !namespaces.contains { $0.type == .pid && $0.path == nil } }
 }
 
 /// Where a container's files live.

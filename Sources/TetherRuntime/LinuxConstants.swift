@@ -1,3 +1,5 @@
+import OCISpec
+
 /// Kernel constants the Glibc module imports awkwardly (as enums or not at all), spelled out once.
 enum MountFlag {
     static let readOnly: UInt = 0x1
@@ -37,26 +39,26 @@ enum CloneFlag {
     static let newNet: UInt = 0x4000_0000
 
     /// runtime-spec namespace type → CLONE_NEW* flag.
-    static func forNamespace(_ type: String) -> UInt? {
+    static func forNamespace(_ type: NamespaceType) -> UInt? {
         switch type {
-        case "pid": return newPID
-        case "network": return newNet
-        case "mount": return newNS
-        case "ipc": return newIPC
-        case "uts": return newUTS
-        case "user": return newUser
-        case "cgroup": return newCgroup
-        case "time": return newTime
+        case .pid: return newPID
+        case .network: return newNet
+        case .mount: return newNS
+        case .ipc: return newIPC
+        case .uts: return newUTS
+        case .user: return newUser
+        case .cgroup: return newCgroup
+        case .time: return newTime
         default: return nil
         }
     }
 
     /// The /proc/<pid>/ns/<name> entry for a runtime-spec namespace type.
-    static func procName(_ type: String) -> String {
+    static func procName(_ type: NamespaceType) -> String {
         switch type {
-        case "network": return "net"
-        case "mount": return "mnt"
-        default: return type
+        case .network: return "net"
+        case .mount: return "mnt"
+        default: return type.rawValue
         }
     }
 }

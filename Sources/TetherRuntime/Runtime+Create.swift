@@ -28,7 +28,7 @@ extension Runtime {
         let namespaces = spec.linux?.namespaces ?? []
         // Without a mount entry the container shares the caller's mount namespace (runc's validator refuses only
         // masked and read-only paths then); a mount namespace given by path is joined (setns, last).
-        let hasMountNamespace = namespaces.contains { $0.type == "mount" }
+        let hasMountNamespace = namespaces.contains { $0.type == .mount }
         if !hasMountNamespace && !((spec.linux?.maskedPaths ?? []).isEmpty && (spec.linux?.readonlyPaths ?? []).isEmpty) {
             throw RuntimeError(.invalidConfig,
                                "linux.maskedPaths, linux.readonlyPaths: unable to restrict sys entries without a private MNT namespace (linux.namespaces has no mount entry)")
@@ -62,10 +62,10 @@ extension Runtime {
             let hookState = State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations)
             var flags: UInt = 0
             // cgroup is unshared by the child once placed; time is entered through ChildNamespaces (clone cannot).
-            for namespace in namespaces where namespace.path == nil && namespace.type != "cgroup" && namespace.type != "time" {
+            for namespace in namespaces where namespace.path == nil && namespace.type != .cgroup && namespace.type != .time {
                 flags |= CloneFlag.forNamespace(namespace.type) ?? 0
             }
-            let newUser = namespaces.contains { $0.type == "user" && $0.path == nil }
+            let newUser = namespaces.contains { $0.type == .user && $0.path == nil }
             let security = try ProcessSecurity(
                 process: process, seccomp: spec.linux?.seccomp,
                 state: State(id: id, status: .creating, pid: nil, bundle: bundle, annotations: spec.annotations),
@@ -74,9 +74,9 @@ extension Runtime {
             var configuration = InitConfiguration(
                 spec: spec, process: process, rootfs: rootfs, fifoPath: paths.execFifo, io: options.io,
                 noPivot: options.noPivot, preserveFDs: options.preserveFDs,
-                joins: Runtime.joinOrder(namespaces.filter { $0.path != nil && $0.type != "pid" }), newUserNamespace: newUser,
-                unshareCgroup: namespaces.contains { $0.type == "cgroup" && $0.path == nil },
-                hasCgroupNamespace: namespaces.contains { $0.type == "cgroup" }, cgroupPaths: cgroups.paths,
+                joins: Runtime.joinOrder(namespaces.filter { $0.path != nil && $0.type != .pid }), newUserNamespace: newUser,
+                unshareCgroup: namespaces.contains { $0.type == .cgroup && $0.path == nil },
+                hasCgroupNamespace: namespaces.contains { $0.type == .cgroup }, cgroupPaths: cgroups.paths,
                 cgroupHierarchies: hierarchies,
                 security: security)
             configuration.hookState = hookState
@@ -180,7 +180,7 @@ extension Runtime {
 
     /// user first (it grants the rights to join the others), mount last (it changes the view of paths).
     static func joinOrder(_ namespaces: [Linux.Namespace]) -> [Linux.Namespace] {
-        let order = ["user", "ipc", "uts", "network", "pid", "cgroup", "time", "mount"]
+        let order: [NamespaceType] = [.user, .ipc, .uts, .network, .pid, .cgroup, .time, .mount]
         return namespaces.sorted { (order.firstIndex(of: $0.type) ?? 99) < (order.firstIndex(of: $1.type) ?? 99) }
     }
 

@@ -13,59 +13,48 @@ import TetherSystem
 /// metrics (CgroupMetrics); Checkpoint answers with an error naming the missing piece.
 extension Shim {
     func registerFreezerService() {
-        let service = TaskService.name
-        server.register(service, "Pause") { [unowned self] (request: Containerd_Task_V2_PauseRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                try self.setFrozen(request.id, true)
-                return Google_Protobuf_Empty()
+        server.register(TaskService.pause, sync: { [unowned self] request in
+            try self.setFrozen(request.id, true)
+            return Google_Protobuf_Empty()
+        })
+        server.register(TaskService.resume, sync: { [unowned self] request in
+            try self.setFrozen(request.id, false)
+            return Google_Protobuf_Empty()
+        })
+        server.register(TaskService.update, sync: { [unowned self] request in
+            let process = try self.lookup(request.id, "").1
+            guard !process.hasExited else { throw TTRPCStatus(.failedPrecondition, "update \(request.id): the task has exited") }
+            let resources: Resources
+            do {
+                resources = try JSONDecoder().decode(Resources.self, from: Data(request.resources.value))
+            } catch {
+                throw TTRPCStatus(.invalidArgument, "resources: invalid linux.resources JSON: \(error)")
             }
-        }
-        server.register(service, "Resume") { [unowned self] (request: Containerd_Task_V2_ResumeRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                try self.setFrozen(request.id, false)
-                return Google_Protobuf_Empty()
+            do {
+                try self.runtime.update(id: request.id, resources: resources)
+            } catch {
+                throw TTRPCStatus(.failedPrecondition, "update \(request.id): \(error)")
             }
-        }
-        server.register(service, "Update") { [unowned self] (request: Containerd_Task_V2_UpdateTaskRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                let process = try self.lookup(request.id, "").1
-                guard !process.hasExited else { throw TTRPCStatus(.failedPrecondition, "update \(request.id): the task has exited") }
-                let resources: Resources
-                do {
-                    resources = try JSONDecoder().decode(Resources.self, from: Data(request.resources.value))
-                } catch {
-                    throw TTRPCStatus(.invalidArgument, "resources: invalid linux.resources JSON: \(error)")
-                }
-                do {
-                    try self.runtime.update(id: request.id, resources: resources)
-                } catch {
-                    throw TTRPCStatus(.failedPrecondition, "update \(request.id): \(error)")
-                }
-                return Google_Protobuf_Empty()
+            return Google_Protobuf_Empty()
+        })
+        server.register(TaskService.stats, sync: { [unowned self] request in
+            let process = try self.lookup(request.id, "").1
+            guard !process.hasExited else {
+                throw TTRPCStatus(.failedPrecondition, "stats \(request.id): the task has exited")
             }
-        }
-        server.register(service, "Stats") { [unowned self] (request: Containerd_Task_V2_StatsRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StatsResponse>) in
-            reply.complete {
-                let process = try self.lookup(request.id, "").1
-                guard !process.hasExited else {
-                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): the task has exited")
-                }
-                let stats: ContainerStats
-                do {
-                    stats = try self.runtime.stats(id: request.id)
-                } catch {
-                    throw TTRPCStatus(.failedPrecondition, "stats \(request.id): \(error)")
-                }
-                let metrics = try CgroupMetrics.any(stats)
-                return Containerd_Task_V2_StatsResponse.with { $0.stats = metrics }
+            let stats: ContainerStats
+            do {
+                stats = try self.runtime.stats(id: request.id)
+            } catch {
+                throw TTRPCStatus(.failedPrecondition, "stats \(request.id): \(error)")
             }
-        }
-        server.register(service, "Checkpoint") { [unowned self] (request: Containerd_Task_V2_CheckpointTaskRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                _ = try self.lookup(request.id, "")
-                throw TTRPCStatus(.unknown, "checkpoint \(request.id): needs CRIU support in the runtime")
-            }
-        }
+            let metrics = try CgroupMetrics.any(stats)
+            return Containerd_Task_V2_StatsResponse.with { $0.stats = metrics }
+        })
+        server.register(TaskService.checkpoint, sync: { [unowned self] request in
+            _ = try self.lookup(request.id, "")
+            throw TTRPCStatus(.unknown, "checkpoint \(request.id): needs CRIU support in the runtime")
+        })
     }
 
     private func setFrozen(_ id: String, _ frozen: Bool) throws {

@@ -11,20 +11,11 @@ import TetherSystem
 /// containerd.task.v2.Task over ttrpc, with the error statuses containerd's runc shim returns.
 extension Shim {
     func registerTaskService() {
-        let service = TaskService.name
-        server.register(service, "Create") { [unowned self] (request: Containerd_Task_V2_CreateTaskRequest, _, reply: TTRPCResponder<Containerd_Task_V2_CreateTaskResponse>) in
-            reply.complete { try self.create(request) }
-        }
-        server.register(service, "Start") { [unowned self] (request: Containerd_Task_V2_StartRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StartResponse>) in
-            reply.complete { try self.start(request) }
-        }
-        server.register(service, "State") { [unowned self] (request: Containerd_Task_V2_StateRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StateResponse>) in
-            reply.complete { try self.state(request) }
-        }
-        server.register(service, "Kill") { [unowned self] (request: Containerd_Task_V2_KillRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete { try self.kill(request) }
-        }
-        server.register(service, "Wait") { [unowned self] (request: Containerd_Task_V2_WaitRequest, _, reply: TTRPCResponder<Containerd_Task_V2_WaitResponse>) in
+        server.register(TaskService.create, sync: { [unowned self] request in try self.create(request) })
+        server.register(TaskService.start, sync: { [unowned self] request in try self.start(request) })
+        server.register(TaskService.state, sync: { [unowned self] request in try self.state(request) })
+        server.register(TaskService.kill, sync: { [unowned self] request in try self.kill(request) })
+        server.register(TaskService.wait) { [unowned self] request, _, reply in
             do {
                 let process = try self.lookup(request.id, request.execID).1
                 if process.hasExited && !(process.isInit && self.containers[request.id]?.initExitPending == true) {
@@ -36,44 +27,34 @@ extension Shim {
                 reply.fail(error)
             }
         }
-        server.register(service, "Delete") { [unowned self] (request: Containerd_Task_V2_DeleteRequest, _, reply: TTRPCResponder<Containerd_Task_V2_DeleteResponse>) in
-            reply.complete { try self.delete(request) }
-        }
-        server.register(service, "Pids") { [unowned self] (request: Containerd_Task_V2_PidsRequest, _, reply: TTRPCResponder<Containerd_Task_V2_PidsResponse>) in
-            reply.complete { try self.pids(request) }
-        }
-        server.register(service, "ResizePty") { [unowned self] (request: Containerd_Task_V2_ResizePtyRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                let process = try self.lookup(request.id, request.execID).1
-                do {
-                    try process.stdio.resize(width: request.width, height: request.height)
-                } catch {
-                    throw TTRPCStatus(.failedPrecondition, "\(error)")
-                }
-                return Google_Protobuf_Empty()
+        server.register(TaskService.delete, sync: { [unowned self] request in try self.delete(request) })
+        server.register(TaskService.pids, sync: { [unowned self] request in try self.pids(request) })
+        server.register(TaskService.resizePty, sync: { [unowned self] request in
+            let process = try self.lookup(request.id, request.execID).1
+            do {
+                try process.stdio.resize(width: request.width, height: request.height)
+            } catch {
+                throw TTRPCStatus(.failedPrecondition, "\(error)")
             }
-        }
-        server.register(service, "CloseIO") { [unowned self] (request: Containerd_Task_V2_CloseIORequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete {
-                let process = try self.lookup(request.id, request.execID).1
-                if request.stdin { process.stdio.closeStdin() }
-                return Google_Protobuf_Empty()
-            }
-        }
-        server.register(service, "Connect") { [unowned self] (request: Containerd_Task_V2_ConnectRequest, _, reply: TTRPCResponder<Containerd_Task_V2_ConnectResponse>) in
+            return Google_Protobuf_Empty()
+        })
+        server.register(TaskService.closeIO, sync: { [unowned self] request in
+            let process = try self.lookup(request.id, request.execID).1
+            if request.stdin { process.stdio.closeStdin() }
+            return Google_Protobuf_Empty()
+        })
+        server.register(TaskService.connect) { [unowned self] request, _, reply in
             var response = Containerd_Task_V2_ConnectResponse()
             response.shimPid = UInt32(getpid())
             response.version = ShimVersion.current
             if let container = self.containers[request.id] { response.taskPid = UInt32(container.initProcess.pid) }
             reply.succeed(response)
         }
-        server.register(service, "Shutdown") { [unowned self] (request: Containerd_Task_V2_ShutdownRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(TaskService.shutdown) { [unowned self] request, _, reply in
             reply.succeed(Google_Protobuf_Empty())
             if request.now || self.containers.isEmpty { self.exitSoon() }
         }
-        server.register(service, "Exec") { [unowned self] (request: Containerd_Task_V2_ExecProcessRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
-            reply.complete { try self.exec(request) }
-        }
+        server.register(TaskService.exec, sync: { [unowned self] request in try self.exec(request) })
         registerFreezerService()
     }
 

@@ -20,7 +20,7 @@ struct Events: ParsableCommand {
         defer { unlink(listen) }
         let server = TTRPCServer(loop: loop, listener: listener)
         var received = 0
-        server.register(EventsService.name, EventsService.forward) { (request: ForwardRequest, _, reply: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(EventsService.forward) { request, _, reply in
             reply.succeed(Google_Protobuf_Empty())
             Events.printEnvelope(request.envelope)
             received += 1

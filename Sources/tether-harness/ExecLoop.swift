@@ -30,11 +30,11 @@ struct ExecLoop: ParsableCommand {
             let started = Clock.monotonicNanoseconds()
             for index in 0..<count {
                 let execID = "\(prefix)-\(index)"
-                try client.exec(try Exec.request(id: target.id, execID: execID, command: command,
+                try client.call(TaskService.exec, try Exec.request(id: target.id, execID: execID, command: command,
                                                  stdout: stdout, stderr: stderr))
-                _ = try client.start(.with { $0.id = target.id; $0.execID = execID })
-                let exit = try client.wait(.with { $0.id = target.id; $0.execID = execID })
-                _ = try client.delete(.with { $0.id = target.id; $0.execID = execID })
+                _ = try client.call(TaskService.start, .with { $0.id = target.id; $0.execID = execID })
+                let exit = try client.call(TaskService.wait, .with { $0.id = target.id; $0.execID = execID })
+                _ = try client.call(TaskService.delete, .with { $0.id = target.id; $0.execID = execID })
                 if exit.exitStatus != 0 {
                     throw ValidationError("exec \(execID): exit status \(exit.exitStatus)")
                 }

@@ -113,7 +113,7 @@ struct Create: ParsableCommand {
                     }]
                 }
             }
-            try printReply(try target.client().create(request))
+            try printReply(try target.client().call(TaskService.create, request))
         }
     }
 }
@@ -123,7 +123,7 @@ struct Start: ParsableCommand {
     @OptionGroup var target: Target
     func run() throws {
         try rpc {
-            try printReply(try target.client().start(.with { $0.id = target.id; $0.execID = target.execID }))
+            try printReply(try target.client().call(TaskService.start, .with { $0.id = target.id; $0.execID = target.execID }))
         }
     }
 }
@@ -147,7 +147,7 @@ struct Exec: ParsableCommand {
     func run() throws {
         let request = try Exec.request(id: target.id, execID: target.execID, command: command, env: env, cwd: cwd,
                                        stdin: stdin, stdout: stdout, stderr: stderr, terminal: terminal)
-        try rpc { try target.client().exec(request) }
+        try rpc { try target.client().call(TaskService.exec, request) }
     }
 
     /// An ExecProcessRequest whose spec is the OCI process JSON containerd sends (uid 0, a default PATH).
@@ -189,7 +189,7 @@ struct Kill: ParsableCommand {
             throw ValidationError("--signal \(signal): unknown signal")
         }
         try rpc {
-            try target.client().kill(.with {
+            try target.client().call(TaskService.kill, .with {
                 $0.id = target.id
                 $0.execID = target.execID
                 $0.signal = UInt32(number)
@@ -203,7 +203,7 @@ struct Wait: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Wait for the process to exit; prints its status.")
     @OptionGroup var target: Target
     func run() throws {
-        try rpc { try printReply(try target.client().wait(.with { $0.id = target.id; $0.execID = target.execID })) }
+        try rpc { try printReply(try target.client().call(TaskService.wait, .with { $0.id = target.id; $0.execID = target.execID })) }
     }
 }
 
@@ -211,7 +211,7 @@ struct State: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the process state.")
     @OptionGroup var target: Target
     func run() throws {
-        try rpc { try printReply(try target.client().state(.with { $0.id = target.id; $0.execID = target.execID })) }
+        try rpc { try printReply(try target.client().call(TaskService.state, .with { $0.id = target.id; $0.execID = target.execID })) }
     }
 }
 
@@ -231,7 +231,7 @@ struct Pids: ParsableCommand {
     func run() throws {
         try rpc {
             // ProcessInfo.info is an Any with containerd's bare type URL, which protobuf JSON cannot print: unpacked here.
-            let reply = try target.client().pids(.with { $0.id = target.id })
+            let reply = try target.client().call(TaskService.pids, .with { $0.id = target.id })
             let listing = Listing(processes: reply.processes.map { process in
                 let details = process.hasInfo ? try? process.info.unpack(RuncProcessDetails.self) : nil
                 return Listing.Process(pid: process.pid, exec_id: details?.execID)
@@ -250,7 +250,7 @@ struct Stats: ParsableCommand {
     func run() throws {
         try rpc {
             // Printed by hand: the metrics type is not in this binary's protobuf registry.
-            let any = try target.client().stats(.with { $0.id = target.id }).stats
+            let any = try target.client().call(TaskService.stats, .with { $0.id = target.id }).stats
             let v2 = Io_Containerd_Cgroups_V2_Metrics.protoMessageName
             if decode, any.typeURL == v2 || any.typeURL.hasSuffix("/" + v2) {
                 try printReply(try Io_Containerd_Cgroups_V2_Metrics(serializedBytes: Array(any.value)))
@@ -286,7 +286,7 @@ struct Update: ParsableCommand {
         guard !resources.isEmpty else { throw ValidationError("nothing to update: give --memory, --cpu-shares, --pids, ...") }
         let json = UpdateJSON.encode(resources)
         try rpc {
-            try target.client().update(.with {
+            try target.client().call(TaskService.update, .with {
                 $0.id = target.id
                 $0.resources = Google_Protobuf_Any.with { any in
                     any.typeURL = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources"
@@ -310,20 +310,20 @@ enum UpdateJSON {
 struct Pause: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Freeze the container.")
     @OptionGroup var target: Target
-    func run() throws { try rpc { try target.client().pause(.with { $0.id = target.id }) } }
+    func run() throws { try rpc { try target.client().call(TaskService.pause, .with { $0.id = target.id }) } }
 }
 
 struct Resume: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Thaw the container.")
     @OptionGroup var target: Target
-    func run() throws { try rpc { try target.client().resume(.with { $0.id = target.id }) } }
+    func run() throws { try rpc { try target.client().call(TaskService.resume, .with { $0.id = target.id }) } }
 }
 
 struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete the task (or an exec'd process).")
     @OptionGroup var target: Target
     func run() throws {
-        try rpc { try printReply(try target.client().delete(.with { $0.id = target.id; $0.execID = target.execID })) }
+        try rpc { try printReply(try target.client().call(TaskService.delete, .with { $0.id = target.id; $0.execID = target.execID })) }
     }
 }
 
@@ -331,13 +331,13 @@ struct Shutdown: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Ask the shim to exit (once nothing is left, or --now).")
     @OptionGroup var target: Target
     @Flag(help: "Exit even with tasks left.") var now = false
-    func run() throws { try rpc { try target.client().shutdown(.with { $0.id = target.id; $0.now = now }) } }
+    func run() throws { try rpc { try target.client().call(TaskService.shutdown, .with { $0.id = target.id; $0.now = now }) } }
 }
 
 struct Connect: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the shim and task pids.")
     @OptionGroup var target: Target
-    func run() throws { try rpc { try printReply(try target.client().connect(.with { $0.id = target.id })) } }
+    func run() throws { try rpc { try printReply(try target.client().call(TaskService.connect, .with { $0.id = target.id })) } }
 }
 
 struct Resize: ParsableCommand {
@@ -347,7 +347,7 @@ struct Resize: ParsableCommand {
     @Option var height: UInt32
     func run() throws {
         try rpc {
-            try target.client().resizePty(.with {
+            try target.client().call(TaskService.resizePty, .with {
                 $0.id = target.id
                 $0.execID = target.execID
                 $0.width = width
@@ -361,7 +361,7 @@ struct CloseIO: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "close-io", abstract: "Close the process's stdin.")
     @OptionGroup var target: Target
     func run() throws {
-        try rpc { try target.client().closeIO(.with { $0.id = target.id; $0.execID = target.execID; $0.stdin = true }) }
+        try rpc { try target.client().call(TaskService.closeIO, .with { $0.id = target.id; $0.execID = target.execID; $0.stdin = true }) }
     }
 }
 

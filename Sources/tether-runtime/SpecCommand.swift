@@ -110,7 +110,7 @@ enum DefaultSpec {
                                      permitted: defaultCapabilities, ambient: defaultCapabilities)
         process.rlimits = [.init(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)]
         process.noNewPrivileges = true
-        var linux = Linux(namespaces: ["pid", "network", "ipc", "uts", "mount", "cgroup"].map { Linux.Namespace(type: $0) })
+        var linux = Linux(namespaces: [NamespaceType.pid, .network, .ipc, .uts, .mount, .cgroup].map { Linux.Namespace(type: $0) })
         var resources = Resources()
         resources.devices = [Resources.DeviceCgroup(allow: false, type: nil, major: nil, minor: nil, access: "rwm")]
         linux.resources = resources

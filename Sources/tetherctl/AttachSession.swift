@@ -47,7 +47,7 @@ final class AttachSession {
     }
 
     /// Runs until `method` (Wait or WaitExec) answers; returns the exit code (125 when tetherd failed).
-    func run<Request: Message>(waitingWith method: String, _ request: Request) throws -> Int32 {
+    func run<Request>(waitingWith method: TTRPCMethod<Request, Tether_Daemon_V1_WaitResponse>, _ request: Request) throws -> Int32 {
         let loop = try EventLoop()
         let terminal = RawTerminal(fd: 0)
         defer {
@@ -57,7 +57,7 @@ final class AttachSession {
         var exitCode: Int32?
         let client = try TTRPCLoopClient(loop: loop, path: daemon.socket)
         defer { client.close() }
-        client.call("tether.daemon.v1.Daemon", method, request) { (result: Result<Tether_Daemon_V1_WaitResponse, Error>) in
+        client.call(method, request) { result in
             exitCode = (try? result.get().exitCode) ?? 125
             loop.stop()
         }
@@ -91,7 +91,7 @@ final class AttachSession {
         guard var resize, let size = TerminalMode.localSize else { return }
         resize.height = UInt32(size.rows)
         resize.width = UInt32(size.columns)
-        let _: Google_Protobuf_Empty? = try? daemon.call("Resize", resize)
+        _ = try? daemon.call(DaemonService.resize, resize)
     }
 
     private func drainOutputs() {

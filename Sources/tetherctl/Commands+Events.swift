@@ -13,8 +13,7 @@ struct Events: ParsableCommand {
         let client = try daemon.client()
         defer { client.close() }
         let deadline = until.map { ContinuousClock.now + .seconds(Int64($0)) }
-        let start: Tether_Daemon_V1_EventsResponse = try client.call(
-            "tether.daemon.v1.Daemon", "Events", Tether_Daemon_V1_EventsRequest.with { $0.fromNow = true }, timeout: .seconds(30))
+        let start = try client.call(DaemonService.events, .with { $0.fromNow = true }, timeout: .seconds(30))
         var cursor = start.cursor
         while true {
             var wait: UInt32 = 0
@@ -27,7 +26,7 @@ struct Events: ParsableCommand {
                 $0.after = cursor
                 $0.timeoutMs = wait
             }
-            let response: Tether_Daemon_V1_EventsResponse = try client.call("tether.daemon.v1.Daemon", "Events", request, timeout: nil)
+            let response = try client.call(DaemonService.events, request, timeout: nil)
             for event in response.events { print(Events.line(event)) }
             cursor = response.cursor
         }

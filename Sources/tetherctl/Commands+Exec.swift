@@ -18,7 +18,7 @@ struct Exec: ParsableCommand {
     }
 
     func run() throws {
-        let response: Tether_Daemon_V1_ExecResponse = try daemon.call("Exec", Tether_Daemon_V1_ExecRequest.with {
+        let response = try daemon.call(DaemonService.exec, .with {
             $0.id = container
             $0.args = command
             $0.env = env
@@ -37,9 +37,9 @@ struct Exec: ParsableCommand {
         let session = AttachSession(daemon: daemon.tetherd)
         try session.read(fifo: response.stdoutPath, to: 1)
         if !response.stderrPath.isEmpty { try session.read(fifo: response.stderrPath, to: 2) }
-        let _: Google_Protobuf_Empty = try daemon.call("StartExec", process)
+        try daemon.call(DaemonService.startExec, process)
         if interactive { session.stdinFIFO = response.stdinPath }
         if tty { session.resize = .with { $0.id = container; $0.execID = response.execID } }
-        throw ExitCode(try session.run(waitingWith: "WaitExec", process))
+        throw ExitCode(try session.run(waitingWith: DaemonService.waitExec, process))
     }
 }

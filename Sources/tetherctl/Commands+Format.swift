@@ -9,7 +9,7 @@ extension Inspect {
             ("Id", .string(info.id)), ("Created", .string(Humanize.rfc3339(info.createdAtNs))),
             ("Path", .string(info.args.first ?? "")), ("Args", .array(info.args.dropFirst().map { .string($0) })),
             ("State", .object([
-                ("Status", .string(info.status)), ("Running", .bool(info.status == "running")), ("Pid", .integer(Int64(info.pid))),
+                ("Status", .string(info.status)), ("Running", .bool(info.state == .running)), ("Pid", .integer(Int64(info.pid))),
                 ("ExitCode", .integer(Int64(info.exitCode))), ("Error", .string(info.error)),
                 ("StartedAt", .string(Humanize.rfc3339(info.startedAtNs))), ("FinishedAt", .string(Humanize.rfc3339(info.finishedAtNs))),
             ])),
@@ -82,9 +82,9 @@ enum ContainerListing {
 
     /// docker's STATUS column: `Up 5 minutes`, `Exited (3) 2 seconds ago`, `Created`.
     static func status(of container: Tether_Daemon_V1_ContainerInfo, now: Int64) -> String {
-        switch container.status {
-        case "running": return "Up \(Humanize.duration(now - container.startedAtNs / 1_000_000_000))"
-        case "exited": return "Exited (\(container.exitCode)) \(Humanize.ago(now - container.finishedAtNs / 1_000_000_000))"
+        switch container.state {
+        case .running?: return "Up \(Humanize.duration(now - container.startedAtNs / 1_000_000_000))"
+        case .exited?: return "Exited (\(container.exitCode)) \(Humanize.ago(now - container.finishedAtNs / 1_000_000_000))"
         default: return "Created"
         }
     }

@@ -15,18 +15,18 @@ struct Start: ParsableCommand {
 
     func run() throws {
         guard attach || interactive else {
-            let _: Tether_Daemon_V1_RunResponse = try daemon.call("Start", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+            try daemon.call(DaemonService.start, .with { $0.id = container })
             print(container)
             return
         }
-        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        let info = try daemon.call(DaemonService.inspect, .with { $0.id = container })
         let offset = Attach.logSize(info.logPath)
-        let response: Tether_Daemon_V1_RunResponse = try daemon.call("Start", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
+        let response = try daemon.call(DaemonService.start, .with { $0.id = info.id })
         let session = AttachSession(daemon: daemon.tetherd)
         session.follow(log: response.logPath, from: offset)
         if interactive && !response.stdinPath.isEmpty { session.stdinFIFO = response.stdinPath }
         if info.tty { session.resize = .with { $0.id = info.id } }
-        throw ExitCode(try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id }))
+        throw ExitCode(try session.run(waitingWith: DaemonService.wait, Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id }))
     }
 }
 
@@ -38,7 +38,7 @@ struct Restart: ParsableCommand {
 
     func run() throws {
         for container in containers {
-            let _: Tether_Daemon_V1_RunResponse = try daemon.call("Restart", Tether_Daemon_V1_ContainerRequest.with {
+            try daemon.call(DaemonService.restart, .with {
                 $0.id = container
                 $0.timeoutSeconds = time
             }, timeout: .seconds(Int64(time) + 60))
@@ -55,13 +55,13 @@ struct Attach: ParsableCommand {
     @Argument var container: String
 
     func run() throws {
-        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
-        guard info.status == "running" else { throw CLIError("you cannot attach to a stopped container: \(container)") }
+        let info = try daemon.call(DaemonService.inspect, .with { $0.id = container })
+        guard info.state == .running else { throw CLIError("you cannot attach to a stopped container: \(container)") }
         let session = AttachSession(daemon: daemon.tetherd)
         session.follow(log: info.logPath, from: Attach.logSize(info.logPath))
         if !noStdin && !info.stdinPath.isEmpty { session.stdinFIFO = info.stdinPath }
         if info.tty { session.resize = .with { $0.id = info.id } }
-        throw ExitCode(try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id }))
+        throw ExitCode(try session.run(waitingWith: DaemonService.wait, Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id }))
     }
 
     /// Where new output starts: attaching shows what the container writes from now on.

@@ -15,7 +15,7 @@ struct Ps: ParsableCommand {
 
     func run() throws {
         let template = try format.map { try ContainerListing.template($0) }
-        let response: Tether_Daemon_V1_ListResponse = try daemon.call("List", Tether_Daemon_V1_ListRequest.with { $0.all = all })
+        let response = try daemon.call(DaemonService.list, .with { $0.all = all })
         if quiet {
             for container in response.containers { print(PrintableText.escaped(String(container.id.prefix(12)))) }
             return
@@ -73,7 +73,7 @@ struct Inspect: ParsableCommand {
     @Argument var container: String
 
     func run() throws {
-        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        let info = try daemon.call(DaemonService.inspect, .with { $0.id = container })
         let value = Inspect.document(info)
         if let format {
             print(try GoTemplate(format).render(value))
@@ -91,9 +91,9 @@ struct Logs: ParsableCommand {
     @Argument var container: String
 
     func run() throws {
-        let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
+        let info = try daemon.call(DaemonService.inspect, .with { $0.id = container })
         let reader = LogReader(path: info.logPath)
-        let following = follow && info.status == "running"
+        let following = follow && info.state == .running
         let start = tail.map { reader.tailStart(lines: $0) } ?? reader.start
         let reached = try reader.copy(from: start, to: 1, endingLine: tail != nil && !following)
         guard following else { return }
@@ -103,7 +103,7 @@ struct Logs: ParsableCommand {
         } else {
             session.follow(log: info.logPath)
         }
-        _ = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
+        _ = try session.run(waitingWith: DaemonService.wait, Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
     }
 }
 
@@ -114,7 +114,7 @@ struct Kill: ParsableCommand {
     @Argument var container: String
     func run() throws {
         guard let number = ProcessSupport.signalNumber(named: signal) else { throw ValidationError("--signal \(signal): unknown signal") }
-        let _: Google_Protobuf_Empty = try daemon.call("Kill", Tether_Daemon_V1_ContainerRequest.with {
+        try daemon.call(DaemonService.kill, .with {
             $0.id = container
             $0.signal = UInt32(number)
         })
@@ -128,7 +128,7 @@ struct Stop: ParsableCommand {
     @Option(name: .shortAndLong, help: "Seconds to wait before killing it.") var time: UInt32 = 10
     @Argument var container: String
     func run() throws {
-        let _: Tether_Daemon_V1_WaitResponse = try daemon.call("Stop", Tether_Daemon_V1_ContainerRequest.with {
+        try daemon.call(DaemonService.stop, .with {
             $0.id = container
             $0.timeoutSeconds = time
         }, timeout: .seconds(Int64(time) + 30))
@@ -143,7 +143,7 @@ struct Rm: ParsableCommand {
     @Argument var containers: [String]
     func run() throws {
         for container in containers {
-            let _: Google_Protobuf_Empty = try daemon.call("Remove", Tether_Daemon_V1_ContainerRequest.with {
+            try daemon.call(DaemonService.remove, .with {
                 $0.id = container
                 $0.force = force
             })
@@ -156,7 +156,7 @@ struct Prune: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove every stopped container.")
     @OptionGroup var daemon: DaemonOptions
     func run() throws {
-        let response: Tether_Daemon_V1_PruneResponse = try daemon.call("Prune", Google_Protobuf_Empty())
+        let response = try daemon.call(DaemonService.prune, Google_Protobuf_Empty())
         for id in response.removed { print(id) }
     }
 }

@@ -63,7 +63,7 @@ enum ContainerCommands {
         request.detach = detach
         let response: Tether_Daemon_V1_RunResponse
         do {
-            response = try tetherd.call("Run", request)
+            response = try tetherd.call(DaemonService.run, request)
         } catch {
             report(error)
             return 125
@@ -77,9 +77,9 @@ enum ContainerCommands {
             session.follow(log: response.logPath)
             if invocation.options.interactive { session.stdinFIFO = response.stdinPath }
             if invocation.options.tty { session.resize = .with { $0.id = response.id } }
-            let code = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = response.id })
+            let code = try session.run(waitingWith: DaemonService.wait, Tether_Daemon_V1_ContainerRequest.with { $0.id = response.id })
             if remove {
-                let _: Google_Protobuf_Empty = try tetherd.call("Remove", Tether_Daemon_V1_ContainerRequest.with {
+                try tetherd.call(DaemonService.remove, .with {
                     $0.id = response.id
                     $0.force = true
                 })
@@ -96,7 +96,7 @@ enum ContainerCommands {
         guard let invocation = invocation(arguments, createFlags, synopsis: "create [OPTIONS] ROOTFS COMMAND [ARG...]",
                                           abstract: createAbstract, status: &status) else { return status }
         do {
-            let response: Tether_Daemon_V1_RunResponse = try invocation.tetherd.call("Create", invocation.request)
+            let response = try invocation.tetherd.call(DaemonService.create, invocation.request)
             print(response.id)
             return 0
         } catch {

@@ -34,11 +34,14 @@ struct Tetherd {
         }
     }
 
-    func call<Request: Message, Response: Message>(_ method: String, _ request: Request, timeout: Duration? = .seconds(60)) throws -> Response {
+    @discardableResult
+    func call<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = .seconds(60)
+    ) throws -> Response {
         let client = try client()
         defer { client.close() }
         do {
-            return try client.call("tether.daemon.v1.Daemon", method, request, timeout: timeout)
+            return try client.call(method, request, timeout: timeout)
         } catch let status as TTRPCStatus {
             throw CLIError(PrintableText.visible(status.message))
         }
@@ -50,7 +53,10 @@ struct DaemonOptions: ParsableArguments {
 
     var tetherd: Tetherd { Tetherd(socket: socket) }
     func client() throws -> TTRPCClient { try tetherd.client() }
-    func call<Request: Message, Response: Message>(_ method: String, _ request: Request, timeout: Duration? = .seconds(60)) throws -> Response {
+    @discardableResult
+    func call<Request, Response>(
+        _ method: TTRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = .seconds(60)
+    ) throws -> Response {
         try tetherd.call(method, request, timeout: timeout)
     }
 }
@@ -87,7 +93,7 @@ struct Wait: ParsableCommand {
     @OptionGroup var daemon: DaemonOptions
     @Argument var container: String
     func run() throws {
-        let response: Tether_Daemon_V1_WaitResponse = try daemon.call("Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = container }, timeout: nil)
+        let response = try daemon.call(DaemonService.wait, .with { $0.id = container }, timeout: nil)
         print(response.exitCode)
     }
 }

@@ -67,8 +67,7 @@ final class BenchServer: @unchecked Sendable {
                 let loop = try EventLoop()
                 let server = TTRPCServer(loop: loop, listener: listener)
                 let shimPID = UInt32(getpid())
-                server.register(TaskService.name, TaskService.Method.connect.rawValue, sync: {
-                    (request: Containerd_Task_V2_ConnectRequest, _) -> Containerd_Task_V2_ConnectResponse in
+                server.register(TaskService.connect, sync: { _ in
                     var response = Containerd_Task_V2_ConnectResponse()
                     response.shimPid = shimPID
                     response.taskPid = 1
@@ -136,12 +135,12 @@ func run() throws {
     // Latency: one client, one call at a time.
     let client = try TTRPCClient(path: path)
     for _ in 0..<min(2000, options.iterations) {
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", request)
+        try client.call(TaskService.connect, request)
     }
     var samples = [UInt64](repeating: 0, count: options.iterations)
     for index in 0..<options.iterations {
         let start = now()
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", request)
+        try client.call(TaskService.connect, request)
         samples[index] = now() - start
     }
     client.close()
@@ -163,7 +162,7 @@ func run() throws {
             let end = deadline.load()
             while now() < end {
                 do {
-                    let _: Containerd_Task_V2_ConnectResponse = try connection.call(TaskService.name, "Connect", request)
+                    try connection.call(TaskService.connect, request)
                     calls += 1
                 } catch {
                     errors += 1

@@ -85,25 +85,25 @@ final class FuzzService {
     var waiting: [TTRPCResponder<Containerd_Task_V2_WaitResponse>] = []
 
     func install(_ dispatcher: TTRPCDispatcher) {
-        dispatcher.register(TaskService.name, "Connect", sync: { (_: Containerd_Task_V2_ConnectRequest, _) in
+        dispatcher.register(TaskService.connect, sync: { _ in
             Containerd_Task_V2_ConnectResponse()
         })
-        dispatcher.register(TaskService.name, "State", sync: { (request: Containerd_Task_V2_StateRequest, _) in
+        dispatcher.register(TaskService.state, sync: { request in
             var response = Containerd_Task_V2_StateResponse()
             response.id = request.id
             return response
         })
-        dispatcher.register(TaskService.name, "Wait") { [unowned self] (_: Containerd_Task_V2_WaitRequest, _, responder: TTRPCResponder<Containerd_Task_V2_WaitResponse>) in
+        dispatcher.register(TaskService.wait) { [unowned self] _, _, responder in
             self.waiting.append(responder)
         }
-        dispatcher.register(TaskService.name, "Kill") { [unowned self] (_: Containerd_Task_V2_KillRequest, _, responder: TTRPCResponder<Google_Protobuf_Empty>) in
+        dispatcher.register(TaskService.kill) { [unowned self] _, _, responder in
             for waiter in self.waiting { waiter.succeed(Containerd_Task_V2_WaitResponse()) }
             self.waiting.removeAll()
             responder.succeed(Google_Protobuf_Empty())
             responder.succeed(Google_Protobuf_Empty())  // a second answer must be ignored
         }
-        dispatcher.register(TaskService.name, "Pids") { (_: Containerd_Task_V2_PidsRequest, _, _: TTRPCResponder<Containerd_Task_V2_PidsResponse>) in }
-        dispatcher.register(TaskService.name, "Delete", sync: { (_: Containerd_Task_V2_DeleteRequest, _) -> Containerd_Task_V2_DeleteResponse in
+        dispatcher.register(TaskService.pids) { _, _, _ in }  // never answers
+        dispatcher.register(TaskService.delete, sync: { _ in
             throw TTRPCStatus(.notFound, "not found")
         })
     }
@@ -216,7 +216,7 @@ final class SocketTarget: @unchecked Sendable {
         defer { client.close() }
         var request = Containerd_Task_V2_StateRequest()
         request.id = "probe"
-        let response: Containerd_Task_V2_StateResponse = try client.call(TaskService.name, "State", request, timeout: .seconds(10))
+        let response = try client.call(TaskService.state, request, timeout: .seconds(10))
         if response.id != "probe" { throw Violation(description: "wrong probe reply") }
     }
 }

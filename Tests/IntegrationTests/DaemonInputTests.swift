@@ -57,7 +57,7 @@ struct DaemonInputTests {
         let client = try TTRPCClient(path: daemon.socket)
         defer { client.close() }
         for (label, name) in Self.badNames where !name.isEmpty {  // an empty name over the API means "none given"
-            for method in ["Run", "Create"] {
+            for method in [DaemonService.run, DaemonService.create] {
                 let request = Tether_Daemon_V1_RunRequest.with {
                     $0.name = name
                     $0.rootfs = Self.rootfs
@@ -65,11 +65,11 @@ struct DaemonInputTests {
                     $0.detach = true
                 }
                 do {
-                    let _: Tether_Daemon_V1_RunResponse = try client.call("tether.daemon.v1.Daemon", method, request, timeout: .seconds(30))
-                    Issue.record("\(method) accepted a name with \(label)")
+                    try client.call(method, request, timeout: .seconds(30))
+                    Issue.record("\(method.method) accepted a name with \(label)")
                 } catch let status as TTRPCStatus {
-                    #expect(status.code == .invalidArgument, "\(method), \(label): \(status)")
-                    #expect(status.message.contains("container name"), "\(method), \(label): \(status)")
+                    #expect(status.code == .invalidArgument, "\(method.method), \(label): \(status)")
+                    #expect(status.message.contains("container name"), "\(method.method), \(label): \(status)")
                 }
             }
         }
@@ -80,7 +80,7 @@ struct DaemonInputTests {
                 $0.args = ["/bin/true"]
             }
             #expect(throws: TTRPCStatus.self, "Create with ROOTFS \"\(rootfs)\"") {
-                let _: Tether_Daemon_V1_RunResponse = try client.call("tether.daemon.v1.Daemon", "Create", request, timeout: .seconds(30))
+                try client.call(DaemonService.create, request, timeout: .seconds(30))
             }
         }
         try Self.expectNothingCreated(daemon, "API")

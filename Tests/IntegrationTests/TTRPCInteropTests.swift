@@ -41,10 +41,10 @@ struct TTRPCInteropTests {
             logFD = open(bundle + "/log", O_RDWR | O_NONBLOCK | O_CLOEXEC)
             let received = self.received
             events = try ServerLoop(path: directory.path + "/events.sock") { server in
-                server.register(EventsService.name, EventsService.forward, sync: { (request: ForwardRequest, context) -> Google_Protobuf_Empty in
+                server.register(EventsService.forward) { request, context, responder in
                     received.add(context.containerdNamespace, request.envelope)
-                    return Google_Protobuf_Empty()
-                })
+                    responder.succeed(Google_Protobuf_Empty())
+                }
             }
         }
 
@@ -112,30 +112,31 @@ struct TTRPCInteropTests {
 
         var connect = Containerd_Task_V2_ConnectRequest()
         connect.id = fixture.id
-        let connected = try task.connect(connect)
+        let connected = try task.call(TaskService.connect, connect)
         #expect(connected.shimPid > 0)
         #expect(connected.taskPid == 0)  // nothing created yet
 
         // State of a task that was never created: the shim's own NOT_FOUND, decoded from its status.
         var state = Containerd_Task_V2_StateRequest()
         state.id = fixture.id
-        #expect(throws: TTRPCStatus.self) { _ = try task.state(state) }
+        #expect(throws: TTRPCStatus.self) { _ = try task.call(TaskService.state, state) }
         do {
-            _ = try task.state(state)
+            _ = try task.call(TaskService.state, state)
         } catch let status as TTRPCStatus {
             #expect(status.code == .notFound)
             #expect(status.message.contains("not found"))
         }
         // An unknown method: the Go server's UNIMPLEMENTED, on the same connection.
         #expect(throws: TTRPCStatus(.unimplemented, "method Teleport")) {
-            let _: Google_Protobuf_Empty = try task.connection.call(TaskService.name, "Teleport", connect, timeout: .seconds(5))
+            let teleport = TTRPCMethod<Containerd_Task_V2_ConnectRequest, Google_Protobuf_Empty>(service: TaskService.name, method: "Teleport")
+            try task.connection.call(teleport, connect, timeout: .seconds(5))
         }
-        #expect(try task.connect(connect).shimPid == connected.shimPid)
+        #expect(try task.call(TaskService.connect, connect).shimPid == connected.shimPid)
 
         var shutdown = Containerd_Task_V2_ShutdownRequest()
         shutdown.id = fixture.id
         do {
-            try task.shutdown(shutdown)
+            try task.call(TaskService.shutdown, shutdown)
         } catch let status as TTRPCStatus where status == .closed {
             // The shim may exit before its reply is read; containerd ignores ErrClosed here too.
         }
@@ -166,30 +167,30 @@ struct TTRPCInteropTests {
         var create = Containerd_Task_V2_CreateTaskRequest()
         create.id = fixture.id
         create.bundle = fixture.bundle
-        let created = try task.create(create)
+        let created = try task.call(TaskService.create, create)
         #expect(created.pid > 0)
 
         var connect = Containerd_Task_V2_ConnectRequest()
         connect.id = fixture.id
-        let connected = try task.connect(connect)
+        let connected = try task.call(TaskService.connect, connect)
         #expect(connected.taskPid == created.pid)
 
         var state = Containerd_Task_V2_StateRequest()
         state.id = fixture.id
-        var current = try task.state(state, timeout: .seconds(2))
+        var current = try task.call(TaskService.state, state, timeout: .seconds(2))
         #expect(current.status == .created)
         #expect(current.pid == created.pid)
         #expect(current.bundle == fixture.bundle)
 
         var start = Containerd_Task_V2_StartRequest()
         start.id = fixture.id
-        #expect(try task.start(start).pid == created.pid)
-        current = try task.state(state, timeout: .seconds(2))
+        #expect(try task.call(TaskService.start, start).pid == created.pid)
+        current = try task.call(TaskService.state, state, timeout: .seconds(2))
         #expect(current.status == .running)
 
         var pids = Containerd_Task_V2_PidsRequest()
         pids.id = fixture.id
-        #expect(try task.pids(pids).processes.map(\.pid).contains(created.pid))
+        #expect(try task.call(TaskService.pids, pids).processes.map(\.pid).contains(created.pid))
 
         // Wait blocks on its own connection while Kill goes through on ours: out-of-order replies from Go.
         let waiter = try TaskClient(path: path)
@@ -197,28 +198,28 @@ struct TTRPCInteropTests {
         let wait = Self.detachedResult { () -> UInt32 in
             var request = Containerd_Task_V2_WaitRequest()
             request.id = waitID
-            return try waiter.wait(request).exitStatus
+            return try waiter.call(TaskService.wait, request).exitStatus
         }
         var kill = Containerd_Task_V2_KillRequest()
         kill.id = fixture.id
         kill.signal = UInt32(SIGKILL)
-        try task.kill(kill)
+        try task.call(TaskService.kill, kill)
         #expect(try wait.get(timeout: 30) == 137)
         waiter.close()
 
-        current = try task.state(state, timeout: .seconds(2))
+        current = try task.call(TaskService.state, state, timeout: .seconds(2))
         #expect(current.status == .stopped)
         #expect(current.exitStatus == 137)
 
         var delete = Containerd_Task_V2_DeleteRequest()
         delete.id = fixture.id
-        let deleted = try task.delete(delete)
+        let deleted = try task.call(TaskService.delete, delete)
         #expect(deleted.exitStatus == 137 && deleted.pid == created.pid)
 
         var shutdown = Containerd_Task_V2_ShutdownRequest()
         shutdown.id = fixture.id
         do {
-            try task.shutdown(shutdown)
+            try task.call(TaskService.shutdown, shutdown)
         } catch let status as TTRPCStatus where status == .closed {}
         #expect(fixture.waitForExit(Int32(connected.shimPid)))
         let (result, _) = try fixture.delete()

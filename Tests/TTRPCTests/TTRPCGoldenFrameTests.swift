@@ -75,7 +75,7 @@ struct TTRPCGoldenFrameTests {
         let call = Background { () -> UInt32 in
             var connect = Containerd_Task_V2_ConnectRequest()
             connect.id = "test1"
-            let response: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", connect)
+            let response = try client.call(TaskService.connect, connect)
             return response.shimPid
         }
         var received: [UInt8] = []
@@ -139,7 +139,7 @@ struct TTRPCGoldenFrameTests {
         #expect(envelope.event.typeURL == "containerd.events.TaskExit")
         #expect(Containerd_Events_TaskExecStarted.topic.rawValue == "/tasks/exec-started")
         #expect(TaskEventTopic.allCases.count == 10)
-        #expect(TaskService.Method.allCases.count == 17)
+        #expect(TaskService.methodNames.count == 17)
         #expect(EventsService.name == "containerd.services.events.ttrpc.v1.Events")
     }
 

@@ -40,12 +40,11 @@ struct TTRPCLoopClientTests {
         clientThread.post {
             var wait = Containerd_Task_V2_WaitRequest()
             wait.id = "c1"
-            loopClient.call(TaskService.name, "Wait", wait) { (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+            loopClient.call(TaskService.wait, wait) { result in
                 recorder.record((try? "wait \(result.get().exitStatus)") ?? "wait failed: \(result)")
             }
             for index in 0..<100 {
-                loopClient.call(TaskService.name, "State", TTRPCServerTests.state("s\(index)")) {
-                    (result: Result<Containerd_Task_V2_StateResponse, Error>) in
+                loopClient.call(TaskService.state, TTRPCServerTests.state("s\(index)")) { result in
                     recorder.record((try? "state \(result.get().id)") ?? "state failed: \(result)")
                 }
             }
@@ -54,7 +53,7 @@ struct TTRPCLoopClientTests {
         #expect(recorder.all == (0..<100).map { "state s\($0)" })
         #expect(clientThread.sync { loopClient.pendingCalls } == 1)
         clientThread.post {
-            loopClient.call(TaskService.name, "Kill", TTRPCServerTests.kill(9)) { (result: Result<Google_Protobuf_Empty, Error>) in
+            loopClient.call(TaskService.kill, TTRPCServerTests.kill(9)) { result in
                 recorder.record((try? result.get()) != nil ? "kill" : "kill failed: \(result)")
             }
         }
@@ -74,8 +73,7 @@ struct TTRPCLoopClientTests {
         let loopClient = try #require(client)
         clientThread.post {
             loopClient.onClose = { recorder.record("closed") }
-            loopClient.call(TaskService.name, "Pids", Containerd_Task_V2_PidsRequest(), timeout: .milliseconds(30)) {
-                (result: Result<Containerd_Task_V2_PidsResponse, Error>) in
+            loopClient.call(TaskService.pids, Containerd_Task_V2_PidsRequest(), timeout: .milliseconds(30)) { result in
                 recorder.record("pids \(outcome(result))")
             }
         }
@@ -84,7 +82,7 @@ struct TTRPCLoopClientTests {
         clientThread.post {
             var wait = Containerd_Task_V2_WaitRequest()
             wait.id = "c1"
-            loopClient.call(TaskService.name, "Wait", wait) { (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+            loopClient.call(TaskService.wait, wait) { result in
                 recorder.record("wait \(outcome(result))")
             }
         }
@@ -95,7 +93,7 @@ struct TTRPCLoopClientTests {
         #expect(recorder.all == ["pids DEADLINE_EXCEEDED", "wait UNAVAILABLE", "closed"])
         // Calls after the close fail the same way, asynchronously.
         clientThread.post {
-            loopClient.call(TaskService.name, "State", TTRPCServerTests.state("x")) { (result: Result<Containerd_Task_V2_StateResponse, Error>) in
+            loopClient.call(TaskService.state, TTRPCServerTests.state("x")) { result in
                 recorder.record("late \(outcome(result))")
             }
         }
@@ -106,10 +104,10 @@ struct TTRPCLoopClientTests {
     @Test func forwardPublishesEventsAsAShimDoes() throws {
         let received = Box<[(String?, EventEnvelope)]>([])
         let server = try ServerThread { server in
-            server.register(EventsService.name, EventsService.forward, sync: { (request: ForwardRequest, context) -> Google_Protobuf_Empty in
+            server.register(EventsService.forward) { request, context, responder in
                 received.update { $0?.append((context.containerdNamespace, request.envelope)) }
-                return Google_Protobuf_Empty()
-            })
+                responder.succeed(Google_Protobuf_Empty())
+            }
         }
         let clientThread = try LoopThread()
         clientThread.start()

@@ -110,7 +110,7 @@ struct TTRPCRobustnessTests {
         #expect(frames > 1000, "the server answered the requests among the random frames (seed \(seed))")
         // A new connection works too, and the fuzzed one is still counted as open.
         let client = try TTRPCClient(path: server.path)
-        let again: Containerd_Task_V2_StateResponse = try client.call(TaskService.name, "State", state, timeout: .seconds(10))
+        let again = try client.call(TaskService.state, state, timeout: .seconds(10))
         #expect(again.id == "after-fuzz")
         #expect(server.sync { server.server.connectionCount } == 2)
     }
@@ -129,8 +129,7 @@ struct TTRPCRobustnessTests {
             FileIO.close(fd)
         }
         let client = try TTRPCClient(path: server.path)
-        let response: Containerd_Task_V2_ConnectResponse = try client.call(
-            TaskService.name, "Connect", Containerd_Task_V2_ConnectRequest(), timeout: .seconds(10))
+        let response = try client.call(TaskService.connect, Containerd_Task_V2_ConnectRequest(), timeout: .seconds(10))
         #expect(response.taskPid == 42)
         // Every garbage connection was closed by its peer and cleaned up.
         var open = server.sync { server.server.connectionCount }
@@ -185,7 +184,7 @@ struct TTRPCRobustnessTests {
         }
         #expect(replies > 100)
         let client = try TTRPCClient(path: server.path)
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Containerd_Task_V2_ConnectRequest(),
+        try client.call(TaskService.connect, Containerd_Task_V2_ConnectRequest(),
                                                                     timeout: .seconds(10))
     }
 }

@@ -37,6 +37,11 @@ struct TTRPCServerSessionTests {
         return TTRPCServerSession(dispatcher: dispatcher, peer: .of(pid: 1, uid: 0, gid: 0), transport: fake.transport)
     }
 
+    /// A method of the test service "s" that takes and returns Empty.
+    static func method(_ name: String) -> TTRPCMethod<Google_Protobuf_Empty, Google_Protobuf_Empty> {
+        TTRPCMethod(service: "s", method: name)
+    }
+
     static func request(_ streamID: UInt32, _ service: String, _ method: String, payload: [UInt8] = [], timeout: Int64 = 0) -> TTRPCFrame {
         TTRPCFrame(streamID: streamID, type: .request, data: TTRPCMessages.encodeRequest(
             service: service, method: method, payload: payload, timeoutNanoseconds: timeout, metadata: [:]))
@@ -45,7 +50,7 @@ struct TTRPCServerSessionTests {
     @Test func rulesInTtrpcOrder() {
         let fake = FakeTransport()
         let session = Self.session(fake) { dispatcher in
-            dispatcher.register("s", "m", sync: { (_: Google_Protobuf_Empty, _) in Google_Protobuf_Empty() })
+            dispatcher.register(Self.method("m"), sync: { _ in Google_Protobuf_Empty() })
         }
         session.receive(.oversized(streamID: 9, type: 1, length: 5_000_000))
         session.receive(TTRPCFrame(streamID: 11, type: .data, data: []))
@@ -70,7 +75,7 @@ struct TTRPCServerSessionTests {
         var held: TTRPCResponder<Google_Protobuf_Empty>?
         var cancelled = 0
         let session = Self.session(fake) { dispatcher in
-            dispatcher.register("s", "hold") { (_: Google_Protobuf_Empty, context, responder: TTRPCResponder<Google_Protobuf_Empty>) in
+            dispatcher.register(Self.method("hold")) { _, context, responder in
                 #expect(context.deadline != nil)
                 responder.onCancel = { cancelled += 1 }
                 held = responder
@@ -93,7 +98,7 @@ struct TTRPCServerSessionTests {
         var held: [TTRPCResponder<Google_Protobuf_Empty>] = []
         var cancelled = 0
         let session = Self.session(fake) { dispatcher in
-            dispatcher.register("s", "hold") { (_: Google_Protobuf_Empty, _, responder: TTRPCResponder<Google_Protobuf_Empty>) in
+            dispatcher.register(Self.method("hold")) { _, _, responder in
                 responder.onCancel = { cancelled += 1 }
                 held.append(responder)
             }
@@ -128,7 +133,7 @@ struct TTRPCSizeLimitTests {
     @Test func responsesOverFourMebibytesBecomeResourceExhausted() {
         let fake = TTRPCServerSessionTests.FakeTransport()
         let session = TTRPCServerSessionTests.session(fake) { dispatcher in
-            dispatcher.register("s", "big", sync: { (_: Google_Protobuf_Empty, _) -> Containerd_Task_V2_StateResponse in
+            dispatcher.register(TTRPCMethod<Google_Protobuf_Empty, Containerd_Task_V2_StateResponse>(service: "s", method: "big"), sync: { _ in
                 var response = Containerd_Task_V2_StateResponse()
                 response.id = String(repeating: "x", count: TTRPCFrame.maximumDataLength)
                 return response
@@ -146,7 +151,7 @@ struct TTRPCSizeLimitTests {
         var request = Containerd_Task_V2_StateRequest()
         request.id = String(repeating: "x", count: TTRPCFrame.maximumDataLength)
         #expect(throws: TTRPCStatus.self) {
-            let _: Containerd_Task_V2_StateResponse = try client.call(TaskService.name, "State", request)
+            try client.call(TaskService.state, request)
         }
         client.close()
     }

@@ -67,12 +67,11 @@ struct TTRPCServerTests {
         let (server, _) = try Self.makeServer()
         let client = try TTRPCClient(path: server.path)
         defer { client.close() }
-        let response: Containerd_Task_V2_ConnectResponse = try client.call(
-            TaskService.name, "Connect", Self.connect(), metadata: ["v": ["1.2.3"]])
+        let response = try client.call(TaskService.connect, Self.connect(), metadata: ["v": ["1.2.3"]])
         #expect(response.shimPid == UInt32(getpid()))
         #expect(response.taskPid == 42)
         #expect(response.version == "1.2.3")
-        let state: Containerd_Task_V2_StateResponse = try client.call(TaskService.name, "State", Self.state("abc"), timeout: .seconds(2))
+        let state = try client.call(TaskService.state, Self.state("abc"), timeout: .seconds(2))
         #expect(state.id == "abc" && state.status == .running)
     }
 
@@ -82,7 +81,7 @@ struct TTRPCServerTests {
         #expect(TTRPCClient.socketPath(fromAddress: "/run/x.sock") == "/run/x.sock")
         let client = try TTRPCClient(path: "unix://" + server.path)
         #expect(client.path == server.path)
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     @Test func handlerStatusesReachTheClient() throws {
@@ -91,22 +90,24 @@ struct TTRPCServerTests {
         var delete = Containerd_Task_V2_DeleteRequest()
         delete.id = "gone"
         #expect(throws: TTRPCStatus(.notFound, "process already finished: not found")) {
-            let _: Containerd_Task_V2_DeleteResponse = try client.call(TaskService.name, "Delete", delete)
+            try client.call(TaskService.delete, delete)
         }
         // The error did not close the connection.
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     @Test func unknownServiceAndMethodAreUnimplemented() throws {
         let (server, _) = try Self.makeServer()
         let client = try TTRPCClient(path: server.path)
         #expect(throws: TTRPCStatus(.unimplemented, "service containerd.task.v3.Task")) {
-            let _: Google_Protobuf_Empty = try client.call("containerd.task.v3.Task", "Connect", Self.connect())
+            try client.call(TTRPCMethod<Containerd_Task_V2_ConnectRequest, Google_Protobuf_Empty>(
+                service: "containerd.task.v3.Task", method: "Connect"), Self.connect())
         }
         #expect(throws: TTRPCStatus(.unimplemented, "method Teleport")) {
-            let _: Google_Protobuf_Empty = try client.call(TaskService.name, "Teleport", Self.connect())
+            try client.call(TTRPCMethod<Containerd_Task_V2_ConnectRequest, Google_Protobuf_Empty>(
+                service: TaskService.name, method: "Teleport"), Self.connect())
         }
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     @Test func evenStreamIDIsInvalidArgumentOnThatStream() throws {
@@ -115,7 +116,7 @@ struct TTRPCServerTests {
         try client.sendRaw(Self.requestFrame(2, method: "Connect"))
         Self.expectStatus(try client.receiveFrame(timeout: .seconds(5)), streamID: 2, .invalidArgument,
                           "StreamID must be odd for client initiated streams")
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     @Test func oversizeFrameIsDiscardedAndTheConnectionStaysUsable() throws {
@@ -128,7 +129,7 @@ struct TTRPCServerTests {
         try client.sendRaw(frame)
         Self.expectStatus(try client.receiveFrame(timeout: .seconds(10)), streamID: 7, .resourceExhausted,
                           "message length 5242880 exceed maximum message size of 4194304")
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     @Test func nonRequestFramesAreIgnored() throws {
@@ -180,7 +181,7 @@ struct TTRPCServerTests {
         }
         #expect(frame.streamID == 3)
         #expect(status.code == .internal && status.message.hasPrefix("ttrpc: error unmarshalling payload: "))
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     /// Wait blocks in its handler while 100 other calls on other and on the same connection are answered.
@@ -191,17 +192,17 @@ struct TTRPCServerTests {
         let wait = Background { () -> UInt32 in
             var request = Containerd_Task_V2_WaitRequest()
             request.id = "c1"
-            let response: Containerd_Task_V2_WaitResponse = try waiter.call(TaskService.name, "Wait", request)
+            let response = try waiter.call(TaskService.wait, request)
             return response.exitStatus
         }
         // Make sure the Wait is registered before we go on.
         while server.sync({ service.waiters.count }) == 0 { usleep(1000) }
         for index in 0..<100 {
-            let state: Containerd_Task_V2_StateResponse = try other.call(TaskService.name, "State", Self.state("s\(index)"))
+            let state = try other.call(TaskService.state, Self.state("s\(index)"))
             #expect(state.id == "s\(index)")
         }
         #expect(!wait.isFinished)
-        let _: Google_Protobuf_Empty = try other.call(TaskService.name, "Kill", Self.kill(9))
+        try other.call(TaskService.kill, Self.kill(9))
         #expect(try wait.wait() == 137)
     }
 
@@ -229,11 +230,11 @@ struct TTRPCServerTests {
         // The blocking client skips a late reply to a call it gave up on.
         let client2 = try TTRPCClient(path: server.path)
         #expect(throws: TTRPCStatus.deadlineExceeded) {
-            let _: Containerd_Task_V2_WaitResponse = try client2.call(TaskService.name, "Wait", wait, timeout: .milliseconds(100))
+            try client2.call(TaskService.wait, wait, timeout: .milliseconds(100))
         }
         // The server also saw the deadline: the Wait was answered DEADLINE_EXCEEDED and cancelled there.
-        let _: Google_Protobuf_Empty = try client2.call(TaskService.name, "Kill", Self.kill(9))
-        let response: Containerd_Task_V2_ConnectResponse = try client2.call(TaskService.name, "Connect", Self.connect())
+        try client2.call(TaskService.kill, Self.kill(9))
+        let response = try client2.call(TaskService.connect, Self.connect())
         #expect(response.taskPid == 42)
     }
 
@@ -246,7 +247,7 @@ struct TTRPCServerTests {
         Self.expectStatus(try client.receiveFrame(timeout: .seconds(5)), streamID: 1, .deadlineExceeded, "context deadline exceeded")
         #expect(server.sync { service.cancelledWaits } == 1)
         // Answering after the deadline is a no-op: nothing more arrives on stream 1.
-        let _: Google_Protobuf_Empty = try client.call(TaskService.name, "Kill", Self.kill(9))
+        try client.call(TaskService.kill, Self.kill(9))
         #expect(try client.receiveFrame(timeout: .milliseconds(100)) == nil)
     }
 
@@ -255,11 +256,10 @@ struct TTRPCServerTests {
         let client = try TTRPCClient(path: server.path)
         let started = ContinuousClock.now
         #expect(throws: TTRPCStatus.deadlineExceeded) {
-            let _: Containerd_Task_V2_PidsResponse = try client.call(
-                TaskService.name, "Pids", Containerd_Task_V2_PidsRequest(), timeout: .milliseconds(50))
+            try client.call(TaskService.pids, Containerd_Task_V2_PidsRequest(), timeout: .milliseconds(50))
         }
         #expect(ContinuousClock.now - started >= .milliseconds(50))
-        let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect())
+        try client.call(TaskService.connect, Self.connect())
     }
 
     @Test func connectionCountAndAbandonedCalls() throws {
@@ -298,7 +298,7 @@ struct TTRPCServerTests {
         }
         let client = try TTRPCClient(path: server.path)
         #expect(throws: TTRPCStatus.closed) {
-            let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect(), timeout: .seconds(5))
+            try client.call(TaskService.connect, Self.connect(), timeout: .seconds(5))
         }
         #expect(seen.value == [geteuid()])
         #expect(server.sync { server.server.connectionCount } == 0)
@@ -312,16 +312,18 @@ struct TTRPCServerTests {
         }
     }
 
+    static let echoContext = TTRPCMethod<Google_Protobuf_Empty, Google_Protobuf_Empty>(service: "test.Echo", method: "Context")
+
     @Test func handlersSeePeerAndMetadata() throws {
         let seen = Box<TTRPCContext>()
         let (server, _) = try Self.makeServer { server in
-            server.register("test.Echo", "Context", sync: { (_: Google_Protobuf_Empty, context) -> Google_Protobuf_Empty in
+            server.register(Self.echoContext) { _, context, responder in
                 seen.set(context)
-                return Google_Protobuf_Empty()
-            })
+                responder.succeed(Google_Protobuf_Empty())
+            }
         }
         let client = try TTRPCClient(path: server.path)
-        let _: Google_Protobuf_Empty = try client.call("test.Echo", "Context", Google_Protobuf_Empty(), timeout: .seconds(30),
+        try client.call(Self.echoContext, Google_Protobuf_Empty(), timeout: .seconds(30),
             metadata: [TTRPCMetadataKey.containerdNamespace: ["default"], "multi": ["a", "b"]])
         let context = try #require(seen.value)
         #expect(context.peer.pid == getpid())
@@ -336,7 +338,7 @@ struct TTRPCServerTests {
         let (server, service) = try Self.makeServer()
         let idle = try TTRPCClient(path: server.path)
         let busy = try TTRPCClient(path: server.path)
-        let _: Containerd_Task_V2_ConnectResponse = try idle.call(TaskService.name, "Connect", Self.connect())
+        try idle.call(TaskService.connect, Self.connect())
         var wait = Containerd_Task_V2_WaitRequest()
         wait.id = "c1"
         try busy.sendRaw(Self.requestFrame(1, method: "Wait", payload: try wait.serializedBytes()))
@@ -345,7 +347,7 @@ struct TTRPCServerTests {
         server.onLoop { server.server.shutdownWhenIdle(timeoutMilliseconds: 10_000) { done.set(true) } }
         // The idle connection goes at once, new connections are refused, the busy one stays.
         #expect(throws: TTRPCStatus.closed) {
-            let _: Containerd_Task_V2_ConnectResponse = try idle.call(TaskService.name, "Connect", Self.connect(), timeout: .seconds(5))
+            try idle.call(TaskService.connect, Self.connect(), timeout: .seconds(5))
         }
         #expect(throws: TTRPCStatus.self) { _ = try TTRPCClient(path: server.path) }
         #expect(server.sync { server.server.connectionCount } == 1)
@@ -368,9 +370,9 @@ struct TTRPCServerTests {
     @Test func shutdownRepliesThenCloses() throws {
         let (server, _) = try Self.makeServer()
         let client = try TTRPCClient(path: server.path)
-        let _: Google_Protobuf_Empty = try client.call(TaskService.name, "Shutdown", Containerd_Task_V2_ShutdownRequest())
+        try client.call(TaskService.shutdown, Containerd_Task_V2_ShutdownRequest())
         #expect(throws: TTRPCStatus.closed) {
-            let _: Containerd_Task_V2_ConnectResponse = try client.call(TaskService.name, "Connect", Self.connect(), timeout: .seconds(5))
+            try client.call(TaskService.connect, Self.connect(), timeout: .seconds(5))
         }
         #expect(throws: TTRPCStatus.self) { _ = try TTRPCClient(path: server.path) }
     }

@@ -171,26 +171,25 @@ final class TestTaskService {
     var cancelledWaits = 0
 
     func install(on server: TTRPCServer) {
-        let task = TaskService.name
-        server.register(task, "Connect", sync: { (request: Containerd_Task_V2_ConnectRequest, context) in
+        server.register(TaskService.connect) { _, context, responder in
             var response = Containerd_Task_V2_ConnectResponse()
             response.shimPid = UInt32(getpid())
             response.taskPid = 42
             response.version = context.metadataValue("v") ?? ""
-            return response
-        })
-        server.register(task, "State", sync: { (request: Containerd_Task_V2_StateRequest, _) in
+            responder.succeed(response)
+        }
+        server.register(TaskService.state, sync: { request in
             var response = Containerd_Task_V2_StateResponse()
             response.id = request.id
             response.execID = request.execID
             response.status = .running
             return response
         })
-        server.register(task, "Wait") { [unowned self] (_: Containerd_Task_V2_WaitRequest, _, responder: TTRPCResponder<Containerd_Task_V2_WaitResponse>) in
+        server.register(TaskService.wait) { [unowned self] _, _, responder in
             responder.onCancel = { [unowned self] in self.cancelledWaits += 1 }
             self.waiters.append(responder)
         }
-        server.register(task, "Kill") { [unowned self] (request: Containerd_Task_V2_KillRequest, _, responder: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(TaskService.kill) { [unowned self] request, _, responder in
             let waiters = self.waiters
             self.waiters.removeAll()
             for waiter in waiters {
@@ -200,11 +199,11 @@ final class TestTaskService {
             }
             responder.succeed(Google_Protobuf_Empty())
         }
-        server.register(task, "Pids") { (_: Containerd_Task_V2_PidsRequest, _, _: TTRPCResponder<Containerd_Task_V2_PidsResponse>) in }
-        server.register(task, "Delete", sync: { (_: Containerd_Task_V2_DeleteRequest, _) -> Containerd_Task_V2_DeleteResponse in
+        server.register(TaskService.pids) { _, _, _ in }  // never answers
+        server.register(TaskService.delete, sync: { _ in
             throw TTRPCStatus(.notFound, "process already finished: not found")
         })
-        server.register(task, "Shutdown") { [unowned server] (_: Containerd_Task_V2_ShutdownRequest, _, responder: TTRPCResponder<Google_Protobuf_Empty>) in
+        server.register(TaskService.shutdown) { [unowned server] _, _, responder in
             responder.succeed(Google_Protobuf_Empty())
             server.shutdown()
         }
