@@ -128,6 +128,9 @@ let package = Package(
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        // tetherd's pure logic (records, settings, restart policy, bundles), without root or executables.
+        .testTarget(name: "TetherDaemonTests", dependencies: ["TetherDaemon", "TetherAPI", "OCISpec", "TTRPC", "TetherSystem"],
+                    exclude: ["Records"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherRuntime", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         // Root-only tests that drive the built executables against the real kernel and the real peers.
         .testTarget(name: "IntegrationTests", dependencies: ["CTetherLinux", "TetherSystem", "TTRPC", "TetherAPI"], swiftSettings: swiftSettings),

@@ -128,7 +128,14 @@ public final class Daemon {
                 sweepRemoved(id)
                 continue
             }
-            guard let record = ContainerRecord.load(recordPath(id)) else { continue }
+            let record: ContainerRecord
+            do {
+                guard let loaded = try ContainerRecord.load(recordPath(id)) else { continue }
+                record = loaded
+            } catch {
+                Daemon.log("container \(id) not loaded: \(error)")
+                continue
+            }
             records[id] = record
             if record.status == "running" {
                 watch(id)
@@ -261,7 +268,7 @@ public final class Daemon {
             }
             // The shim appends what the process writes (its pipes, or its pty) to the log and rotates it: the
             // process never holds the log itself, so it cannot truncate or rewrite what was logged.
-            let log = "file://" + record.logPath + settings.logOptions.uriQuery
+            let log = "file://" + record.logPath + (settings.logOptions?.uriQuery ?? "")
             let bundle = record.bundle
             create = Containerd_Task_V2_CreateTaskRequest.with {
                 $0.id = id
