@@ -79,3 +79,28 @@ struct BundleWriterTests {
         }
     }
 }
+
+/// The default seccomp profile, built directly as OCISpec values: docker's shape, valid as linux.seccomp.
+@Suite("default seccomp profile")
+struct DefaultSeccompProfileTests {
+    @Test func withoutSysAdminNamespacesCannotBeMade() throws {
+        let profile = DefaultSeccompProfile.profile(capabilities: Set(SecurityProfile.dockerCapabilities))
+        #expect(profile.defaultAction == "SCMP_ACT_ERRNO" && profile.defaultErrnoRet == 1)
+        #expect(profile.architectures == ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"])
+        let rules = try #require(profile.syscalls)
+        #expect(rules.first?.names == DefaultSeccompProfile.allowed && rules.first?.action == "SCMP_ACT_ALLOW")
+        #expect(rules.contains { $0.names == ["clone"] && $0.args?.first?.op == "SCMP_CMP_MASKED_EQ"
+                && $0.args?.first?.value == DefaultSeccompProfile.namespaceCloneFlags && $0.args?.first?.valueTwo == 0 })
+        #expect(rules.contains { $0.names == ["clone3"] && $0.action == "SCMP_ACT_ERRNO" && $0.errnoRet == 38 })
+        #expect(rules.filter { $0.names == ["personality"] }.count == DefaultSeccompProfile.personalities.count)
+        #expect(!rules.contains { $0.names.contains("io_uring_setup") })
+        // It reads back unchanged from the JSON a bundle carries.
+        #expect(try JSONDecoder().decode(Seccomp.self, from: JSONEncoder().encode(profile)) == profile)
+    }
+
+    @Test func withSysAdminCloneIsNotRestricted() throws {
+        let profile = DefaultSeccompProfile.profile(capabilities: ["CAP_SYS_ADMIN"])
+        let rules = try #require(profile.syscalls)
+        #expect(!rules.contains { $0.names == ["clone"] || $0.names == ["clone3"] })
+    }
+}
