@@ -121,6 +121,9 @@ let package = Package(
         .testTarget(name: "TetherRuntimeTests", dependencies: ["TetherRuntime", "OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherRuntime", "TetherAPI", "TetherSystem", "TetherTestSupport"], swiftSettings: swiftSettings),
+        // tetherd's pure logic (records, settings, restart policy, bundles), without root or executables.
+        .testTarget(name: "TetherDaemonTests", dependencies: ["TetherDaemon", "TetherAPI", "OCISpec", "TTRPC", "TetherSystem"],
+                    exclude: ["Records"], swiftSettings: swiftSettings),
         // Root-only tests that drive the built executables against the real kernel and the real peers.
         .testTarget(name: "IntegrationTests", dependencies: ["CTetherLinux", "TetherSystem", "TTRPC", "TetherAPI", "TetherTestSupport"], swiftSettings: swiftSettings),
     ]

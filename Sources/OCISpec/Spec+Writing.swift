@@ -1,6 +1,91 @@
-/// The config types a runtime's state keeps (process, namespaces, seccomp, hooks, resources) written by JSONWriter, member
-/// for member what their Codable conformance writes; the process's seldom used consoleSize, ioPriority,
-/// scheduler and execCPUAffinity go through JSONEncoder.
+/// config.json and the parts of it a runtime's state keeps, written by JSONWriter, member for member what their
+/// Codable conformance writes (OCISpecTests' parity test checks every member, both ways); the seldom used members
+/// (the process's consoleSize, ioPriority, scheduler and execCPUAffinity; linux's timeOffsets, intelRdt and
+/// personality; block I/O, hugepage, network and rdma resources) go through JSONEncoder.
+
+extension Spec: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("ociVersion", ociVersion)
+            writer.field("process", process)
+            writer.field("root", root)
+            writer.field("hostname", hostname)
+            writer.field("domainname", domainname)
+            writer.field("mounts", mounts)
+            writer.field("hooks", hooks)
+            writer.field("annotations", annotations)
+            writer.field("linux", linux)
+        }
+    }
+}
+
+extension Root: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("path", path)
+            writer.field("readonly", readonly)
+        }
+    }
+}
+
+extension Mount: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("destination", destination)
+            writer.field("type", type)
+            writer.field("source", source)
+            writer.field("options", options)
+            writer.field("uidMappings", uidMappings)
+            writer.field("gidMappings", gidMappings)
+        }
+    }
+}
+
+extension IDMapping: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("containerID", containerID)
+            writer.field("hostID", hostID)
+            writer.field("size", size)
+        }
+    }
+}
+
+extension Linux: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("namespaces", namespaces)
+            writer.field("uidMappings", uidMappings)
+            writer.field("gidMappings", gidMappings)
+            writer.encodedField("timeOffsets", timeOffsets)
+            writer.field("devices", devices)
+            writer.field("cgroupsPath", cgroupsPath)
+            writer.field("resources", resources)
+            writer.field("rootfsPropagation", rootfsPropagation)
+            writer.field("seccomp", seccomp)
+            writer.field("sysctl", sysctl)
+            writer.field("maskedPaths", maskedPaths)
+            writer.field("readonlyPaths", readonlyPaths)
+            writer.field("mountLabel", mountLabel)
+            writer.encodedField("intelRdt", intelRdt)
+            writer.encodedField("personality", personality)
+        }
+    }
+}
+
+extension Linux.Device: JSONWritable {
+    public func write(to writer: inout JSONWriter) {
+        writer.object { writer in
+            writer.field("type", type)
+            writer.field("path", path)
+            writer.field("major", major)
+            writer.field("minor", minor)
+            writer.field("fileMode", fileMode)
+            writer.field("uid", uid)
+            writer.field("gid", gid)
+        }
+    }
+}
 
 extension Process: JSONWritable {
     public func write(to writer: inout JSONWriter) {

@@ -62,19 +62,25 @@ public final class TTRPCLoopClient {
     /// Calls sent and not yet completed.
     public var pendingCalls: Int { pending.count }
 
+    /// One call in flight, for `cancel`.
+    public struct CallID: Hashable, Sendable {
+        fileprivate let streamID: UInt32
+    }
+
     /// Calls `method` with `request`; `completion` runs on the loop with the response or the error.
+    @discardableResult
     public func call<Request, Response>(
         _ method: TTRPCMethod<Request, Response>, _ request: Request, timeout: Duration? = nil,
         metadata: [String: [String]] = [:], completion: @escaping (Result<Response, Error>) -> Void
-    ) {
+    ) -> CallID? {
         let payload: [UInt8]
         do {
             payload = try request.serializedBytes()
         } catch {
             completion(.failure(TTRPCStatus(.internal, "ttrpc: error marshalling request: \(error)")))
-            return
+            return nil
         }
-        callRaw(method.service, method.method, payload: payload, timeout: timeout, metadata: metadata) { result in
+        return callRaw(method.service, method.method, payload: payload, timeout: timeout, metadata: metadata) { result in
             switch result {
             case .success(let bytes):
                 do {
@@ -89,20 +95,22 @@ public final class TTRPCLoopClient {
     }
 
     /// The same call with raw payload bytes. The completion always runs on the loop, never inside this call.
+    /// Returns the call's id for `cancel` (nil: it failed at once).
+    @discardableResult
     func callRaw(
         _ service: String, _ method: String, payload: [UInt8], timeout: Duration? = nil,
         metadata: [String: [String]] = [:], completion: @escaping (Result<[UInt8], TTRPCStatus>) -> Void
-    ) {
+    ) -> CallID? {
         guard !socket.isClosed else {
             loop.schedule(after: 0) { completion(.failure(.closed)) }
-            return
+            return nil
         }
         let timeoutNanoseconds = timeout.map(TTRPCClient.nanoseconds) ?? 0
         let body = TTRPCMessages.encodeRequest(
             service: service, method: method, payload: payload, timeoutNanoseconds: timeoutNanoseconds, metadata: metadata)
         guard body.count <= TTRPCFrame.maximumDataLength else {
             loop.schedule(after: 0) { completion(.failure(.oversized(body.count))) }
-            return
+            return nil
         }
         let streamID = nextStreamID
         nextStreamID &+= 2
@@ -113,6 +121,14 @@ public final class TTRPCLoopClient {
         }
         pending[streamID] = PendingCall(complete: completion, timer: timer)
         socket.send(streamID: streamID, type: .request, data: body)
+        return CallID(streamID: streamID)
+    }
+
+    /// Forgets a call in flight: its completion never runs and its late reply is dropped; the connection and the
+    /// other calls on it go on (a long Wait given up without closing the connection it shares).
+    public func cancel(_ call: CallID) {
+        guard let pendingCall = pending.removeValue(forKey: call.streamID) else { return }
+        if let timer = pendingCall.timer { loop.cancel(timer) }
     }
 
     /// Closes the connection; pending calls complete with `TTRPCStatus.closed`, then `onClose` runs.

@@ -5,7 +5,7 @@ import TetherSystem
 
 /// One container as tetherd remembers it: written atomically after every change, so a daemon killed at any
 /// point restarts with a consistent view and reconnects to the container's shim.
-struct ContainerRecord: Codable, Sendable {
+struct ContainerRecord: Codable, Sendable, Equatable {
     var id: String
     var name: String
     var rootfs: String
@@ -39,79 +39,67 @@ struct ContainerRecord: Codable, Sendable {
 
     var isManuallyStopped: Bool { manuallyStopped ?? false }
 
-    static func load(_ path: String) -> ContainerRecord? {
-        guard let bytes = try? FileIO.readFile(path) else { return nil }
-        return try? JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+    /// The record in record.json, or nil when there is none; a record that does not decode is an error naming the
+    /// file and the field (`record.json: settings.tty: expected Bool`).
+    static func load(_ path: String) throws -> ContainerRecord? {
+        guard FileIO.exists(path) else { return nil }
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.readFile(path)
+        } catch let error as SyscallError {
+            throw DurableFile.status(error)
+        }
+        return try decode(bytes, file: path)
     }
 
-    /// The record as written to record.json (Daemon+Storage), with OCISpec's JSONWriter (what JSONEncoder writes
-    /// for it, without its Codable work: `run` waits for the write after Start); read back with JSONDecoder.
+    /// A record from its JSON; an error names `file` and the JSON path of the field.
+    static func decode(_ bytes: [UInt8], file: String) throws(RecordError) -> ContainerRecord {
+        do {
+            return try JSONDecoder().decode(ContainerRecord.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw RecordError(file: file, error)
+        } catch {
+            throw RecordError(file: file, path: "", message: "\(error)")
+        }
+    }
+
+    /// The record as written to record.json (Daemon+Storage), by its Codable conformance.
     var jsonBytes: [UInt8] {
-        var writer = JSONWriter()
-        write(to: &writer)
-        return writer.bytes
+        // JSONEncoder fails only on a non-finite floating-point number, and a record has none.
+        (try? Array(JSONEncoder().encode(self))) ?? []
     }
 }
 
-extension ContainerRecord: JSONWritable {
-    func write(to writer: inout JSONWriter) {
-        writer.object { writer in
-            writer.field("id", id)
-            writer.field("name", name)
-            writer.field("rootfs", rootfs)
-            writer.field("args", args)
-            writer.field("env", env)
-            writer.field("cwd", cwd)
-            writer.field("hostname", hostname)
-            writer.field("readOnly", readOnly)
-            writer.field("network", network)
-            writer.field("remove", remove)
-            writer.field("restart", restart)
-            writer.field("settings", settings)
-            writer.field("status", status.rawValue)
-            writer.field("pid", pid)
-            writer.field("exitCode", exitCode)
-            writer.field("createdAt", createdAt)
-            writer.field("startedAt", startedAt)
-            writer.field("finishedAt", finishedAt)
-            writer.field("restartCount", restartCount)
-            writer.field("shimAddress", shimAddress)
-            writer.field("bundle", bundle)
-            writer.field("logPath", logPath)
-            writer.field("manuallyStopped", manuallyStopped)
-            writer.field("error", error)
-            writer.field("logDroppedBytes", logDroppedBytes)
-        }
-    }
-}
+/// A record.json that cannot be read as a record: the file, the JSON path of the field and what was wrong.
+struct RecordError: Error, CustomStringConvertible, Equatable {
+    var file: String
+    var path: String
+    var message: String
 
-extension RestartPolicy: JSONWritable {
-    func write(to writer: inout JSONWriter) {
-        writer.object { writer in
-            writer.field("kind", kind.rawValue)
-            writer.field("maximum", maximum)
-        }
+    init(file: String, path: String, message: String) {
+        (self.file, self.path, self.message) = (file, path, message)
     }
-}
 
-extension ContainerSettings: JSONWritable {
-    func write(to writer: inout JSONWriter) {
-        writer.object { writer in
-            writer.field("tty", tty)
-            writer.field("openStdin", openStdin)
-            writer.field("user", user)
-            writer.field("pid", pid)
-            writer.field("memoryBytes", memoryBytes)
-            writer.field("nanoCPUs", nanoCPUs)
-            writer.field("pidsLimit", pidsLimit)
-            writer.field("privileged", privileged)
-            writer.field("capAdd", capAdd)
-            writer.field("capDrop", capDrop)
-            writer.field("securityOptions", securityOptions)
-            writer.encodedField("consoleSize", consoleSize)
-            writer.field("logOptions", logOptions.maxSize > 0 ? logOptions : nil)
+    init(file: String, _ error: DecodingError) {
+        func dotted(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+                .reduce("") { path, key in path.isEmpty || key.hasPrefix("[") ? path + key : path + "." + key }
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            self.init(file: file, path: dotted(context.codingPath), message: "expected \(type)")
+        case .valueNotFound(let type, let context):
+            self.init(file: file, path: dotted(context.codingPath), message: "expected \(type), found null")
+        case .keyNotFound(let key, let context):
+            self.init(file: file, path: dotted(context.codingPath + [key]), message: "missing required field")
+        case .dataCorrupted(let context):
+            self.init(file: file, path: dotted(context.codingPath), message: "invalid JSON or value")
+        @unknown default:
+            self.init(file: file, path: "", message: "\(error)")
         }
     }
+
+    var description: String { path.isEmpty ? "\(file): \(message)" : "\(file): \(path): \(message)" }
 }
 
 /// `--restart no|on-failure[:N]|always`.

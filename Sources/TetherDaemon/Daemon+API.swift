@@ -147,20 +147,12 @@ extension Daemon {
         guard FileIO.isDirectory(request.rootfs) else {
             throw TTRPCStatus(.invalidArgument, "ROOTFS \(request.rootfs): not a directory")
         }
-        guard let restart = RestartPolicy.parse(request.restart) else {
-            throw TTRPCStatus(.invalidArgument, "--restart \(request.restart): expected no, on-failure[:N] or always")
-        }
         if !request.name.isEmpty, records.values.contains(where: { $0.name == request.name }) {
             throw TTRPCStatus(.alreadyExists, "the container name \"\(request.name)\" is already in use")
         }
         // A run's container gets the id of the spare shim started for it (Daemon+SpareShim).
         let id = write == .whenStarted ? spareShim?.id ?? Daemon.randomID() : Daemon.randomID()
-        var record = ContainerRecord(
-            id: id, name: request.name.isEmpty ? "c-" + String(id.prefix(8)) : request.name, rootfs: request.rootfs,
-            args: request.args, env: request.env, cwd: request.cwd, hostname: request.hostname,
-            readOnly: request.readOnly, network: request.network.isEmpty ? "none" : request.network,
-            remove: request.remove, restart: restart)
-        record.settings = try Daemon.settings(request)
+        var record = try Daemon.record(request, id: id)
         if let reference = record.settings.pidNamespaceContainer { _ = try resolve(reference) }
         record.createdAt = Daemon.now()
         record.bundle = bundleDirectory(id)
@@ -173,6 +165,22 @@ extension Daemon {
             records[id] = record
         }
         events.publish("create", record)
+        return record
+    }
+
+    /// The record a request asks for, before it has a bundle, a log or a creation time: every field of the request
+    /// (but `detach`, which only tetherctl acts on) lands in the record or its settings (TetherDaemonTests'
+    /// request-to-config.json test covers each one).
+    static func record(_ request: Tether_Daemon_V1_RunRequest, id: String) throws -> ContainerRecord {
+        guard let restart = RestartPolicy.parse(request.restart) else {
+            throw TTRPCStatus(.invalidArgument, "--restart \(request.restart): expected no, on-failure[:N] or always")
+        }
+        var record = ContainerRecord(
+            id: id, name: request.name.isEmpty ? "c-" + String(id.prefix(8)) : request.name, rootfs: request.rootfs,
+            args: request.args, env: request.env, cwd: request.cwd, hostname: request.hostname,
+            readOnly: request.readOnly, network: request.network.isEmpty ? "none" : request.network,
+            remove: request.remove, restart: restart)
+        record.settings = try Daemon.settings(request)
         return record
     }
 
@@ -190,7 +198,8 @@ extension Daemon {
         settings.capDrop = request.capDrop
         settings.securityOptions = request.securityOpt
         settings.consoleSize = consoleSize(request.hasConsoleSize ? request.consoleSize : nil)
-        settings.logOptions = try LogOptions.parse(request.logOpt)
+        let logOptions = try LogOptions.parse(request.logOpt)
+        settings.logOptions = logOptions.maxSize > 0 ? logOptions : nil
         guard settings.pid.isEmpty || settings.pid == "host" || settings.pidNamespaceContainer?.isEmpty == false else {
             throw TTRPCStatus(.invalidArgument, "--pid \(settings.pid): expected host or container:NAME")
         }

@@ -51,7 +51,7 @@ extension Daemon {
     func shimLost(_ id: String) {
         guard let record = records[id], !record.shimAddress.isEmpty, shimCleanups[id] == nil else { return }
         let address = record.shimAddress
-        shimWaits.removeValue(forKey: id)?.close()
+        shimWaits.removeValue(forKey: id)?.cancel()
         shimProcesses.removeValue(forKey: address)?.cancel()
         dropShimConnection(address)
         let finish = { [weak self] in

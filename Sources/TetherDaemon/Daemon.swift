@@ -33,8 +33,16 @@ public final class Daemon {
     var records: [String: ContainerRecord] = [:]
     /// What runs when a container exits (answers to Wait, Stop and Restart), by container id.
     var exitWaiters: [String: [(Int32) -> Void]] = [:]
-    /// Task.Wait calls in flight to each running container's shim.
-    var shimWaits: [String: TTRPCLoopClient] = [:]
+    /// Task.Wait calls in flight to each running container's shim, on the shim's shared connection.
+    var shimWaits: [String: ShimWait] = [:]
+
+    /// A Task.Wait in flight: given up with `cancel` (the connection stays, the other calls on it go on).
+    struct ShimWait {
+        let client: TTRPCLoopClient
+        let call: TTRPCLoopClient.CallID
+
+        func cancel() { client.cancel(call) }
+    }
     /// Exec processes, by exec id, kept a minute after they exit so that a late WaitExec gets the code.
     var execSessions: [String: ExecSession] = [:]
     let events: EventJournal
@@ -128,7 +136,14 @@ public final class Daemon {
                 sweepRemoved(id)
                 continue
             }
-            guard let record = ContainerRecord.load(recordPath(id)) else { continue }
+            let record: ContainerRecord
+            do {
+                guard let loaded = try ContainerRecord.load(recordPath(id)) else { continue }
+                record = loaded
+            } catch {
+                Daemon.log("container \(id) not loaded: \(error)")
+                continue
+            }
             records[id] = record
             if record.status == .running {
                 watch(id)
@@ -261,7 +276,7 @@ public final class Daemon {
             }
             // The shim appends what the process writes (its pipes, or its pty) to the log and rotates it: the
             // process never holds the log itself, so it cannot truncate or rewrite what was logged.
-            let log = "file://" + record.logPath + settings.logOptions.uriQuery
+            let log = "file://" + record.logPath + (settings.logOptions?.uriQuery ?? "")
             let bundle = record.bundle
             create = Containerd_Task_V2_CreateTaskRequest.with {
                 $0.id = id
@@ -345,15 +360,21 @@ public final class Daemon {
     /// connection closes, is lost (`shimLost`), unless its process still runs.
     func watch(_ id: String) {
         guard let record = records[id], shimWaits[id] == nil else { return }
-        guard let client = try? TTRPCLoopClient(loop: loop, path: TTRPCClient.socketPath(fromAddress: record.shimAddress), readBuffer: shimReads) else {
+        // On the connection every other call to this shim uses (one per shim, not two).
+        guard let client = try? shimConnection(record.shimAddress) else {
             shimLost(id)
             return
         }
-        shimWaits[id] = client
-        client.call(TaskService.wait, .with { $0.id = id }) { [weak self] result in
+        var token: TTRPCLoopClient.CallID?
+        token = client.call(TaskService.wait, .with { $0.id = id }) { [weak self] result in
             guard let self else { return }
-            guard self.shimWaits[id] === client else { return }
-            self.shimWaits.removeValue(forKey: id)?.close()
+            if let current = self.shimWaits[id] {
+                // A later watch's Wait.
+                guard current.client === client, current.call == token else { return }
+                self.shimWaits.removeValue(forKey: id)
+            } else if token != nil {
+                return  // given up (cancelled) meanwhile
+            }
             switch result {
             case .success(let response):
                 self.exited(id, code: Int32(bitPattern: response.exitStatus), at: response.exitedAt)
@@ -365,6 +386,8 @@ public final class Daemon {
                 }
             }
         }
+        // nil: the call failed at once (the connection had closed); its completion, scheduled, handles that.
+        if let token { shimWaits[id] = ShimWait(client: client, call: token) }
     }
 
     /// Records an exit (after the last of a tty's output is in the log), answers waiters, then applies --rm or
@@ -510,7 +533,7 @@ public final class Daemon {
     /// the reply is out; a tetherd killed before that finishes it on its next start (`sweepRemoved`).
     func destroy(_ record: ContainerRecord) {
         let id = record.id
-        shimWaits.removeValue(forKey: id)?.close()
+        shimWaits.removeValue(forKey: id)?.cancel()
         _ = unlink(recordPath(id))
         Daemon.crashPoint("rm:after-record-removed")
         records.removeValue(forKey: id)

@@ -1,4 +1,3 @@
-import OCISpec
 import TTRPC
 
 /// docker's json-file rotation options, `--log-opt max-size=10m --log-opt max-file=3` on run/create, checked
@@ -59,14 +58,5 @@ struct LogOptions: Codable, Sendable, Equatable {
     /// The query of the shim's `file://` log URI: empty without rotation.
     var uriQuery: String {
         maxSize > 0 ? "?max-size=\(maxSize)&max-files=\(maxFiles)" : ""
-    }
-}
-
-extension LogOptions: JSONWritable {
-    func write(to writer: inout JSONWriter) {
-        writer.object { writer in
-            writer.field("maxSize", maxSize)
-            writer.field("maxFiles", maxFiles)
-        }
     }
 }

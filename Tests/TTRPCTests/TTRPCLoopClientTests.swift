@@ -62,6 +62,42 @@ struct TTRPCLoopClientTests {
         clientThread.sync { loopClient.close() }
     }
 
+    /// A cancelled call never completes (not at its reply, not at its deadline); the connection and the other calls
+    /// on it go on (tetherd gives up a container's Wait this way on the connection it shares with the shim's calls).
+    @Test func aCancelledCallNeverCompletesAndTheOthersGoOn() throws {
+        let (server, _) = try TTRPCServerTests.makeServer()
+        let clientThread = try LoopThread()
+        clientThread.start()
+        defer { clientThread.stop() }
+        let recorder = Recorder()
+        let path = server.path
+        let client = clientThread.sync { () -> TTRPCLoopClient? in try? TTRPCLoopClient(loop: clientThread.loop, path: path) }
+        let loopClient = try #require(client)
+        clientThread.sync {
+            var wait = Containerd_Task_V2_WaitRequest()
+            wait.id = "c1"
+            for name in ["kept", "cancelled", "timed"] {
+                let call = loopClient.call(TaskService.name, "Wait", wait, timeout: name == "timed" ? .milliseconds(30) : nil) {
+                    (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+                    recorder.record("\(name) \(outcome(result))")
+                }
+                if name != "kept", let call { loopClient.cancel(call) }
+            }
+        }
+        #expect(clientThread.sync { loopClient.pendingCalls } == 1)
+        usleep(100_000)  // past the cancelled call's deadline
+        clientThread.post {
+            loopClient.call(TaskService.name, "Kill", TTRPCServerTests.kill(9)) { (result: Result<Google_Protobuf_Empty, Error>) in
+                recorder.record("kill \(outcome(result))")
+            }
+        }
+        #expect(recorder.wait(for: 2))
+        usleep(50_000)
+        #expect(Set(recorder.all) == ["kept success", "kill success"], "\(recorder.all)")
+        #expect(clientThread.sync { !loopClient.isClosed && loopClient.pendingCalls == 0 })
+        clientThread.sync { loopClient.close() }
+    }
+
     @Test func timeoutsAndCloseCompletePendingCalls() throws {
         let (server, service) = try TTRPCServerTests.makeServer()
         let clientThread = try LoopThread()
