@@ -25,6 +25,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Raw syscall wrappers Swift cannot reach (clone, pivot_root, pidfd, setns, prctl, close_range, SCM_RIGHTS).
@@ -34,6 +35,10 @@ let package = Package(
 
         // Swift syscall layer: errno-carrying errors, fds, epoll event loop, signalfd, sockets, pty.
         .target(name: "TetherSystem", dependencies: ["CTetherLinux"], swiftSettings: swiftSettings),
+
+        // swift-log's logfmt handler that tetherd and the shim log through (no lock, no thread).
+        .target(name: "TetherLogging", dependencies: ["TetherSystem", .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // OCI runtime-spec types (config.json, state) and their validation.
         .target(name: "OCISpec", swiftSettings: swiftSettings),
@@ -64,7 +69,7 @@ let package = Package(
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
-            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
+            dependencies: ["TetherRuntime", "TetherSystem", "TetherLogging", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
             swiftSettings: swiftSettings
         ),
 
@@ -89,7 +94,7 @@ let package = Package(
         // of one container's life: scripts/layout/shim.sh, `make layout`), so they fill a few 64 KiB windows of the
         // binary instead of ~100 (the kernel maps 64 KiB around each touched page): PSS per idle shim at 10 shims
         // 1042 -> 806 kB, RSS 8068 -> 5712 kB. Needs the Makefile's -function-sections for the package's own code.
-        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: swiftSettings,
+        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", "TetherLogging", .product(name: "SwiftProtobuf", package: "swift-protobuf")], swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                                          "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
                                                         .when(configuration: .release))]),
@@ -99,14 +104,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
-        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], swiftSettings: swiftSettings),
+        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherLogging", "OCISpec"], swiftSettings: swiftSettings),
         // tetherd parses its four flags by hand (no ArgumentParser). In release it is, like the shim, a fully static,
         // position-dependent executable: its resident memory is mostly pages of binaries it touches, and without
         // ld.so, libc.so, libstdc++.so and libm there are no pages of theirs and no relocated copies (RSS with 100
         // containers 13.8 MB PIE -> 12.7 MB no-pie -> 10.3 MB static).
         .executableTarget(
             name: "tetherd",
-            dependencies: ["TetherDaemon", "TetherSystem"],
+            dependencies: ["TetherDaemon", "TetherSystem", "TetherLogging"],
             swiftSettings: swiftSettings,
             // Its functions laid out in the order a profiled session ran them, as the shim's (scripts/layout/tetherd.sh).
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
@@ -125,7 +130,7 @@ let package = Package(
         .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
 
-        .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem", "TetherLogging"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherShimTests", dependencies: ["TetherShim", "TetherRuntime", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),

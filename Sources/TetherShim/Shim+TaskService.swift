@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import Logging
 import OCISpec
 import TTRPC
 import TetherAPI
@@ -13,7 +14,14 @@ extension Shim {
     func registerTaskService() {
         let service = TaskService.name
         server.register(service, "Create") { [unowned self] (request: Containerd_Task_V2_CreateTaskRequest, _, reply: TTRPCResponder<Containerd_Task_V2_CreateTaskResponse>) in
-            reply.complete { try self.create(request) }
+            reply.complete {
+                do {
+                    return try self.create(request)
+                } catch {
+                    shimLog.error("create failed", metadata: ["id": "\(request.id)", "error": "\(error)"])
+                    throw error
+                }
+            }
         }
         server.register(service, "Start") { [unowned self] (request: Containerd_Task_V2_StartRequest, _, reply: TTRPCResponder<Containerd_Task_V2_StartResponse>) in
             reply.complete { try self.start(request) }
@@ -165,10 +173,11 @@ extension Shim {
             guard let memoryCgroup else { throw TTRPCStatus(.unimplemented, "no memory cgroup for the container") }
             let notifier = try OOMNotifier(memoryDirectory: memoryCgroup.directory, isV2: memoryCgroup.isV2)
             try oom.watch(id: containerID, notifier: notifier) { [weak self] in
+                shimLog.warning("container ran out of memory: OOM kill", metadata: ["id": "\(containerID)"])
                 self?.events.publish(Containerd_Events_TaskOOM.with { $0.containerID = containerID })
             }
         } catch {
-            log("create \(containerID): no OOM events: \(error)")
+            shimLog.warning("no OOM events for the container", metadata: ["id": "\(containerID)", "error": "\(error)"])
         }
         claimEarlyExit(container, process)
         return Containerd_Task_V2_CreateTaskResponse.with { $0.pid = UInt32(pid) }
@@ -282,6 +291,7 @@ extension Shim {
         if container.rootfsMounted { RootfsMounts.unmount(container.bundle + "/rootfs") }
         process.stdio.closeAll()
         containers.removeValue(forKey: container.id)
+        shimLog.info("task deleted", metadata: ["id": "\(container.id)", "status": "\(process.exitStatus)"])
         oom.stop(id: container.id)
         let exitedAt = process.exitedAt ?? .now()
         events.publish(Containerd_Events_TaskDelete.with {

@@ -1,0 +1,7 @@
+import Logging
+
+/// The shim's log: logfmt on its stderr, which is containerd's `log` FIFO in the bundle (containerd copies each
+/// line into its own log) or /dev/null under tetherd; `-debug` for debug lines. Each failure and notable event
+/// (an init's exit, an OOM kill, a stdio or log failure, the manager's disconnect, a delete) once, with the
+/// container's `id`, as containerd-shim-runc-v2 logs. A full FIFO loses the line: the shim never blocks on its log.
+let shimLog = Logger(label: "tether-shim")

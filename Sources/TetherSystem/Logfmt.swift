@@ -1,0 +1,36 @@
+/// One log line in logfmt, as containerd and runc write theirs (logrus's text formatter without a terminal):
+/// `time="2006-01-02T15:04:05.000Z" level=warning msg="shim exited unexpectedly" id=web`. A value is written
+/// bare when every character is one of `A-Z a-z 0-9 - . _ / @ ^ +`, else quoted as Go's `%q` (so a message with
+/// a newline or an escape sequence stays one line and cannot forge another); an empty value is `""`. The fields
+/// follow `time`, `level` and `msg` in the order given.
+public enum Logfmt {
+    /// The line for `level` and `message` at `time` (RFC 3339), with `fields`, ending in a newline.
+    public static func line(time: String, level: String, message: String, fields: [(key: String, value: String)] = []) -> String {
+        var line = "time=" + value(time) + " level=" + value(level) + " msg=" + value(message)
+        for field in fields {
+            line += " " + key(field.key) + "=" + value(field.value)
+        }
+        return line + "\n"
+    }
+
+    /// `text` bare when it needs no quotes, else quoted as Go's `%q`.
+    public static func value(_ text: String) -> String {
+        if !text.isEmpty && text.unicodeScalars.allSatisfy(isBare) { return text }
+        return PrintableText.quoted(text)
+    }
+
+    /// A key as it can stand before `=`: each character that could not be bare becomes `_`.
+    static func key(_ text: String) -> String {
+        if !text.isEmpty && text.unicodeScalars.allSatisfy(isBare) { return text }
+        if text.isEmpty { return "_" }
+        return String(String.UnicodeScalarView(text.unicodeScalars.map { isBare($0) ? $0 : "_" }))
+    }
+
+    /// logrus's characters that need no quotes.
+    static func isBare(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case "a"..."z", "A"..."Z", "0"..."9", "-", ".", "_", "/", "@", "^", "+": return true
+        default: return false
+        }
+    }
+}
