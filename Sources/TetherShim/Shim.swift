@@ -62,7 +62,6 @@ public final class Shim {
             guard let self, count == 0, !self.shuttingDown, !self.containers.isEmpty else { return }
             shimLog.info("manager disconnected; the shim keeps its containers", metadata: ["id": "\(self.flags.id)"])
         }
-        shimLog.debug("shim serving", metadata: ["id": "\(flags.id)", "namespace": "\(flags.namespace)", "pid": "\(getpid())"])
     }
 
     /// Runs until Shutdown.

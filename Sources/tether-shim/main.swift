@@ -18,7 +18,7 @@ func fail(_ message: String) -> Never {
 
 /// A failure once logging is set up: a line in the shim's log (containerd's `log` FIFO), then exit 1.
 func fail(_ message: String, id: String) -> Never {
-    Logger(label: "tether-shim").error("\(message)", metadata: ["id": "\(id)"])
+    Logger(label: "tether-shim") { _ in LogfmtHandler(level: ShimLog.level) }.error("\(message)", metadata: ["id": "\(id)"])
     exit(1)
 }
 
@@ -32,7 +32,7 @@ if flags.version {
     try? FileIO.writeAll(1, "\(ShimVersion.current)\n")
     exit(0)
 }
-TetherLog.bootstrap(level: flags.debug ? .debug : .info)
+ShimLog.level = flags.debug ? .debug : .info
 switch flags.action {
 case "start":
     do {
