@@ -13,24 +13,36 @@ public enum Logfmt {
         return line + "\n"
     }
 
-    /// `text` bare when it needs no quotes, else quoted as Go's `%q`.
+    /// `text` bare when it needs no quotes, else quoted as Go's `%q`. Printable ASCII is quoted here; only other
+    /// characters ask PrintableText (whose Unicode tables a daemon's log lines should not page in).
     public static func value(_ text: String) -> String {
-        if !text.isEmpty && text.unicodeScalars.allSatisfy(isBare) { return text }
-        return PrintableText.quoted(text)
+        if !text.isEmpty && text.utf8.allSatisfy(isBare) { return text }
+        guard text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else { return PrintableText.quoted(text) }
+        var quoted = "\""
+        quoted.reserveCapacity(text.utf8.count + 8)
+        for character in text.unicodeScalars {
+            if character == "\"" || character == "\\" { quoted.unicodeScalars.append("\\") }
+            quoted.unicodeScalars.append(character)
+        }
+        return quoted + "\""
     }
 
     /// A key as it can stand before `=`: each character that could not be bare becomes `_`.
     static func key(_ text: String) -> String {
-        if !text.isEmpty && text.unicodeScalars.allSatisfy(isBare) { return text }
+        if !text.isEmpty && text.utf8.allSatisfy(isBare) { return text }
         if text.isEmpty { return "_" }
-        return String(String.UnicodeScalarView(text.unicodeScalars.map { isBare($0) ? $0 : "_" }))
+        return String(decoding: text.utf8.map { isBare($0) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
     }
 
     /// logrus's characters that need no quotes.
-    static func isBare(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar {
-        case "a"..."z", "A"..."Z", "0"..."9", "-", ".", "_", "/", "@", "^", "+": return true
-        default: return false
+    static func isBare(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "/"), UInt8(ascii: "@"), UInt8(ascii: "^"),
+             UInt8(ascii: "+"):
+            return true
+        default:
+            return false
         }
     }
 }
