@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Raw syscall wrappers Swift cannot reach (clone, pivot_root, pidfd, setns, prctl, close_range, SCM_RIGHTS).
@@ -33,6 +34,10 @@ let package = Package(
 
         // Swift syscall layer: errno-carrying errors, fds, epoll event loop, signalfd, sockets, pty.
         .target(name: "TetherSystem", dependencies: ["CTetherLinux"], exclude: ["README.md"], swiftSettings: swiftSettings),
+
+        // swift-log's logfmt handler that tetherd and the shim log through (no lock, no thread).
+        .target(name: "TetherLogging", dependencies: ["TetherSystem", .product(name: "Logging", package: "swift-log")],
+                exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // OCI runtime-spec types (config.json, state) and their validation.
         .target(name: "OCISpec", exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -64,7 +69,7 @@ let package = Package(
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
-            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
+            dependencies: ["TetherRuntime", "TetherSystem", "TetherLogging", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
@@ -81,7 +86,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable", "-Xlinker", "--gc-sections"], .when(configuration: .release))]
         ),
         // --section-ordering-file: the functions an idle shim runs laid out together (`make layout`, scripts/layout/).
-        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["hot-functions.order"], swiftSettings: swiftSettings,
+        .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", "TetherLogging", .product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["hot-functions.order"], swiftSettings: swiftSettings,
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                                          "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
                                                         .when(configuration: .release))]),
@@ -91,11 +96,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
-        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherLogging", "OCISpec"], exclude: ["README.md"], swiftSettings: swiftSettings),
         // Static as the shim, and its functions in the order a profiled session ran them (scripts/layout/tetherd.sh).
         .executableTarget(
             name: "tetherd",
-            dependencies: ["TetherDaemon", "TetherSystem"],
+            dependencies: ["TetherDaemon", "TetherSystem", "TetherLogging"],
             exclude: ["hot-functions.order"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
@@ -115,7 +120,7 @@ let package = Package(
 
         // Helpers the test targets share (waitUntil, TemporaryDirectory): one copy instead of one per target.
         .target(name: "TetherTestSupport", dependencies: ["TetherSystem"], path: "Tests/TetherTestSupport", exclude: ["README.md"], swiftSettings: swiftSettings),
-        .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem", "TetherLogging"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         // The runtime's pure logic (cgroup plan, mountinfo, resource maths, device rules, sync codec, ids, mount options): no root.
         .testTarget(name: "TetherRuntimeTests", dependencies: ["TetherRuntime", "OCISpec"], swiftSettings: swiftSettings),

@@ -107,6 +107,7 @@ extension Daemon {
             }
             if request.envelope.event.holds(Containerd_Events_TaskOOM.self),
                let oom = try? request.envelope.event.unpack(Containerd_Events_TaskOOM.self), let record = self.records[oom.containerID] {
+                Daemon.log.warning("container ran out of memory: OOM kill", metadata: Daemon.fields(record))
                 self.events.publish("oom", record)
             }
         }

@@ -1,3 +1,4 @@
+import Logging
 import SwiftProtobuf
 import TTRPC
 import TetherAPI
@@ -51,6 +52,10 @@ extension Daemon {
             return
         }
         client.call(method, request, timeout: timeout) { result in
+            if case .failure(let error) = result, TTRPCStatus(error).code == .deadlineExceeded {
+                Daemon.log.warning("shim did not answer in time", metadata: Daemon.fields(record, [
+                    "shim": "\(record.shimAddress)", "method": "\(method.method)", "seconds": "\(timeout.components.seconds)"]))
+            }
             completion(result.mapError { describe(TTRPCStatus($0)) })
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import TTRPC
 import TetherAPI
 import TetherSystem
@@ -51,6 +52,7 @@ extension Daemon {
     func shimLost(_ id: String) {
         guard let record = records[id], !record.shimAddress.isEmpty, shimCleanups[id] == nil else { return }
         let address = record.shimAddress
+        Daemon.log.error("shim exited unexpectedly", metadata: Daemon.fields(record, ["shim": "\(address)", "status": "\(record.status)"]))
         shimWaits.removeValue(forKey: id)?.cancel()
         shimProcesses.removeValue(forKey: address)?.cancel()
         dropShimConnection(address)
@@ -65,8 +67,14 @@ extension Daemon {
                 daemonAddress: configuration.socket, bundle: record.bundle, environment: shimEnvironment)
             let cleanup = ProcessExitWatch(loop: loop, pid: pid, exited: finish)
             shimCleanups[id] = cleanup
-            loop.schedule(after: Daemon.shimDeleteDeadlineMilliseconds) { [weak cleanup] in cleanup?.signal(SIGKILL) }
+            loop.schedule(after: Daemon.shimDeleteDeadlineMilliseconds) { [weak cleanup] in
+                guard let cleanup, cleanup.isRunning else { return }
+                Daemon.log.warning("tether-shim delete did not finish in time: killed",
+                                   metadata: Daemon.fields(record, ["seconds": "\(Daemon.shimDeleteDeadlineMilliseconds / 1000)"]))
+                cleanup.signal(SIGKILL)
+            }
         } catch {
+            Daemon.log.error("could not run tether-shim delete after the shim's loss", metadata: Daemon.fields(record, ["error": "\(error)"]))
             finish()
         }
     }
@@ -79,15 +87,19 @@ extension Daemon {
         record.shimAddress = ""
         records[id] = record
         guard record.status == .running else {
+            Daemon.log.info("cleaned up after the lost shim", metadata: Daemon.fields(record, ["status": "\(record.status)"]))
             save(record)
             return
         }
-        if let code = Daemon.durableExit(bundle: record.bundle) {
-            exited(id, code: code, at: nil)
+        let code: Int32
+        if let durable = Daemon.durableExit(bundle: record.bundle) {
+            code = durable
         } else {
             records[id]?.error = Daemon.shimExitedUnexpectedly
-            exited(id, code: 128 + SIGKILL, at: nil)
+            code = 128 + SIGKILL
         }
+        Daemon.log.info("cleaned up after the lost shim: container exited", metadata: Daemon.fields(record, ["exitCode": "\(code)"]))
+        exited(id, code: code, at: nil)
     }
 
     /// A shim tetherd no longer needs (a launch failed): its task, if any, is killed and deleted (`tearDownTask`)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import TTRPC
 import TetherAPI
 import TetherSystem
@@ -34,6 +35,7 @@ extension Daemon {
             spareShim = SpareShim(id: id, address: launched.address, directory: directory)
             watchShimProcess(launched)
         } catch {
+            Daemon.log.error("could not start the spare shim (runs start their own)", metadata: ["error": "\(error)"])
             try? FileIO.removeTree(directory)
         }
     }
@@ -59,6 +61,7 @@ extension Daemon {
 
     /// The spare died (killed by someone): its leftovers go and a new one starts a second later.
     func spareShimExited(_ spare: SpareShim) {
+        Daemon.log.warning("spare shim exited: another starts in 1 s", metadata: ["id": "\(spare.id)", "shim": "\(spare.address)"])
         spareShim = nil
         dropShimConnection(spare.address)
         _ = unlink(TTRPCClient.socketPath(fromAddress: spare.address))
@@ -75,6 +78,7 @@ extension Daemon {
             let address = (try? FileIO.readText(directory + "/address"))
                 ?? "unix://" + ShimLauncher.socketPath(state: configuration.state, daemonAddress: configuration.socket,
                                                        namespace: Daemon.namespace, id: id)
+            Daemon.log.info("cleaning up a spare shim a previous tetherd left", metadata: ["id": "\(id)"])
             if Daemon.answers(address) {
                 var spare = ContainerRecord(id: id, name: "spare shim " + id, rootfs: "", args: [], env: [], cwd: "", hostname: "",
                                             readOnly: false, network: "", remove: true, restart: .no)

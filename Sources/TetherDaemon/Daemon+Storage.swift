@@ -37,13 +37,8 @@ extension Daemon {
         do {
             try DurableFile.write(recordPath(record.id), record.jsonBytes, mode: 0o600, sync: false)
         } catch {
-            Daemon.log("container \(record.name): \(error)")
+            Daemon.log.error("could not write the container's record", metadata: Daemon.fields(record, ["error": "\(error)"]))
         }
-    }
-
-    /// One line on tetherd's stderr.
-    static func log(_ message: String) {
-        try? FileIO.writeAll(2, "tetherd: \(PrintableText.escaped(message))\n")
     }
 }
 

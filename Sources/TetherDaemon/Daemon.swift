@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CTetherLinux
 import FoundationEssentials
+import Logging
 import TTRPC
 import TetherAPI
 import TetherSystem
@@ -92,6 +93,8 @@ public final class Daemon {
         try FileIO.makeDirectories(spareDirectory, mode: 0o700)
         shutDownLeftSpareShims()
         loop.schedule(after: 0) { [weak self] in self?.prepareSpareShim() }
+        Daemon.log.info("tetherd started", metadata: ["root": "\(configuration.root)", "state": "\(configuration.state)",
+                                                      "socket": "\(configuration.socket)", "containers": "\(records.count)"])
     }
 
     public func run() throws { try loop.run() }
@@ -99,7 +102,8 @@ public final class Daemon {
     /// SIGTERM or SIGINT: the spare shim (no container) exits with tetherd; the shims of containers stay, as they do
     /// when tetherd is killed, and a restarted tetherd reconnects to them.
     func terminate() {
-        _ = terminationSignals.drain()
+        let signals = terminationSignals.drain()
+        Daemon.log.info("tetherd stopping", metadata: ["signal": "\(signals.contains(SIGINT) ? "SIGINT" : "SIGTERM")"])
         retireSpareShim()
         server.stopAccepting()
         loop.stop()
@@ -147,12 +151,17 @@ public final class Daemon {
             records[id] = record
             if record.status == .running {
                 watch(id)
+                if shimWaits[id] != nil {
+                    Daemon.log.info("reconnected to the shim of a running container", metadata: Daemon.fields(record, ["shim": "\(record.shimAddress)"]))
+                }
             } else {
                 adoptUnrecordedTask(id)
                 // An exit recorded by a tetherd killed before its restart policy fired (the backoff): the policy
                 // applies now, as docker restarts such containers when the daemon starts.
                 if record.status == .exited && !record.isManuallyStopped
                     && record.restart.shouldRestart(exitCode: record.exitCode, restarts: record.restartCount) {
+                    Daemon.log.info("restart policy applies to a container that exited before tetherd's restart",
+                                    metadata: Daemon.fields(record, ["exitCode": "\(record.exitCode)"]))
                     loop.schedule(after: RestartPolicy.backoff(restarts: record.restartCount)) { [weak self] in
                         self?.restartByPolicy(id)
                     }
@@ -182,6 +191,7 @@ public final class Daemon {
             let state = try? result.get()
             switch state?.status {
             case .running?:
+                Daemon.log.info("adopted a task that started before tetherd's restart", metadata: Daemon.fields(current, ["shim": "\(record.shimAddress)"]))
                 current.shimAddress = record.shimAddress
                 current.status = .running
                 current.pid = state?.pid ?? 0
@@ -214,6 +224,7 @@ public final class Daemon {
         record.bundle = bundleDirectory(id)
         record.shimAddress = ((try? FileIO.readText(record.bundle + "/address")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if !record.shimAddress.isEmpty && !Daemon.answers(record.shimAddress) { record.shimAddress = "" }
+        Daemon.log.info("finishing a removal that a previous tetherd left half done", metadata: ["id": "\(id)"])
         finishRemoval(record, killFirst: true)
     }
 
@@ -335,6 +346,7 @@ public final class Daemon {
     /// failed `run` answers with nothing of its task left.
     func abandonLaunch(_ record: ContainerRecord, _ error: Error, completion: @escaping (Result<ContainerRecord, Error>) -> Void) {
         let failure = (error as? SyscallError).map(DurableFile.status) ?? error
+        Daemon.log.warning("container failed to start", metadata: Daemon.fields(record, ["error": "\(failure)"]))
         guard !record.shimAddress.isEmpty else { return completion(.failure(failure)) }
         if records[record.id]?.shimAddress == record.shimAddress { records[record.id]?.shimAddress = "" }
         retireShim(record) { completion(.failure(failure)) }
@@ -405,6 +417,7 @@ public final class Daemon {
             removeContainer(id, force: true) { _ in }
         } else if !record.isManuallyStopped && record.restart.shouldRestart(exitCode: code, restarts: record.restartCount) {
             let delay = RestartPolicy.backoff(restarts: record.restartCount)
+            Daemon.log.debug("restart scheduled", metadata: Daemon.fields(record, ["exitCode": "\(code)", "delayMs": "\(delay)"]))
             loop.schedule(after: delay) { [weak self] in self?.restartByPolicy(id) }
         }
     }
@@ -422,8 +435,11 @@ public final class Daemon {
     func restartByPolicy(_ id: String) {
         guard var record = records[id], record.status == .exited, !record.isManuallyStopped else { return }
         record.restartCount += 1
+        Daemon.log.info("restarting by the restart policy", metadata: Daemon.fields(record, [
+            "exitCode": "\(record.exitCode)", "restartCount": "\(record.restartCount)"]))
         start(record) { [weak self] result in
-            guard let self, case .failure = result, var current = self.records[id] else { return }
+            guard let self, case .failure(let error) = result, var current = self.records[id] else { return }
+            Daemon.log.error("restart by the restart policy failed", metadata: Daemon.fields(record, ["error": "\(error)"]))
             current.restartCount = record.restartCount
             self.save(current)
         }

@@ -1,3 +1,4 @@
+import Logging
 import SwiftProtobuf
 import TTRPC
 import TetherAPI
@@ -59,7 +60,11 @@ final class EventPublisher {
                 self.queue.removeFirst()
                 self.retryDelay = 50
                 self.sendNext()
-            case .failure:
+            case .failure(let error):
+                if self.retryDelay == 50 {
+                    shimLog.warning("cannot publish events to the manager: retrying",
+                                    metadata: ["address": "\(self.address)", "error": "\(error)"])
+                }
                 self.client?.close()
                 self.client = nil
                 self.retryLater()

@@ -1,3 +1,4 @@
+import Logging
 import TetherAPI
 
 /// A container whose log cannot be written (disk full, EIO) keeps running: the bytes its init wrote that its
@@ -18,6 +19,10 @@ extension Shim {
         guard process.stdio.writesLogFiles else { return }
         let dropped = process.stdio.droppedBytes
         guard dropped != process.reportedDroppedBytes else { return }
+        if process.reportedDroppedBytes == 0 {
+            shimLog.warning("the container's log does not take its output: bytes dropped",
+                            metadata: ["id": "\(container.id)", "droppedBytes": "\(dropped)"])
+        }
         process.reportedDroppedBytes = dropped
         events.publish(topic: Tether_Daemon_V1_Event.logDroppedTopic, Tether_Daemon_V1_Event.with {
             $0.type = Tether_Daemon_V1_Event.logDroppedType

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import Logging
 import OCISpec
 import TTRPC
 import TetherAPI
@@ -11,7 +12,14 @@ import TetherSystem
 /// containerd.task.v2.Task over ttrpc, with the error statuses containerd's runc shim returns.
 extension Shim {
     func registerTaskService() {
-        server.register(TaskService.create, sync: { [unowned self] request in try self.create(request) })
+        server.register(TaskService.create, sync: { [unowned self] request in
+            do {
+                return try self.create(request)
+            } catch {
+                shimLog.error("create failed", metadata: ["id": "\(request.id)", "error": "\(error)"])
+                throw error
+            }
+        })
         server.register(TaskService.start, sync: { [unowned self] request in try self.start(request) })
         server.register(TaskService.state, sync: { [unowned self] request in try self.state(request) })
         server.register(TaskService.kill, sync: { [unowned self] request in try self.kill(request) })
@@ -146,10 +154,11 @@ extension Shim {
             guard let memoryCgroup else { throw TTRPCStatus(.unimplemented, "no memory cgroup for the container") }
             let notifier = try OOMNotifier(memoryDirectory: memoryCgroup.directory, isV2: memoryCgroup.isV2)
             try oom.watch(id: containerID, notifier: notifier) { [weak self] in
+                shimLog.warning("container ran out of memory: OOM kill", metadata: ["id": "\(containerID)"])
                 self?.events.publish(Containerd_Events_TaskOOM.with { $0.containerID = containerID })
             }
         } catch {
-            log("create \(containerID): no OOM events: \(error)")
+            shimLog.warning("no OOM events for the container", metadata: ["id": "\(containerID)", "error": "\(error)"])
         }
         claimEarlyExit(container, process)
         return Containerd_Task_V2_CreateTaskResponse.with { $0.pid = UInt32(pid) }
@@ -263,6 +272,7 @@ extension Shim {
         if container.rootfsMounted { RootfsMounts.unmount(container.bundle + "/rootfs") }
         process.stdio.closeAll()
         containers.removeValue(forKey: container.id)
+        shimLog.info("task deleted", metadata: ["id": "\(container.id)", "status": "\(process.exitStatus)"])
         oom.stop(id: container.id)
         let exitedAt = process.exitedAt ?? .now()
         events.publish(Containerd_Events_TaskDelete.with {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CTetherLinux
+import Logging
 import OCISpec
 import TTRPC
 import TetherAPI
@@ -57,12 +58,10 @@ public final class Shim {
             _ = tether_release_free_memory()
         }
         registerTaskService()
-    }
-
-    /// One line on stderr (containerd's `log` FIFO in the bundle, or /dev/null): never blocks the loop, a full
-    /// FIFO loses the line.
-    func log(_ message: String) {
-        try? FileIO.writeAll(2, "tether-shim[\(getpid())] \(flags.id): \(message)\n")
+        server.onConnectionsChanged = { [weak self] count in
+            guard let self, count == 0, !self.shuttingDown, !self.containers.isEmpty else { return }
+            shimLog.info("manager disconnected; the shim keeps its containers", metadata: ["id": "\(self.flags.id)"])
+        }
     }
 
     /// Runs until Shutdown.
@@ -136,8 +135,10 @@ public final class Shim {
             // namespace; a shared one (host, or joined by path) does not, so the shim does.
             if !container.ownsPidNamespace { try? runtime.kill(id: container.id, signal: SIGKILL, all: true) }
             container.initExitPending = true
+            shimLog.info("container init exited", metadata: ["id": "\(container.id)", "pid": "\(process.pid)", "status": "\(status)"])
             publishInitExitWhenExecsAreDone(container)
         } else {
+            shimLog.debug("exec process exited", metadata: ["id": "\(container.id)", "exec": "\(process.execID)", "status": "\(status)"])
             process.markExited(status: status, at: now)
             process.stdio.closeAll()
             events.publish(Containerd_Events_TaskExit.with {
@@ -171,6 +172,7 @@ public final class Shim {
 
     /// Exits the process once the reply to Shutdown is on its way.
     func exitSoon() {
+        shimLog.info("shim shutting down", metadata: ["id": "\(flags.id)"])
         shuttingDown = true
         server.stopAccepting()
         // Queued events get up to 2 s to reach the manager.

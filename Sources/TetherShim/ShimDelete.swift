@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import SwiftProtobuf
 import TTRPC
 import TetherAPI
@@ -22,10 +23,18 @@ public enum ShimDelete {
         }
         if !flags.id.isEmpty {
             try? runtime.kill(id: flags.id, signal: SIGKILL, all: true)
-            try? runtime.delete(id: flags.id, force: true)
+            do {
+                try runtime.delete(id: flags.id, force: true)
+            } catch let error as RuntimeError where error.code == .notFound {
+                // Nothing left: the task was deleted before.
+            } catch {
+                shimLog.warning("delete of the container's runtime state failed", metadata: ["id": "\(flags.id)", "error": "\(error)"])
+            }
         }
         _ = umount2(bundle + "/rootfs", Int32(MNT_DETACH))
         removeDeadSocket(bundle: bundle)
+        // containerd reports whatever `delete` writes on stderr as a cleanup warning: success is said at debug only.
+        shimLog.debug("cleaned up after the task", metadata: ["id": "\(flags.id)", "pid": "\(pid)"])
         var response = Containerd_Task_V2_DeleteResponse()
         response.pid = UInt32(max(pid, 0))
         if let record = ExitRecord.read(bundle: bundle) {

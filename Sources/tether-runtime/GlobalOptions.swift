@@ -61,8 +61,9 @@ struct GlobalOptions {
 
 nonisolated(unsafe) var globalOptions = GlobalOptions()
 
-/// Error and debug output: one line on stderr, and a line in `--log` (runc's text or JSON format, which
-/// containerd-shim-runc-v2 parses to report the failure).
+/// Error and debug output: one line on stderr, and a line in `--log` (runc's formats: `text` is logfmt, the
+/// `Logfmt` lines tetherd and the shim log; `json` is what containerd-shim-runc-v2 passes and reads the last
+/// error from). Written here rather than through swift-log: the runtime is short-lived and its start-up is measured.
 enum Log {
     static func error(_ message: String) {
         try? FileIO.writeAll(2, "tether-runtime: \(message)\n")
@@ -92,8 +93,7 @@ enum Log {
             guard let data = try? encoder.encode(record) else { return }
             line = String(decoding: data, as: UTF8.self) + "\n"
         } else {
-            let escaped = message.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"")
-            line = "time=\"\(time)\" level=\(level) msg=\"\(escaped)\"\n"
+            line = Logfmt.line(time: time, level: level, message: message)  // as tetherd's and the shim's logs
         }
         guard let fd = try? FileIO.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o644) else { return }
         defer { FileIO.close(fd) }

@@ -1,7 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import SwiftProtobuf
+import TetherLogging
 import TetherShim
 import TetherSystem
 
@@ -11,6 +13,12 @@ import TetherSystem
 //   tether-shim [flags]          (internal) the long-lived shim, serving on fd 3
 func fail(_ message: String) -> Never {
     try? FileIO.writeAll(2, "tether-shim: \(message)\n")
+    exit(1)
+}
+
+/// A failure once logging is set up: a line in the shim's log (containerd's `log` FIFO), then exit 1.
+func fail(_ message: String, id: String) -> Never {
+    Logger(label: "tether-shim") { _ in LogfmtHandler(level: ShimLog.level) }.error("\(message)", metadata: ["id": "\(id)"])
     exit(1)
 }
 
@@ -24,6 +32,7 @@ if flags.version {
     try? FileIO.writeAll(1, "\(ShimVersion.current)\n")
     exit(0)
 }
+ShimLog.level = flags.debug ? .debug : .info
 switch flags.action {
 case "start":
     do {
@@ -43,7 +52,7 @@ case nil:
         let shim = try Shim(flags: flags, listener: 3)
         try shim.run()
     } catch {
-        fail("\(error)")
+        fail("shim failed: \(error)", id: flags.id)
     }
 default:
     fail("unknown action \"\(flags.action ?? "")\" (expected start or delete)")

@@ -19,6 +19,28 @@ struct ContainerdShimTests {
         #expect(result.status == 3, "\(result)")
     }
 
+    /// Issue 18: the shim logs to the `log` FIFO containerd made in the bundle (its stderr), and containerd copies each
+    /// line into its own log: the init's exit and the task's deletion, once each, in logfmt with the container's id.
+    @Test(.enabled(if: canRun, "needs root, the busybox rootfs and Debian's containerd"))
+    func theShimLogsThroughContainerdsLogFIFO() throws {
+        let containerd = try PrivateContainerd()
+        defer { containerd.stop() }
+        let id = uniqueID("log")
+        let result = try containerd.ctr(["run", "--runtime", Self.shim, "--rm", "--rootfs", TestEnvironment.rootfs, id,
+                                         "/bin/sh", "-c", "exit 7"], timeout: 60)
+        #expect(result.status == 7, "\(result)")
+        func lines(_ message: String) -> [Substring] {
+            containerd.logText.split(separator: "\n").filter { $0.contains("msg=\"\(message)\"") && $0.contains(" id=\(id)") }
+        }
+        // containerd copies the FIFO on a goroutine of its own: the lines may follow ctr's exit.
+        for _ in 0..<250 where lines("task deleted").isEmpty { usleep(20_000) }
+        let exited = lines("container init exited")
+        #expect(exited.count == 1, "\(containerd.logText)")
+        #expect(exited.first?.contains("level=info") == true && exited.first?.contains("status=7") == true, "\(exited)")
+        #expect(lines("task deleted").count == 1, "\(containerd.logText)")
+        #expect(exited.first?.hasPrefix("time=\"") == true, "\(exited)")
+    }
+
     /// Issue 14: `ctr run --privileged` lists every host device, /dev/ptmx included, in linux.devices: the container
     /// runs and /dev/ptmx is still the pts/ptmx link, through tether-shim, through containerd-shim-runc-v2 driving
     /// tether-runtime, and through containerd-shim-runc-v2 with runc.

@@ -15,23 +15,33 @@ struct DaemonTests {
         var state: String { directory.path + "/state" }
         /// Added to tetherd's environment at its next start (`TETHER_CRASH_AT`).
         var environment: [String: String] = [:]
+        /// Added to tetherd's command line (`--log-level debug`).
+        let extraArguments: [String]
+        /// tetherd's stderr, appended to by each start.
+        var logPath: String { directory.path + "/tetherd.log" }
+        var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
-        init(root: String? = nil, environment: [String: String] = [:]) throws {
+        init(root: String? = nil, environment: [String: String] = [:], arguments: [String] = []) throws {
             directory = try TemporaryDirectory("tether-d")
             self.root = root ?? directory.path + "/root"
             self.environment = environment
+            self.extraArguments = arguments
             try start()
         }
 
         func start() throws {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tetherd"))
-            process.arguments = ["--root", root, "--state", state]
+            process.arguments = ["--root", root, "--state", state] + extraArguments
             if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+            let log = FileHandle(forWritingAtPath: logPath)
+            log?.seekToEndOfFile()
+            process.standardError = log ?? FileHandle.nullDevice
             try process.run()
+            try? log?.close()
             self.process = process
             for _ in 0..<200 {
                 if (try? ctl(["ps"], timeout: 5))?.status == 0 { return }
