@@ -35,6 +35,9 @@ let package = Package(
         // Swift syscall layer: errno-carrying errors, fds, epoll event loop, signalfd, sockets, pty.
         .target(name: "TetherSystem", dependencies: ["CTetherLinux"], swiftSettings: swiftSettings),
 
+        // The one command-line parser of every executable: a flag table read Go-style (shim, runtime) or POSIX-style.
+        .target(name: "TetherFlags", swiftSettings: swiftSettings),
+
         // OCI runtime-spec types (config.json, state) and their validation.
         .target(name: "OCISpec", swiftSettings: swiftSettings),
 
@@ -64,7 +67,7 @@ let package = Package(
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
-            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
+            dependencies: ["TetherRuntime", "TetherSystem", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux", "TetherFlags"],
             swiftSettings: swiftSettings
         ),
 
@@ -73,9 +76,12 @@ let package = Package(
         // no relocation of its ~37,000 pointers; unused sections dropped. Start-up 2.0 -> 1.0 ms. The price: the
         // executable is not address-randomised (heap and stack still are), and glibc's NSS is unavailable, which
         // the runtime does not use (it reads /etc/passwd itself, as runc).
+        // tether-runtime's runc-compatible commands, as a library (unit-testable, and linked by the multi-call binary).
+        .target(name: "TetherRuntimeCLI", dependencies: ["TetherRuntime", "TetherSystem", "OCISpec", "CTetherLinux", "TetherFlags"],
+                swiftSettings: swiftSettings),
         .executableTarget(
             name: "tether-runtime",
-            dependencies: ["TetherRuntime", "TetherSystem"],
+            dependencies: ["TetherRuntimeCLI"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable", "-Xlinker", "--gc-sections"], .when(configuration: .release))]
         ),
@@ -99,8 +105,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
-        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec"], swiftSettings: swiftSettings),
-        // tetherd parses its four flags by hand (no ArgumentParser). In release it is, like the shim, a fully static,
+        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec", "TetherFlags"], swiftSettings: swiftSettings),
+        // tetherd (its command line in TetherDaemon.DaemonCommandLine). In release it is, like the shim, a fully static,
         // position-dependent executable: its resident memory is mostly pages of binaries it touches, and without
         // ld.so, libc.so, libstdc++.so and libm there are no pages of theirs and no relocated copies (RSS with 100
         // containers 13.8 MB PIE -> 12.7 MB no-pie -> 10.3 MB static).
@@ -125,6 +131,7 @@ let package = Package(
         .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
         .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
 
+        .testTarget(name: "TetherFlagsTests", dependencies: ["TetherFlags"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),

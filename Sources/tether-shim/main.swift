@@ -1,50 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import SwiftProtobuf
 import TetherShim
-import TetherSystem
 
-// tether-shim: containerd's shim v2 binary contract.
-//   tether-shim [flags] start    listen, spawn the long-lived shim, print its address
-//   tether-shim [flags] delete   clean up after a task, print a DeleteResponse
-//   tether-shim [flags]          (internal) the long-lived shim, serving on fd 3
-func fail(_ message: String) -> Never {
-    try? FileIO.writeAll(2, "tether-shim: \(message)\n")
-    exit(1)
-}
-
-let flags: ShimFlags
-do {
-    flags = try ShimFlags.parse(Array(CommandLine.arguments.dropFirst()))
-} catch {
-    fail("\(error)")
-}
-if flags.version {
-    try? FileIO.writeAll(1, "\(ShimVersion.current)\n")
-    exit(0)
-}
-switch flags.action {
-case "start":
-    do {
-        let address = try ShimStart.run(flags)
-        try? FileIO.writeAll(1, address)
-        exit(0)
-    } catch {
-        fail("\(error)")
-    }
-case "delete":
-    let bytes = ShimDelete.run(flags)
-    try? FileIO.writeAll(1, bytes)
-    exit(0)
-case nil:
-    guard !flags.id.isEmpty else { fail("-id is required") }
-    do {
-        let shim = try Shim(flags: flags, listener: 3)
-        try shim.run()
-    } catch {
-        fail("\(error)")
-    }
-default:
-    fail("unknown action \"\(flags.action ?? "")\" (expected start or delete)")
-}
+// containerd's shim v2 binary contract; the shim itself lives in TetherShim (ShimCommandLine).
+ShimCommandLine.main(Array(CommandLine.arguments.dropFirst()))
