@@ -23,7 +23,6 @@ let package = Package(
         .library(name: "TTRPC", targets: ["TTRPC"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
@@ -101,7 +100,7 @@ let package = Package(
                                                         .when(configuration: .release))]),
         .executableTarget(
             name: "tether-harness",
-            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"],
             swiftSettings: swiftSettings
         ),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
@@ -121,17 +120,22 @@ let package = Package(
         ),
         // tetherctl too: a static binary starts without ld.so resolving libstdc++ and libc ('tetherctl run --help'
         // 3.0 -> 1.3 ms, hyperfine -N).
+        // tetherctl's commands, as a library (unit-testable, and linked by the multi-call binary).
+        .target(name: "TetherCtlCommands", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"],
+                swiftSettings: swiftSettings),
         .executableTarget(
             name: "tetherctl",
-            dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TetherCtlCommands"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable"], .when(configuration: .release))]
         ),
         // ttrpc round-trip latency and throughput (`make bench`), and the random-frame driver (`make fuzz`).
-        .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
-        .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),
 
         .testTarget(name: "TetherFlagsTests", dependencies: ["TetherFlags"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherCLITests", dependencies: ["TetherFlags", "TetherRuntimeCLI", "TetherCtlCommands", "TetherDaemon"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         .testTarget(name: "TTRPCTests", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),

@@ -1,39 +1,124 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import SwiftProtobuf
 import TTRPC
 import TetherAPI
+import TetherFlags
 import TetherSystem
 
-/// tether-harness: drives one shim (ours or containerd's) over its socket, without a daemon.
-struct HarnessCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "tether-harness",
-        abstract: "Drive one containerd shim v2 over its ttrpc socket.",
-        subcommands: [
-            Spawn.self, Create.self, Start.self, Exec.self, Kill.self, Wait.self, State.self, Pids.self,
-            Pause.self, Resume.self, Stats.self, Update.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
-            Attach.self, Events.self, ExecLoop.self,
-        ]
-    )
+/// One tether-harness command: its syntax, built from a parsed command line, then run.
+protocol HarnessCommand {
+    static var syntax: CommandSyntax { get }
+    init(_ arguments: ParsedFlags) throws(FlagError)
+    func run() throws
+}
+
+extension CommandSyntax {
+    /// A harness command (POSIX-style flags); an RPC command also takes the Target flags.
+    static func harness(_ name: String, _ abstract: String, target: Bool = true, flags: [Flag] = [],
+                        optional: [String] = [], variadic: Bool = false) -> CommandSyntax {
+        CommandSyntax(program: "tether-harness", name: name, abstract: abstract, style: .posix,
+                      flags: (target ? Target.flags : []) + flags, optional: optional, variadic: variadic)
+    }
+}
+
+/// tether-harness: drives one shim (ours or containerd's) over its socket, without a daemon. Usage errors print
+/// one line naming the argument and exit 2; a failed call prints `tether-harness: <message>` and exits 1.
+enum Harness {
+    static var commands: [any HarnessCommand.Type] {
+        [Spawn.self, Create.self, Start.self, Exec.self, Kill.self, Wait.self, State.self, Pids.self,
+         Pause.self, Resume.self, Stats.self, Update.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
+         Attach.self, Events.self, ExecLoop.self]
+    }
+
+    static var help: String {
+        HelpTable.overview(abstract: "Drive one containerd shim v2 over its ttrpc socket.",
+                           usage: "tether-harness COMMAND [flags] [arguments]", commands: commands.map { $0.syntax },
+                           footer: "Run 'tether-harness COMMAND --help' for a command's flags.")
+    }
+
+    static func main(_ arguments: [String]) -> Never {
+        guard let name = arguments.first, !["-h", "--help", "help"].contains(name) else {
+            let command = arguments.count > 1 ? commands.first { $0.syntax.name == arguments[1] } : nil
+            try? FileIO.writeAll(1, command?.syntax.help ?? help)
+            exit(0)
+        }
+        guard let command = commands.first(where: { $0.syntax.name == name }) else {
+            fail("unknown command \"\(name)\" (see tether-harness --help)", status: 2)
+        }
+        let instance: any HarnessCommand
+        do {
+            let parsed = try command.syntax.parse(Array(arguments.dropFirst()))
+            if parsed.helpRequested {
+                try? FileIO.writeAll(1, command.syntax.help)
+                exit(0)
+            }
+            instance = try command.init(parsed)
+        } catch {
+            fail("\(error)", status: 2)
+        }
+        do {
+            try instance.run()
+        } catch let error as HarnessExit {
+            exit(error.status)
+        } catch let error as FlagError {
+            fail("\(error)", status: 2)
+        } catch {
+            fail("\(error)", status: 1)
+        }
+        exit(0)
+    }
+
+    static func fail(_ message: String, status: Int32) -> Never {
+        try? FileIO.writeAll(2, "tether-harness: \(message)\n")
+        exit(status)
+    }
+}
+
+/// Ends the harness with `status`, its message already printed.
+struct HarnessExit: Error {
+    let status: Int32
+}
+
+/// A failed step that is not a usage error: one line, exit status 1.
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Options every RPC command takes.
-struct Target: ParsableArguments {
-    @Option(help: "The shim's socket (a path or unix:// address).") var socket: String
-    @Option(help: "The container id.") var id: String
-    @Option(name: .customLong("exec-id"), help: "An exec'd process of the container.") var execID: String = ""
-    @Option(help: "Seconds to wait for the reply (default: for ever).") var timeout: Double?
+struct Target {
+    static let flags = [
+        Flag("--socket", value: "ADDRESS", help: "The shim's socket (a path or unix:// address); required."),
+        Flag("--id", value: "ID", help: "The container id; required."),
+        Flag("--exec-id", value: "ID", help: "An exec'd process of the container."),
+        Flag("--timeout", value: "SECONDS", help: "Seconds to wait for the reply (default: for ever)."),
+    ]
+    let socket: String
+    let id: String
+    let execID: String
+    let timeout: Double?
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        socket = try arguments.required("--socket")
+        id = try arguments.required("--id")
+        execID = arguments.value("--exec-id") ?? ""
+        if let text = arguments.value("--timeout") {
+            guard let seconds = Double(text), seconds >= 0 else { throw FlagError(command: arguments.command, "--timeout: \"\(text)\" is not a number of seconds") }
+            timeout = seconds
+        } else {
+            timeout = nil
+        }
+    }
 
     func client() throws -> TaskClient {
         do {
             return try TaskClient(path: TTRPCClient.socketPath(fromAddress: socket),
                                   timeout: timeout.map { .milliseconds(Int64($0 * 1000)) })
         } catch {
-            throw ValidationError("--socket \(socket): cannot connect: \(error)")
+            throw HarnessError("--socket \(socket): cannot connect: \(error)")
         }
     }
 }
@@ -52,19 +137,36 @@ func rpc(_ body: () throws -> Void) throws {
         try body()
     } catch let status as TTRPCStatus {
         try? FileIO.writeAll(2, "tether-harness: \(status.code) \(status.message)\n")
-        throw ExitCode(1)
+        throw HarnessExit(status: 1)
     }
 }
 
-struct Spawn: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Start a shim through its start contract; prints its address.")
-    @Option(help: "The bundle directory (the shim's working directory).") var bundle: String
-    @Option(help: "The container id.") var id: String
-    @Option(help: "The namespace.") var namespace: String = "tether"
-    @Option(help: "The shim binary.") var binary: String = "tether-shim"
-    @Option(help: "Where the shim publishes events (TTRPC_ADDRESS).") var events: String?
-    @Option(help: "The -address passed to the shim (a daemon socket).") var address: String = "/run/tether/harness.sock"
+struct Spawn: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "spawn", "Start a shim through its start contract; prints its address.", target: false,
+        flags: [
+            Flag("--bundle", value: "DIR", help: "The bundle directory (the shim's working directory); required."),
+            Flag("--id", value: "ID", help: "The container id; required."),
+            Flag("--namespace", value: "NAME", help: "The namespace (default tether)."),
+            Flag("--binary", value: "PATH", help: "The shim binary (default tether-shim)."),
+            Flag("--events", value: "PATH", help: "Where the shim publishes events (TTRPC_ADDRESS)."),
+            Flag("--address", value: "PATH", help: "The -address passed to the shim (a daemon socket; default /run/tether/harness.sock)."),
+        ])
+    let bundle: String
+    let id: String
+    let namespace: String
+    let binary: String
+    let events: String?
+    let address: String
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        bundle = try arguments.required("--bundle")
+        id = try arguments.required("--id")
+        namespace = arguments.value("--namespace") ?? "tether"
+        binary = arguments.value("--binary") ?? "tether-shim"
+        events = arguments.value("--events")
+        address = arguments.value("--address") ?? "/run/tether/harness.sock"
+    }
 
     func run() throws {
         let shim = binary.contains("/") ? binary : Spawn.siblingOrPath(binary)
@@ -73,7 +175,7 @@ struct Spawn: ParsableCommand {
         let arguments = [shim, "-namespace", namespace, "-id", id, "-address", address, "-publish-binary", "/bin/true", "start"]
         let result = try Spawner.run(arguments, directory: bundle, environment: environment)
         guard result.status == 0 else {
-            throw ValidationError("\(shim) start failed (exit \(result.status)): \(result.output)")
+            throw HarnessError("\(shim) start failed (exit \(result.status)): \(result.output)")
         }
         print(result.output.trimmedLine)
     }
@@ -88,16 +190,27 @@ struct Spawn: ParsableCommand {
     }
 }
 
-struct Create: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create the task from a bundle.")
-    @OptionGroup var target: Target
-    @Option(help: "The bundle directory.") var bundle: String
-    @Option(help: "stdin FIFO path.") var stdin: String = ""
-    @Option(help: "stdout FIFO path or file:///log.") var stdout: String = ""
-    @Option(help: "stderr FIFO path or file:///log.") var stderr: String = ""
-    @Flag(help: "Give the process a terminal.") var terminal = false
-    @Option(help: "A directory bind-mounted onto <bundle>/rootfs by the shim (a rootfs mount in the request).")
-    var rootfs: String?
+struct Create: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "create", "Create the task from a bundle.",
+        flags: [Flag("--bundle", value: "DIR", help: "The bundle directory; required.")] + Stdio.flags + [
+            Flag("--rootfs", value: "DIR", help: "A directory bind-mounted onto <bundle>/rootfs by the shim (a rootfs mount in the request)."),
+        ])
+    let target: Target
+    let bundle: String
+    let stdio: Stdio
+    let rootfs: String?
+    var stdin: String { stdio.stdin }
+    var stdout: String { stdio.stdout }
+    var stderr: String { stdio.stderr }
+    var terminal: Bool { stdio.terminal }
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        bundle = try arguments.required("--bundle")
+        stdio = Stdio(arguments)
+        rootfs = arguments.value("--rootfs")
+    }
 
     func run() throws {
         try rpc {
@@ -121,9 +234,10 @@ struct Create: ParsableCommand {
     }
 }
 
-struct Start: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Start the task (or an exec'd process).")
-    @OptionGroup var target: Target
+struct Start: HarnessCommand {
+    static let syntax = CommandSyntax.harness("start", "Start the task (or an exec'd process).")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws {
         try rpc {
             try printReply(try target.client().start(.with { $0.id = target.id; $0.execID = target.execID }))
@@ -131,20 +245,32 @@ struct Start: ParsableCommand {
     }
 }
 
-struct Exec: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add an exec'd process (start it with `start --exec-id`).")
-    @OptionGroup var target: Target
-    @Option(help: "stdin FIFO path.") var stdin: String = ""
-    @Option(help: "stdout FIFO path or file:///log.") var stdout: String = ""
-    @Option(help: "stderr FIFO path or file:///log.") var stderr: String = ""
-    @Flag(help: "Give the process a terminal.") var terminal = false
-    @Option(name: .customShort("e"), help: "Environment variable NAME=VALUE.") var env: [String] = []
-    @Option(help: "Working directory in the container.") var cwd: String = "/"
-    @Argument(help: "The command and its arguments.") var command: [String]
+struct Exec: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "exec", "Add an exec'd process (start it with `start --exec-id`).",
+        flags: Stdio.flags + [
+            Flag("-e", value: "NAME=VALUE", repeatable: true, help: "Environment variable."),
+            Flag("--cwd", value: "DIR", help: "Working directory in the container (default /)."),
+        ],
+        optional: ["COMMAND"], variadic: true)
+    let target: Target
+    let stdio: Stdio
+    let env: [String]
+    let cwd: String
+    let command: [String]
+    var stdin: String { stdio.stdin }
+    var stdout: String { stdio.stdout }
+    var stderr: String { stdio.stderr }
+    var terminal: Bool { stdio.terminal }
 
-    func validate() throws {
-        if target.execID.isEmpty { throw ValidationError("--exec-id is required") }
-        if command.isEmpty { throw ValidationError("a command is required") }
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        stdio = Stdio(arguments)
+        env = arguments.all("-e")
+        cwd = arguments.value("--cwd") ?? "/"
+        command = arguments.positionals
+        if target.execID.isEmpty { throw FlagError(command: "exec", "--exec-id is required") }
+        if command.isEmpty { throw FlagError(command: "exec", "a command is required") }
     }
 
     func run() throws {
@@ -182,15 +308,26 @@ struct Exec: ParsableCommand {
     }
 }
 
-struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Signal the task or an exec'd process.")
-    @OptionGroup var target: Target
-    @Option(help: "Signal name or number.") var signal: String = "SIGTERM"
-    @Flag(help: "Signal every process in the container.") var all = false
-    func run() throws {
+struct Kill: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "kill", "Signal the task or an exec'd process.",
+        flags: [Flag("--signal", value: "SIGNAL", help: "Signal name or number (default SIGTERM)."),
+                Flag("--all", help: "Signal every process in the container.")])
+    let target: Target
+    let number: Int32
+    let all: Bool
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        let signal = arguments.value("--signal") ?? "SIGTERM"
         guard let number = ProcessSupport.signalNumber(named: signal) else {
-            throw ValidationError("--signal \(signal): unknown signal")
+            throw FlagError(command: "kill", "--signal \(signal): unknown signal")
         }
+        self.number = number
+        all = arguments.isSet("--all")
+    }
+
+    func run() throws {
         try rpc {
             try target.client().kill(.with {
                 $0.id = target.id
@@ -202,26 +339,29 @@ struct Kill: ParsableCommand {
     }
 }
 
-struct Wait: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Wait for the process to exit; prints its status.")
-    @OptionGroup var target: Target
+struct Wait: HarnessCommand {
+    static let syntax = CommandSyntax.harness("wait", "Wait for the process to exit; prints its status.")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws {
         try rpc { try printReply(try target.client().wait(.with { $0.id = target.id; $0.execID = target.execID })) }
     }
 }
 
-struct State: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the process state.")
-    @OptionGroup var target: Target
+struct State: HarnessCommand {
+    static let syntax = CommandSyntax.harness("state", "Print the process state.")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws {
         try rpc { try printReply(try target.client().state(.with { $0.id = target.id; $0.execID = target.execID })) }
     }
 }
 
-struct Pids: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Print the container's processes: {\"processes\":[{\"pid\":N,\"exec_id\":\"ID\"},...]} (exec_id for exec'd ones).")
-    @OptionGroup var target: Target
+struct Pids: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "pids", "Print the container's processes: {\"processes\":[{\"pid\":N,\"exec_id\":\"ID\"},...]} (exec_id for exec'd ones).")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
 
     struct Listing: Encodable {
         struct Process: Encodable {
@@ -244,12 +384,16 @@ struct Pids: ParsableCommand {
     }
 }
 
-struct Stats: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Print the task's metrics: {\"type_url\": ..., \"value\": base64 protobuf}.")
-    @OptionGroup var target: Target
-    @Flag(help: "Print io.containerd.cgroups.v2.Metrics as protobuf JSON instead (for scripts without a decoder).")
-    var decode = false
+struct Stats: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "stats", "Print the task's metrics: {\"type_url\": ..., \"value\": base64 protobuf}.",
+        flags: [Flag("--decode", help: "Print io.containerd.cgroups.v2.Metrics as protobuf JSON instead (for scripts without a decoder).")])
+    let target: Target
+    let decode: Bool
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        decode = arguments.isSet("--decode")
+    }
     func run() throws {
         try rpc {
             // Printed by hand: the metrics type is not in this binary's protobuf registry.
@@ -264,15 +408,34 @@ struct Stats: ParsableCommand {
     }
 }
 
-struct Update: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Change the task's resource limits.")
-    @OptionGroup var target: Target
-    @Option(help: "Memory limit in bytes (-1: none).") var memory: Int64?
-    @Option(name: .customLong("memory-swap"), help: "Memory+swap limit in bytes (-1: none).") var memorySwap: Int64?
-    @Option(name: .customLong("cpu-shares"), help: "CPU shares.") var cpuShares: UInt64?
-    @Option(name: .customLong("cpu-quota"), help: "CFS quota in µs per period (-1: none).") var cpuQuota: Int64?
-    @Option(name: .customLong("cpu-period"), help: "CFS period in µs.") var cpuPeriod: UInt64?
-    @Option(help: "Maximum number of processes (0: none).") var pids: Int64?
+struct Update: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "update", "Change the task's resource limits.",
+        flags: [
+            Flag("--memory", value: "BYTES", help: "Memory limit in bytes (-1: none)."),
+            Flag("--memory-swap", value: "BYTES", help: "Memory+swap limit in bytes (-1: none)."),
+            Flag("--cpu-shares", value: "N", help: "CPU shares."),
+            Flag("--cpu-quota", value: "MICROSECONDS", help: "CFS quota in µs per period (-1: none)."),
+            Flag("--cpu-period", value: "MICROSECONDS", help: "CFS period in µs."),
+            Flag("--pids", value: "N", help: "Maximum number of processes (0: none)."),
+        ])
+    let target: Target
+    let memory: Int64?
+    let memorySwap: Int64?
+    let cpuShares: UInt64?
+    let cpuQuota: Int64?
+    let cpuPeriod: UInt64?
+    let pids: Int64?
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        memory = try arguments.number("--memory")
+        memorySwap = try arguments.number("--memory-swap")
+        cpuShares = try arguments.number("--cpu-shares")
+        cpuQuota = try arguments.number("--cpu-quota")
+        cpuPeriod = try arguments.number("--cpu-period")
+        pids = try arguments.number("--pids")
+    }
 
     func run() throws {
         var resources: [String: Any] = [:]
@@ -286,7 +449,7 @@ struct Update: ParsableCommand {
         if let cpuPeriod { cpu["period"] = Int64(cpuPeriod) }
         if !cpu.isEmpty { resources["cpu"] = cpu }
         if let pids { resources["pids"] = ["limit": pids] }
-        guard !resources.isEmpty else { throw ValidationError("nothing to update: give --memory, --cpu-shares, --pids, ...") }
+        guard !resources.isEmpty else { throw FlagError(command: "update", "nothing to update: give --memory, --cpu-shares, --pids, ...") }
         let json = UpdateJSON.encode(resources)
         try rpc {
             try target.client().update(.with {
@@ -300,6 +463,27 @@ struct Update: ParsableCommand {
     }
 }
 
+/// The stdio flags of create and exec.
+struct Stdio {
+    static let flags = [
+        Flag("--stdin", value: "PATH", help: "stdin FIFO path."),
+        Flag("--stdout", value: "PATH", help: "stdout FIFO path or file:///log."),
+        Flag("--stderr", value: "PATH", help: "stderr FIFO path or file:///log."),
+        Flag("--terminal", help: "Give the process a terminal."),
+    ]
+    let stdin: String
+    let stdout: String
+    let stderr: String
+    let terminal: Bool
+
+    init(_ arguments: ParsedFlags) {
+        stdin = arguments.value("--stdin") ?? ""
+        stdout = arguments.value("--stdout") ?? ""
+        stderr = arguments.value("--stderr") ?? ""
+        terminal = arguments.isSet("--terminal")
+    }
+}
+
 /// A tiny JSON writer for nested dictionaries of numbers (FoundationEssentials has no JSONSerialization).
 enum UpdateJSON {
     static func encode(_ value: Any) -> String {
@@ -310,44 +494,62 @@ enum UpdateJSON {
     }
 }
 
-struct Pause: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Freeze the container.")
-    @OptionGroup var target: Target
+struct Pause: HarnessCommand {
+    static let syntax = CommandSyntax.harness("pause", "Freeze the container.")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws { try rpc { try target.client().pause(.with { $0.id = target.id }) } }
 }
 
-struct Resume: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Thaw the container.")
-    @OptionGroup var target: Target
+struct Resume: HarnessCommand {
+    static let syntax = CommandSyntax.harness("resume", "Thaw the container.")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws { try rpc { try target.client().resume(.with { $0.id = target.id }) } }
 }
 
-struct Delete: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Delete the task (or an exec'd process).")
-    @OptionGroup var target: Target
+struct Delete: HarnessCommand {
+    static let syntax = CommandSyntax.harness("delete", "Delete the task (or an exec'd process).")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws {
         try rpc { try printReply(try target.client().delete(.with { $0.id = target.id; $0.execID = target.execID })) }
     }
 }
 
-struct Shutdown: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Ask the shim to exit (once nothing is left, or --now).")
-    @OptionGroup var target: Target
-    @Flag(help: "Exit even with tasks left.") var now = false
+struct Shutdown: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "shutdown", "Ask the shim to exit (once nothing is left, or --now).", flags: [Flag("--now", help: "Exit even with tasks left.")])
+    let target: Target
+    let now: Bool
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        now = arguments.isSet("--now")
+    }
     func run() throws { try rpc { try target.client().shutdown(.with { $0.id = target.id; $0.now = now }) } }
 }
 
-struct Connect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the shim and task pids.")
-    @OptionGroup var target: Target
+struct Connect: HarnessCommand {
+    static let syntax = CommandSyntax.harness("connect", "Print the shim and task pids.")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws { try rpc { try printReply(try target.client().connect(.with { $0.id = target.id })) } }
 }
 
-struct Resize: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Resize the process's terminal.")
-    @OptionGroup var target: Target
-    @Option var width: UInt32
-    @Option var height: UInt32
+struct Resize: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "resize", "Resize the process's terminal.",
+        flags: [Flag("--width", value: "COLUMNS", help: "Required."), Flag("--height", value: "ROWS", help: "Required.")])
+    let target: Target
+    let width: UInt32
+    let height: UInt32
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        target = try Target(arguments)
+        _ = try arguments.required("--width")
+        _ = try arguments.required("--height")
+        width = try arguments.number("--width") ?? 0
+        height = try arguments.number("--height") ?? 0
+    }
     func run() throws {
         try rpc {
             try target.client().resizePty(.with {
@@ -360,9 +562,10 @@ struct Resize: ParsableCommand {
     }
 }
 
-struct CloseIO: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "close-io", abstract: "Close the process's stdin.")
-    @OptionGroup var target: Target
+struct CloseIO: HarnessCommand {
+    static let syntax = CommandSyntax.harness("close-io", "Close the process's stdin.")
+    let target: Target
+    init(_ arguments: ParsedFlags) throws(FlagError) { target = try Target(arguments) }
     func run() throws {
         try rpc { try target.client().closeIO(.with { $0.id = target.id; $0.execID = target.execID; $0.stdin = true }) }
     }

@@ -1,28 +1,39 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import FoundationEssentials
 import TetherAPI
+import TetherFlags
 import TetherSystem
 
-struct Ps: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List containers.")
-    @OptionGroup var daemon: DaemonOptions
-    @Flag(name: .shortAndLong, help: "Show all containers (default shows just running).") var all = false
-    @Flag(name: .shortAndLong, help: "Only display ids.") var quiet = false
-    @Option(help: "A Go template per container, e.g. '{{.ID}}\\t{{.Names}}' ('table ...' adds a header).") var format: String?
+struct Ps: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "ps", "List containers.",
+        flags: [Flag("-a", "--all", help: "Show all containers (default shows just running)."),
+                Flag("-q", "--quiet", help: "Only display ids."),
+                Flag("--format", value: "TEMPLATE", help: "A Go template per container, e.g. '{{.ID}}\\t{{.Names}}' ('table ...' adds a header).")])
+    let daemon: Tetherd
+    let all: Bool
+    let quiet: Bool
+    let format: String?
 
-    func run() throws {
+    init(_ arguments: ParsedFlags) {
+        daemon = Tetherd(arguments)
+        all = arguments.isSet("--all")
+        quiet = arguments.isSet("--quiet")
+        format = arguments.value("--format")
+    }
+
+    func run() throws -> Int32 {
         let template = try format.map { try ContainerListing.template($0) }
         let response: Tether_Daemon_V1_ListResponse = try daemon.call("List", Tether_Daemon_V1_ListRequest.with { $0.all = all })
         if quiet {
             for container in response.containers { print(PrintableText.escaped(String(container.id.prefix(12)))) }
-            return
+            return 0
         }
         if let template {
             for line in try ContainerListing.render(template, response.containers) { print(line) }
-            return
+            return 0
         }
         var rows = [["CONTAINER ID", "NAME", "COMMAND", "CREATED", "STATUS"]]
         let now = Clock.realtime().seconds
@@ -42,6 +53,7 @@ struct Ps: ParsableCommand {
             }.joined()
             print(line)
         }
+        return 0
     }
 }
 
@@ -66,13 +78,22 @@ enum Humanize {
     }
 }
 
-struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a container's details as JSON.")
-    @OptionGroup var daemon: DaemonOptions
-    @Option(name: .shortAndLong, help: "A Go template, e.g. '{{.State.Pid}}' or '{{json .State}}'.") var format: String?
-    @Argument var container: String
+struct Inspect: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "inspect", "Print a container's details as JSON.",
+        flags: [Flag("-f", "--format", value: "TEMPLATE", help: "A Go template, e.g. '{{.State.Pid}}' or '{{json .State}}'.")],
+        required: ["CONTAINER"])
+    let daemon: Tetherd
+    let format: String?
+    let container: String
 
-    func run() throws {
+    init(_ arguments: ParsedFlags) {
+        daemon = Tetherd(arguments)
+        format = arguments.value("--format")
+        container = arguments.positionals[0]
+    }
+
+    func run() throws -> Int32 {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
         let value = Inspect.document(info)
         if let format {
@@ -80,68 +101,111 @@ struct Inspect: ParsableCommand {
         } else {
             print(TemplateValue.array([value]).json(indent: "    "))
         }
+        return 0
     }
 }
 
-struct Logs: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print a container's output.")
-    @OptionGroup var daemon: DaemonOptions
-    @Flag(name: .shortAndLong, help: "Follow the output until the container exits.") var follow = false
-    @Option(help: "Only the last N lines (read from the end: bounded memory whatever the log's size).") var tail: Int?
-    @Argument var container: String
+struct Logs: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "logs", "Print a container's output.",
+        flags: [Flag("-f", "--follow", help: "Follow the output until the container exits."),
+                Flag("--tail", value: "N", help: "Only the last N lines (read from the end: bounded memory whatever the log's size).")],
+        required: ["CONTAINER"])
+    let daemon: Tetherd
+    let follow: Bool
+    let tail: Int?
+    let container: String
 
-    func run() throws {
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        daemon = Tetherd(arguments)
+        follow = arguments.isSet("--follow")
+        tail = try arguments.number("--tail")
+        container = arguments.positionals[0]
+    }
+
+    func run() throws -> Int32 {
         let info: Tether_Daemon_V1_ContainerInfo = try daemon.call("Inspect", Tether_Daemon_V1_ContainerRequest.with { $0.id = container })
         let reader = LogReader(path: info.logPath)
         let following = follow && info.status == "running"
         let start = tail.map { reader.tailStart(lines: $0) } ?? reader.start
         let reached = try reader.copy(from: start, to: 1, endingLine: tail != nil && !following)
-        guard following else { return }
-        let session = AttachSession(daemon: daemon.tetherd)
+        guard following else { return 0 }
+        let session = AttachSession(daemon: daemon)
         if let live = reader.takeLiveLog() {
             session.follow(log: info.logPath, descriptor: live, from: reached)
         } else {
             session.follow(log: info.logPath)
         }
         _ = try session.run(waitingWith: "Wait", Tether_Daemon_V1_ContainerRequest.with { $0.id = info.id })
+        return 0
     }
 }
 
-struct Kill: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send a signal to a container's init.")
-    @OptionGroup var daemon: DaemonOptions
-    @Option(name: .shortAndLong, help: "Signal name or number.") var signal = "KILL"
-    @Argument var container: String
-    func run() throws {
-        guard let number = ProcessSupport.signalNumber(named: signal) else { throw ValidationError("--signal \(signal): unknown signal") }
+struct Kill: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "kill", "Send a signal to a container's init.",
+        flags: [Flag("-s", "--signal", value: "SIGNAL", help: "Signal name or number (default KILL).")], required: ["CONTAINER"])
+    let daemon: Tetherd
+    let number: Int32
+    let container: String
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        daemon = Tetherd(arguments)
+        let signal = arguments.value("--signal") ?? "KILL"
+        guard let number = ProcessSupport.signalNumber(named: signal) else { throw FlagError("--signal \(signal): unknown signal") }
+        self.number = number
+        container = arguments.positionals[0]
+    }
+
+    func run() throws -> Int32 {
         let _: Google_Protobuf_Empty = try daemon.call("Kill", Tether_Daemon_V1_ContainerRequest.with {
             $0.id = container
             $0.signal = UInt32(number)
         })
         print(container)
+        return 0
     }
 }
 
-struct Stop: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop a container: SIGTERM, then SIGKILL after the grace period.")
-    @OptionGroup var daemon: DaemonOptions
-    @Option(name: .shortAndLong, help: "Seconds to wait before killing it.") var time: UInt32 = 10
-    @Argument var container: String
-    func run() throws {
+struct Stop: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "stop", "Stop a container: SIGTERM, then SIGKILL after the grace period.",
+        flags: [Flag("-t", "--time", value: "SECONDS", help: "Seconds to wait before killing it (default 10).")], required: ["CONTAINER"])
+    let daemon: Tetherd
+    let time: UInt32
+    let container: String
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        daemon = Tetherd(arguments)
+        time = try arguments.number("--time") ?? 10
+        container = arguments.positionals[0]
+    }
+
+    func run() throws -> Int32 {
         let _: Tether_Daemon_V1_WaitResponse = try daemon.call("Stop", Tether_Daemon_V1_ContainerRequest.with {
             $0.id = container
             $0.timeoutSeconds = time
         }, timeout: .seconds(Int64(time) + 30))
         print(container)
+        return 0
     }
 }
 
-struct Rm: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove a container.")
-    @OptionGroup var daemon: DaemonOptions
-    @Flag(name: .shortAndLong, help: "Kill it first if it is running.") var force = false
-    @Argument var containers: [String]
-    func run() throws {
+struct Rm: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "rm", "Remove a container.", flags: [Flag("-f", "--force", help: "Kill it first if it is running.")],
+        required: ["CONTAINER"], variadic: true)
+    let daemon: Tetherd
+    let force: Bool
+    let containers: [String]
+
+    init(_ arguments: ParsedFlags) {
+        daemon = Tetherd(arguments)
+        force = arguments.isSet("--force")
+        containers = arguments.positionals
+    }
+
+    func run() throws -> Int32 {
         for container in containers {
             let _: Google_Protobuf_Empty = try daemon.call("Remove", Tether_Daemon_V1_ContainerRequest.with {
                 $0.id = container
@@ -149,14 +213,19 @@ struct Rm: ParsableCommand {
             })
             print(container)
         }
+        return 0
     }
 }
 
-struct Prune: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Remove every stopped container.")
-    @OptionGroup var daemon: DaemonOptions
-    func run() throws {
+struct Prune: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl("prune", "Remove every stopped container.")
+    let daemon: Tetherd
+
+    init(_ arguments: ParsedFlags) { daemon = Tetherd(arguments) }
+
+    func run() throws -> Int32 {
         let response: Tether_Daemon_V1_PruneResponse = try daemon.call("Prune", Google_Protobuf_Empty())
         for id in response.removed { print(id) }
+        return 0
     }
 }
