@@ -40,7 +40,7 @@ public struct CommandSyntax: Sendable {
         case .posix:
             return flags.first { $0.names.contains(written) }
         case .go:
-            let bare = written.dropFirst(written.hasPrefix("--") ? 2 : 1)
+            let bare = String(written.dropFirst(written.hasPrefix("--") ? 2 : 1))
             return flags.first { $0.matches(bare: bare) }
         }
     }

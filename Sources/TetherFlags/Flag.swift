@@ -28,9 +28,11 @@ public struct Flag: Sendable {
     /// The name parsed values are stored under: the first `--` name, else the first name.
     public var key: String { names.first { $0.hasPrefix("--") } ?? names[0] }
 
-    /// The name without its dashes (`bundle`), what Go's flag package matches.
-    func matches(bare name: Substring) -> Bool {
-        names.contains { $0.drop { $0 == "-" } == name }
+    /// Whether this flag is `bare` (a name without its dashes, what Go's flag package matches) with one or two
+    /// dashes. String comparisons only: comparing Substrings goes through a dynamic cast whose first use costs a
+    /// conformance lookup at every start.
+    func matches(bare: String) -> Bool {
+        names.contains { $0 == "-" + bare || $0 == "--" + bare }
     }
 }
 

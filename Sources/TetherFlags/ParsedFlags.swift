@@ -3,9 +3,11 @@
 public struct ParsedFlags: Sendable {
     /// The command these belong to, for the errors of the typed readers below.
     public let command: String
-    /// Keys and values in command-line order (a list, not a dictionary: a handful of flags, and a dictionary's
-    /// first use costs more in runtime metadata at start-up than searching the list).
-    public private(set) var values: [(key: String, value: String)] = []
+    /// Keys and values in command-line order, as two lists of strings: a handful of flags; a dictionary's or a
+    /// tuple array's first use costs more in runtime type metadata at start-up than searching a [String], whose
+    /// metadata every process already has (CommandLine.arguments).
+    public private(set) var keys: [String] = []
+    public private(set) var values: [String] = []
     public var positionals: [String] = []
     /// The trailing command line (CommandSyntax.passthrough), verbatim; after a help request, what followed it.
     public var passthrough: [String] = []
@@ -16,16 +18,22 @@ public struct ParsedFlags: Sendable {
 
     mutating func add(_ flag: Flag, _ value: String) {
         if !flag.repeatable { remove(flag.key) }
-        values.append((flag.key, value))
+        keys.append(flag.key)
+        values.append(value)
     }
 
-    mutating func remove(_ key: String) { values.removeAll { $0.key == key } }
+    mutating func remove(_ key: String) {
+        while let index = keys.firstIndex(of: key) {
+            keys.remove(at: index)
+            values.remove(at: index)
+        }
+    }
 
     /// Whether a boolean flag was given (and not turned off again with `=false`).
-    public func isSet(_ key: String) -> Bool { values.contains { $0.key == key } }
+    public func isSet(_ key: String) -> Bool { keys.contains(key) }
 
     /// The value given for `key` (the last one, for a flag given twice).
-    public func value(_ key: String) -> String? { values.last { $0.key == key }?.value }
+    public func value(_ key: String) -> String? { keys.lastIndex(of: key).map { values[$0] } }
 
     /// The value of a flag the command cannot do without; a FlagError names it when it was not given.
     public func required(_ key: String) throws(FlagError) -> String {
@@ -34,7 +42,7 @@ public struct ParsedFlags: Sendable {
     }
 
     /// Every value given for a repeatable flag, in order.
-    public func all(_ key: String) -> [String] { values.filter { $0.key == key }.map(\.value) }
+    public func all(_ key: String) -> [String] { keys.indices.filter { keys[$0] == key }.map { values[$0] } }
 
     /// The value of `key` as a number; a FlagError names the flag when it is not one.
     @inlinable
