@@ -19,7 +19,6 @@ let package = Package(
         .executable(name: "tether-harness", targets: ["tether-harness"]),
         .executable(name: "tetherd", targets: ["tetherd"]),
         .executable(name: "tetherctl", targets: ["tetherctl"]),
-        .executable(name: "tether", targets: ["tether"]),
         .library(name: "TetherRuntime", targets: ["TetherRuntime"]),
         .library(name: "TTRPC", targets: ["TTRPC"]),
     ],
@@ -129,17 +128,6 @@ let package = Package(
             dependencies: ["TetherCtlCommands"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable"], .when(configuration: .release))]
-        ),
-        // Every tool in one executable, chosen by argv[0] (tether-runtime, tether-shim, containerd-shim-tether-v2, tetherd,
-        // tetherctl as links to it), linked as the shim is; its function order is the shim's, then tetherd's.
-        .executableTarget(
-            name: "tether",
-            dependencies: ["TetherRuntimeCLI", "TetherShim", "TetherDaemon", "TetherCtlCommands", "TetherSystem", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            exclude: ["hot-functions.order"],
-            swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
-                                           "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether/hot-functions.order"],
-                                          .when(configuration: .release))]
         ),
         // ttrpc round-trip latency and throughput (`make bench`), and the random-frame driver (`make fuzz`).
         .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),

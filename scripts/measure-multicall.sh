@@ -3,7 +3,9 @@
 # installed bytes (stripped copies), runtime start-up (`--version`, `state`, `run /bin/true`, hyperfine -N, both
 # shapes in one hyperfine invocation each so they share the machine's load) and the PSS of idle shims.
 #   scripts/measure-multicall.sh SEPARATE_BIN_DIR TETHER_BINARY ROOTFS
-# Prints Markdown. Used once to choose what `make install` installs (issue 18); not a `make bench` section.
+# Prints Markdown. Used once to choose what `make install` installs (issue 18); not a `make bench` section. The
+# `tether` target was removed again after it lost the idle-shim row: to measure again, revert the commit "Separate
+# binaries stay" and `make release`.
 set -euo pipefail
 SEP=$(cd "$1" && pwd); MULTI=$(realpath "$2"); ROOTFS=$3
 export BIN=$SEP ROOTFS BENCH_HERE=$(cd "$(dirname "$0")/bench" && pwd)
