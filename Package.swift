@@ -98,11 +98,10 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                                          "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
                                                         .when(configuration: .release))]),
-        .executableTarget(
-            name: "tether-harness",
-            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"],
-            swiftSettings: swiftSettings
-        ),
+        // tether-harness's commands, as a library (unit-testable command tables).
+        .target(name: "TetherHarnessCommands", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"],
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "tether-harness", dependencies: ["TetherHarnessCommands"], swiftSettings: swiftSettings),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
         .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "OCISpec", "TetherFlags"], swiftSettings: swiftSettings),
         // tetherd (its command line in TetherDaemon.DaemonCommandLine). In release it is, like the shim, a fully static,
@@ -134,7 +133,8 @@ let package = Package(
         .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),
 
         .testTarget(name: "TetherFlagsTests", dependencies: ["TetherFlags"], swiftSettings: swiftSettings),
-        .testTarget(name: "TetherCLITests", dependencies: ["TetherFlags", "TetherRuntimeCLI", "TetherCtlCommands", "TetherDaemon"],
+        .testTarget(name: "TetherCLITests", dependencies: ["TetherFlags", "TetherRuntimeCLI", "TetherCtlCommands", "TetherDaemon",
+                                                           "TetherHarnessCommands"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),

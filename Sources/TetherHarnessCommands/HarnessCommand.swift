@@ -26,7 +26,7 @@ extension CommandSyntax {
 
 /// tether-harness: drives one shim (ours or containerd's) over its socket, without a daemon. Usage errors print
 /// one line naming the argument and exit 2; a failed call prints `tether-harness: <message>` and exits 1.
-enum Harness {
+public enum Harness {
     static var commands: [any HarnessCommand.Type] {
         [Spawn.self, Create.self, Start.self, Exec.self, Kill.self, Wait.self, State.self, Pids.self,
          Pause.self, Resume.self, Stats.self, Update.self, Delete.self, Shutdown.self, Connect.self, Resize.self, CloseIO.self,
@@ -39,7 +39,8 @@ enum Harness {
                            footer: "Run 'tether-harness COMMAND --help' for a command's flags.")
     }
 
-    static func main(_ arguments: [String]) -> Never {
+    /// Runs the command line (without the program name). Never returns.
+    public static func main(_ arguments: [String]) -> Never {
         guard let name = arguments.first, !["-h", "--help", "help"].contains(name) else {
             let command = arguments.count > 1 ? commands.first { $0.syntax.name == arguments[1] } : nil
             try? FileIO.writeAll(1, command?.syntax.help ?? help)
