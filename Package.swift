@@ -22,7 +22,6 @@ let package = Package(
         .library(name: "TTRPC", targets: ["TTRPC"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
@@ -38,6 +37,9 @@ let package = Package(
         // swift-log's logfmt handler that tetherd and the shim log through (no lock, no thread).
         .target(name: "TetherLogging", dependencies: ["TetherSystem", .product(name: "Logging", package: "swift-log")],
                 exclude: ["README.md"], swiftSettings: swiftSettings),
+
+        // The one command-line parser of every executable: a flag table read Go-style (shim, runtime) or POSIX-style.
+        .target(name: "TetherFlags", exclude: ["README.md"], swiftSettings: swiftSettings),
 
         // OCI runtime-spec types (config.json, state) and their validation.
         .target(name: "OCISpec", exclude: ["README.md"], swiftSettings: swiftSettings),
@@ -69,7 +71,7 @@ let package = Package(
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
-            dependencies: ["TetherRuntime", "TetherSystem", "TetherLogging", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux"],
+            dependencies: ["TetherRuntime", "TetherSystem", "TetherLogging", "TTRPC", "TetherAPI", "OCISpec", "CTetherLinux", "TetherFlags"],
             exclude: ["README.md"],
             swiftSettings: swiftSettings
         ),
@@ -79,9 +81,12 @@ let package = Package(
         // and relocate at start. The flags that must reach the dependency packages too (--static-swift-stdlib,
         // -function-sections) cannot be set here and stay in the Makefile's RELEASE_FLAGS: `make release`.
         // --gc-sections: drops the functions nothing calls.
+        // tether-runtime's runc-compatible commands, as a library (unit-testable).
+        .target(name: "TetherRuntimeCLI", dependencies: ["TetherRuntime", "TetherSystem", "OCISpec", "CTetherLinux", "TetherFlags"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
         .executableTarget(
             name: "tether-runtime",
-            dependencies: ["TetherRuntime", "TetherSystem"],
+            dependencies: ["TetherRuntimeCLI"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable", "-Xlinker", "--gc-sections"], .when(configuration: .release))]
         ),
@@ -90,13 +95,12 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
                                                          "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
                                                         .when(configuration: .release))]),
-        .executableTarget(
-            name: "tether-harness",
-            dependencies: ["TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: swiftSettings
-        ),
+        // tether-harness's commands, as a library (unit-testable command tables).
+        .target(name: "TetherHarnessCommands", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
+        .executableTarget(name: "tether-harness", dependencies: ["TetherHarnessCommands"], swiftSettings: swiftSettings),
         // tetherd's library: container records, bundles, shims spawned through their start contract.
-        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherLogging", "OCISpec"], exclude: ["README.md"], swiftSettings: swiftSettings),
+        .target(name: "TetherDaemon", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherLogging", "OCISpec", "TetherFlags"], exclude: ["README.md"], swiftSettings: swiftSettings),
         // Static as the shim, and its functions in the order a profiled session ran them (scripts/layout/tetherd.sh).
         .executableTarget(
             name: "tetherd",
@@ -107,20 +111,27 @@ let package = Package(
                                            "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tetherd/hot-functions.order"],
                                           .when(configuration: .release))]
         ),
+        // tetherctl's commands, as a library (unit-testable).
+        .target(name: "TetherCtlCommands", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
         // Static: a CLI's start-up is mostly ld.so's work otherwise.
         .executableTarget(
             name: "tetherctl",
-            dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["TetherCtlCommands"],
             swiftSettings: swiftSettings,
             linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable"], .when(configuration: .release))]
         ),
         // ttrpc round-trip latency and throughput (`make bench`), and the random-frame driver (`make fuzz`).
-        .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
-        .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),
+        .executableTarget(name: "ttrpc-fuzz", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),
 
         // Helpers the test targets share (waitUntil, TemporaryDirectory): one copy instead of one per target.
         .target(name: "TetherTestSupport", dependencies: ["TetherSystem"], path: "Tests/TetherTestSupport", exclude: ["README.md"], swiftSettings: swiftSettings),
         .testTarget(name: "TetherSystemTests", dependencies: ["TetherSystem", "TetherLogging"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherFlagsTests", dependencies: ["TetherFlags"], swiftSettings: swiftSettings),
+        .testTarget(name: "TetherCLITests", dependencies: ["TetherFlags", "TetherRuntimeCLI", "TetherCtlCommands", "TetherDaemon",
+                                                           "TetherHarnessCommands"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: swiftSettings),
         // The runtime's pure logic (cgroup plan, mountinfo, resource maths, device rules, sync codec, ids, mount options): no root.
         .testTarget(name: "TetherRuntimeTests", dependencies: ["TetherRuntime", "OCISpec"], swiftSettings: swiftSettings),

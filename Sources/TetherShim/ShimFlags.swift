@@ -1,3 +1,5 @@
+import TetherFlags
+
 /// The shim's command line, as containerd passes it: Go `flag` style (single dash, `-name value` or
 /// `-name=value`, any order), then the action (`start`, `delete`, or none for the long-lived server).
 ///
@@ -17,54 +19,49 @@ public struct ShimFlags: Sendable, Equatable {
     public var state = ShimFlags.defaultState
     public var debug = false
     public var version = false
+    /// `-h`, `-help` or `--help` was given: print ShimFlags.syntax.help.
+    public var help = false
     public var action: String?
 
     public init() {}
 
-    static let valueFlags: Set<String> = ["namespace", "address", "publish-binary", "id", "bundle", "socket", "state"]
-    static let boolFlags: Set<String> = ["debug", "v", "version"]
+    /// containerd's shim flags (Go's flag package: `-id x`, `-id=x`, `--id x`), then at most one action.
+    public static let syntax = CommandSyntax(
+        program: "tether-shim", abstract: "containerd's shim v2 for Tether: start, delete, or (no action) serve one container.",
+        style: .go,
+        flags: [
+            Flag("-namespace", value: "NAMESPACE", help: "The containerd namespace (default \"default\")."),
+            Flag("-address", value: "PATH", help: "containerd's (or tetherd's) socket."),
+            Flag("-publish-binary", value: "PATH", help: "The binary that publishes events (containerd)."),
+            Flag("-id", value: "ID", help: "The container id."),
+            Flag("-bundle", value: "DIR", help: "The bundle directory."),
+            Flag("-socket", value: "PATH", help: "Accepted for containerd compatibility."),
+            Flag("-state", value: "DIR", help: "Where the shim keeps everything it creates (default \(defaultState))."),
+            Flag("-debug", help: "Debug output."),
+            Flag("-v", "-version", help: "Print the version and exit."),
+        ],
+        optional: ["ACTION"])
 
     /// Parses `arguments` (without the program name). Throws a message naming the bad flag.
     public static func parse(_ arguments: [String]) throws(ShimError) -> ShimFlags {
-        var flags = ShimFlags()
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            index += 1
-            guard argument.hasPrefix("-"), argument != "-", argument != "--" else {
-                if flags.action != nil { throw ShimError(.invalidArgument, "unexpected argument \"\(argument)\"") }
-                flags.action = argument
-                continue
-            }
-            var name = String(argument.drop(while: { $0 == "-" }))
-            var value: String?
-            if let equals = name.firstIndex(of: "=") {
-                value = String(name[name.index(after: equals)...])
-                name = String(name[..<equals])
-            }
-            if boolFlags.contains(name) {
-                let on = value.map { $0 == "true" || $0 == "1" } ?? true
-                if name == "debug" { flags.debug = on } else { flags.version = on }
-                continue
-            }
-            guard valueFlags.contains(name) else {
-                throw ShimError(.invalidArgument, "flag provided but not defined: -\(name)")
-            }
-            if value == nil {
-                guard index < arguments.count else { throw ShimError(.invalidArgument, "flag needs an argument: -\(name)") }
-                value = arguments[index]
-                index += 1
-            }
-            switch name {
-            case "namespace": flags.namespace = value ?? ""
-            case "address": flags.address = value ?? ""
-            case "publish-binary": flags.publishBinary = value ?? ""
-            case "id": flags.id = value ?? ""
-            case "bundle": flags.bundle = value ?? ""
-            case "state": flags.state = value ?? ""
-            default: flags.socket = value ?? ""
-            }
+        let parsed: ParsedFlags
+        do {
+            parsed = try syntax.parse(arguments)
+        } catch {
+            throw ShimError(.invalidArgument, error.description)
         }
+        var flags = ShimFlags()
+        flags.namespace = parsed.value("-namespace") ?? flags.namespace
+        flags.address = parsed.value("-address") ?? ""
+        flags.publishBinary = parsed.value("-publish-binary") ?? ""
+        flags.id = parsed.value("-id") ?? ""
+        flags.bundle = parsed.value("-bundle") ?? ""
+        flags.socket = parsed.value("-socket") ?? ""
+        flags.state = parsed.value("-state") ?? flags.state
+        flags.debug = parsed.isSet("-debug")
+        flags.version = parsed.isSet("-v")
+        flags.help = parsed.helpRequested
+        flags.action = parsed.positional(0)
         guard flags.state.hasPrefix("/") else { throw ShimError(.invalidArgument, "-state \"\(flags.state)\": must be an absolute path") }
         return flags
     }

@@ -13,6 +13,7 @@ import Glibc
 #endif
 import Foundation
 import TetherAPI
+import TetherFlags
 import TetherSystem
 import TTRPC
 
@@ -22,25 +23,32 @@ struct Options {
     var seconds = 2.0
     var connect: String?
 
-    init(_ arguments: [String]) throws {
-        var rest = arguments[...]
-        while let flag = rest.popFirst() {
-            guard let value = rest.popFirst() else { throw BenchError("missing value for \(flag)") }
-            switch flag {
-            case "--iterations": iterations = try Self.number(flag, value)
-            case "--clients": clients = try Self.number(flag, value)
-            case "--seconds":
-                guard let parsed = Double(value), parsed > 0 else { throw BenchError("--seconds: not a positive number: \(value)") }
-                seconds = parsed
-            case "--connect": connect = value.hasPrefix("unix://") ? String(value.dropFirst(7)) : value
-            default: throw BenchError("unknown flag \(flag) (flags: --iterations N --clients C --seconds S --connect PATH)")
-            }
+    static let syntax = CommandSyntax(
+        program: "ttrpc-bench", abstract: "Round-trip latency and throughput of small ttrpc calls over a unix socket.", style: .posix,
+        flags: [
+            Flag("--iterations", value: "N", help: "Sequential calls for the latency percentiles (default 20000)."),
+            Flag("--clients", value: "C", help: "Concurrent clients for the throughput run (default 8)."),
+            Flag("--seconds", value: "S", help: "Length of the throughput run (default 2)."),
+            Flag("--connect", value: "PATH", help: "Call Connect on this shim socket instead of serving it here."),
+        ])
+
+    /// nil: the help was asked for.
+    init?(_ arguments: [String]) throws(FlagError) {
+        let parsed = try Self.syntax.parse(arguments)
+        if parsed.helpRequested { return nil }
+        iterations = try Self.positive(parsed, "--iterations") ?? iterations
+        clients = try Self.positive(parsed, "--clients") ?? clients
+        if let value = parsed.value("--seconds") {
+            guard let seconds = Double(value), seconds > 0 else { throw FlagError("--seconds: \"\(value)\" is not a positive number") }
+            self.seconds = seconds
         }
+        connect = parsed.value("--connect").map { $0.hasPrefix("unix://") ? String($0.dropFirst(7)) : $0 }
     }
 
-    static func number(_ flag: String, _ value: String) throws -> Int {
-        guard let parsed = Int(value), parsed > 0 else { throw BenchError("\(flag): not a positive integer: \(value)") }
-        return parsed
+    static func positive(_ parsed: ParsedFlags, _ key: String) throws(FlagError) -> Int? {
+        guard let value: Int = try parsed.number(key) else { return nil }
+        guard value > 0 else { throw FlagError("\(key): \"\(value)\" is not a positive integer") }
+        return value
     }
 }
 
@@ -117,7 +125,10 @@ func percentile(_ sorted: [UInt64], _ p: Double) -> Double {
 func rounded(_ value: Double) -> Double { (value * 10).rounded() / 10 }
 
 func run() throws {
-    let options = try Options(Array(CommandLine.arguments.dropFirst()))
+    guard let options = try Options(Array(CommandLine.arguments.dropFirst())) else {
+        print(Options.syntax.help, terminator: "")
+        return
+    }
     var server: BenchServer?
     let path: String
     if let connect = options.connect {
@@ -218,6 +229,9 @@ final class Atomic64: @unchecked Sendable {
 
 do {
     try run()
+} catch let error as FlagError {
+    FileHandle.standardError.write(Data("ttrpc-bench: \(error)\n".utf8))
+    exit(2)
 } catch {
     FileHandle.standardError.write(Data("ttrpc-bench: \(error)\n".utf8))
     exit(1)

@@ -16,6 +16,7 @@ import Glibc
 #endif
 import Foundation
 import TetherAPI
+import TetherFlags
 import TetherSystem
 import TTRPC
 
@@ -222,19 +223,30 @@ final class SocketTarget: @unchecked Sendable {
 }
 
 func main() -> Int32 {
+    let syntax = CommandSyntax(
+        program: "ttrpc-fuzz", abstract: "Feed random and mutated ttrpc frames to a server; fails on a crash, hang or wrong reply.",
+        style: .posix,
+        flags: [Flag("--seconds", value: "S", help: "How long to run (default 10)."),
+                Flag("--seed", value: "N", help: "The random seed (default: from the clock; printed)."),
+                Flag("--socket", help: "Also drive a server over a real socket.")])
     var seconds = 10.0
     var seed = UInt64(Date().timeIntervalSince1970 * 1_000_000)
-    var useSocket = false
-    var arguments = CommandLine.arguments.dropFirst()
-    while let flag = arguments.popFirst() {
-        switch flag {
-        case "--seconds": seconds = arguments.popFirst().flatMap(Double.init) ?? seconds
-        case "--seed": seed = arguments.popFirst().flatMap { UInt64($0) } ?? seed
-        case "--socket": useSocket = true
-        default:
-            FileHandle.standardError.write(Data("ttrpc-fuzz: unknown flag \(flag) (--seconds S --seed N --socket)\n".utf8))
-            return 2
+    let useSocket: Bool
+    do {
+        let parsed = try syntax.parse(Array(CommandLine.arguments.dropFirst()))
+        if parsed.helpRequested {
+            print(syntax.help, terminator: "")
+            return 0
         }
+        if let text = parsed.value("--seconds") {
+            guard let value = Double(text), value >= 0 else { throw FlagError("--seconds: \"\(text)\" is not a number of seconds") }
+            seconds = value
+        }
+        seed = try parsed.number("--seed") ?? seed
+        useSocket = parsed.isSet("--socket")
+    } catch {
+        FileHandle.standardError.write(Data("ttrpc-fuzz: \(error)\n".utf8))
+        return 2
     }
     let end = Clock.monotonicNanoseconds() + UInt64(seconds * 1e9)
     var iterations = 0

@@ -46,7 +46,7 @@ struct DaemonFormatTests {
         let unknownPs = try daemon.ctl(["ps", "--format", "{{.Nope}}"])
         #expect(unknownPs.status == 1 && unknownPs.stderr.contains("Nope"), "\(unknownPs)")
 
-        // TETHER_HOST selects the socket, for ArgumentParser's commands and for run/create alike.
+        // TETHER_HOST selects the socket, for every command (ps and run alike).
         let environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "TETHER_HOST": "unix://" + daemon.socket]
         let viaHost = try runCommand(TestEnvironment.binary("tetherctl"), ["ps", "-q"], environment: environment)
         #expect(viaHost.status == 0 && viaHost.stdout.contains(String(id.prefix(12))), "\(viaHost)")

@@ -3,11 +3,12 @@ import Glibc
 #endif
 import CTetherLinux
 import OCISpec
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
 struct RunCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "run", abstract: "Create and start a container; without -d, wait for it, relay signals and exit with its status.",
         flags: CreateFlags.syntax + [
             .init("-d", "--detach", help: "Return after start."),
@@ -20,7 +21,7 @@ struct RunCommand: RuntimeCommand {
     let keep: Bool
     let id: String
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         flags = try CreateFlags(arguments)
         detach = arguments.isSet("--detach")
         keep = arguments.isSet("--keep")

@@ -3,12 +3,13 @@ import Glibc
 #endif
 import FoundationEssentials
 import OCISpec
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
 /// Flags shared by create and run.
 struct CreateFlags {
-    static let syntax: [CommandSyntax.Flag] = [
+    static let syntax: [Flag] = [
         .init("-b", "--bundle", value: "DIR", help: "Path to the bundle directory (default: the current directory)."),
         .init("--console-socket", value: "PATH", help: "Unix socket that receives the pty master (process.terminal)."),
         .init("--pid-file", value: "FILE", help: "File to write the init's pid to."),
@@ -23,13 +24,13 @@ struct CreateFlags {
     var noPivot: Bool
     var preserveFDs: Int
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         bundle = arguments.value("--bundle") ?? "."
         consoleSocket = arguments.value("--console-socket")
         pidFile = arguments.value("--pid-file")
         noPivot = arguments.isSet("--no-pivot")
         preserveFDs = try arguments.number("--preserve-fds") ?? 0
-        if preserveFDs < 0 { throw UsageError("--preserve-fds: must not be negative") }
+        if preserveFDs < 0 { throw FlagError("--preserve-fds: must not be negative") }
     }
 
     /// Connects the console socket (if any) and builds the options.
@@ -47,13 +48,13 @@ struct CreateFlags {
 }
 
 struct CreateCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "create", abstract: "Create a container; it waits for start.", flags: CreateFlags.syntax, required: ["ID"])
 
     let flags: CreateFlags
     let id: String
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         flags = try CreateFlags(arguments)
         id = arguments.positionals[0]
     }
@@ -67,10 +68,10 @@ struct CreateCommand: RuntimeCommand {
 }
 
 struct StartCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(name: "start", abstract: "Start a created container.", required: ["ID"])
+    static let syntax = CommandSyntax.runtime(name: "start", abstract: "Start a created container.", required: ["ID"])
     let id: String
 
-    init(_ arguments: ParsedArguments) { id = arguments.positionals[0] }
+    init(_ arguments: ParsedFlags) { id = arguments.positionals[0] }
 
     func run() throws {
         try runtime.start(id: id)
@@ -78,10 +79,10 @@ struct StartCommand: RuntimeCommand {
 }
 
 struct StateCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(name: "state", abstract: "Print a container's state as JSON.", required: ["ID"])
+    static let syntax = CommandSyntax.runtime(name: "state", abstract: "Print a container's state as JSON.", required: ["ID"])
     let id: String
 
-    init(_ arguments: ParsedArguments) { id = arguments.positionals[0] }
+    init(_ arguments: ParsedFlags) { id = arguments.positionals[0] }
 
     func run() throws {
         let state = try runtime.state(id: id)
@@ -92,7 +93,7 @@ struct StateCommand: RuntimeCommand {
 }
 
 struct ListCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "list", abstract: "List containers.",
         flags: [.init("-f", "--format", value: "FORMAT", help: "table (default) or json."),
                 .init("-q", "--quiet", help: "Print only the ids.")])
@@ -100,10 +101,10 @@ struct ListCommand: RuntimeCommand {
     let format: String
     let quiet: Bool
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         format = arguments.value("--format") ?? "table"
         quiet = arguments.isSet("--quiet")
-        if format != "table" && format != "json" { throw UsageError("--format: unknown format \"\(format)\" (table or json)") }
+        if format != "table" && format != "json" { throw FlagError("--format: unknown format \"\(format)\" (table or json)") }
     }
 
     func run() throws {
@@ -134,7 +135,7 @@ struct ListCommand: RuntimeCommand {
 }
 
 struct KillCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "kill", abstract: "Send a signal (name or number, default SIGTERM) to a container's init.",
         flags: [.init("-a", "--all", help: "Signal every process of the container.")],
         required: ["ID"], optional: ["SIGNAL"])
@@ -143,7 +144,7 @@ struct KillCommand: RuntimeCommand {
     let id: String
     let signal: String
 
-    init(_ arguments: ParsedArguments) {
+    init(_ arguments: ParsedFlags) {
         all = arguments.isSet("--all")
         id = arguments.positionals[0]
         signal = arguments.positional(1) ?? "SIGTERM"
@@ -158,14 +159,14 @@ struct KillCommand: RuntimeCommand {
 }
 
 struct DeleteCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "delete", abstract: "Delete a container.",
         flags: [.init("-f", "--force", help: "Kill a running container first.")], required: ["ID"])
 
     let force: Bool
     let id: String
 
-    init(_ arguments: ParsedArguments) {
+    init(_ arguments: ParsedFlags) {
         force = arguments.isSet("--force")
         id = arguments.positionals[0]
     }

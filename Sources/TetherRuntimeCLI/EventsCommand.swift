@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
@@ -10,7 +11,7 @@ import TetherSystem
 /// stats once and exits. Single-threaded: poll(2) on the OOM eventfd (cgroup v1) with a short timeout that also
 /// drives the stats timer, the cgroup v2 OOM counter and the stop check.
 struct EventsCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "events", abstract: "Stream a container's stats and OOM events as JSON lines.",
         flags: [.init("--stats", help: "Print the stats once and exit."),
                 .init("--interval", value: "DURATION", help: "Stats interval (Go duration, e.g. 5s, 500ms; default 5s).")],
@@ -20,7 +21,7 @@ struct EventsCommand: RuntimeCommand {
     let interval: String
     let id: String
 
-    init(_ arguments: ParsedArguments) {
+    init(_ arguments: ParsedFlags) {
         stats = arguments.isSet("--stats")
         interval = arguments.value("--interval") ?? "5s"
         id = arguments.positionals[0]

@@ -1,18 +1,25 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import SwiftProtobuf
 import TTRPC
 import TetherAPI
+import TetherFlags
 import TetherSystem
 
 /// Acts as the manager's Events service: prints every forwarded event as a JSON line.
-struct Events: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Serve containerd's Events/Forward on a socket and print each event as a JSON line.")
-    @Option(help: "The socket path to listen on (pass it to `spawn --events`).") var listen: String
-    @Option(help: "Exit after this many events.") var count: Int?
+struct Events: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "events", "Serve containerd's Events/Forward on a socket and print each event as a JSON line.", target: false,
+        flags: [Flag("--listen", value: "PATH", help: "The socket path to listen on (pass it to `spawn --events`); required."),
+                Flag("--count", value: "N", help: "Exit after this many events.")])
+    let listen: String
+    let count: Int?
+
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        listen = try arguments.required("--listen")
+        count = try arguments.number("--count")
+    }
 
     func run() throws {
         let loop = try EventLoop()

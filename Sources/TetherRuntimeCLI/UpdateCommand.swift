@@ -3,13 +3,14 @@ import Glibc
 #endif
 import FoundationEssentials
 import OCISpec
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
 /// `update ID`: new cgroup limits for a running container, from flags or (`-r FILE`, `-r -` for stdin) a
 /// `linux.resources` JSON document; as runc, the flags are ignored when -r is given.
 struct UpdateCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "update",
         abstract: "Update a container's resource limits.",
         flags: [
@@ -50,7 +51,7 @@ struct UpdateCommand: RuntimeCommand {
     let blkioWeight: UInt16?
     let id: String
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         resources = arguments.value("--resources")
         memory = arguments.value("--memory")
         memoryReservation = arguments.value("--memory-reservation")

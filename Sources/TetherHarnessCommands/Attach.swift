@@ -1,17 +1,29 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
+import TetherFlags
 import TetherSystem
 
 /// Streams a task's FIFOs to this terminal: stdout/stderr FIFOs to our stdout/stderr, our stdin to the stdin
 /// FIFO. With --tty the local terminal is put in raw mode while attached.
-struct Attach: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stream a task's stdio FIFOs.")
-    @Option(help: "stdin FIFO path.") var stdin: String?
-    @Option(help: "stdout FIFO path.") var stdout: String?
-    @Option(help: "stderr FIFO path.") var stderr: String?
-    @Flag(help: "Put the local terminal in raw mode.") var tty = false
+struct Attach: HarnessCommand {
+    static let syntax = CommandSyntax.harness(
+        "attach", "Stream a task's stdio FIFOs.", target: false,
+        flags: [Flag("--stdin", value: "PATH", help: "stdin FIFO path."),
+                Flag("--stdout", value: "PATH", help: "stdout FIFO path."),
+                Flag("--stderr", value: "PATH", help: "stderr FIFO path."),
+                Flag("--tty", help: "Put the local terminal in raw mode.")])
+    let stdin: String?
+    let stdout: String?
+    let stderr: String?
+    let tty: Bool
+
+    init(_ arguments: ParsedFlags) {
+        stdin = arguments.value("--stdin")
+        stdout = arguments.value("--stdout")
+        stderr = arguments.value("--stderr")
+        tty = arguments.isSet("--tty")
+    }
 
     func run() throws {
         let raw = tty ? RawTerminal(fd: 0) : nil
@@ -69,7 +81,7 @@ struct Attach: ParsableCommand {
                 if outputs == 0 { return }
             }
         }
-        if open == 0 { throw ValidationError("nothing to attach: give --stdin, --stdout or --stderr") }
+        if open == 0 { throw FlagError(command: "attach", "nothing to attach: give --stdin, --stdout or --stderr") }
         try loop.run()
     }
 }

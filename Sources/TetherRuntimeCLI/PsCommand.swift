@@ -2,13 +2,14 @@
 import Glibc
 #endif
 import FoundationEssentials
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
 /// `ps ID [-f table|json] [ps options]`: json prints the host pids; table runs `ps` (default `-ef`) and keeps
 /// the header and the lines of the container's pids, as runc does.
 struct PsCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "ps", abstract: "List the processes of a container.",
         flags: [.init("-f", "--format", value: "FORMAT", help: "table (default) or json.")],
         required: ["ID"], passthrough: "PS-OPTIONS")
@@ -17,11 +18,11 @@ struct PsCommand: RuntimeCommand {
     let id: String
     let psOptions: [String]
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         format = arguments.value("--format") ?? "table"
         id = arguments.positionals[0]
         psOptions = arguments.passthrough
-        if format != "table" && format != "json" { throw UsageError("--format: unknown format \"\(format)\" (table or json)") }
+        if format != "table" && format != "json" { throw FlagError("--format: unknown format \"\(format)\" (table or json)") }
     }
 
     func run() throws {

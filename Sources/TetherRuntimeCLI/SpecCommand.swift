@@ -3,17 +3,18 @@ import Glibc
 #endif
 import FoundationEssentials
 import OCISpec
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
 struct SpecCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "spec", abstract: "Write a default config.json (like runc spec).",
         flags: [.init("-b", "--bundle", value: "DIR", help: "Directory to write config.json into (default: the current directory).")])
 
     let bundle: String
 
-    init(_ arguments: ParsedArguments) { bundle = arguments.value("--bundle") ?? "." }
+    init(_ arguments: ParsedFlags) { bundle = arguments.value("--bundle") ?? "." }
 
     func run() throws {
         let path = (bundle.hasSuffix("/") ? String(bundle.dropLast()) : bundle) + "/config.json"
@@ -30,9 +31,9 @@ struct SpecCommand: RuntimeCommand {
 }
 
 struct FeaturesCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(name: "features", abstract: "Print what this runtime supports (JSON).")
+    static let syntax = CommandSyntax.runtime(name: "features", abstract: "Print what this runtime supports (JSON).")
 
-    init(_ arguments: ParsedArguments) {}
+    init(_ arguments: ParsedFlags) {}
 
     func run() throws {
         let encoder = JSONEncoder()

@@ -3,13 +3,14 @@ import Glibc
 #endif
 import FoundationEssentials
 import OCISpec
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
 /// `exec`, as runc: the process from `--process FILE` (what containerd-shim-runc-v2 and conmon pass) or from
 /// the arguments plus flags; `-d` returns once it runs, otherwise this waits and exits with its status.
 struct ExecCommand: RuntimeCommand {
-    static let syntax = CommandSyntax(
+    static let syntax = CommandSyntax.runtime(
         name: "exec", abstract: "Run a new process inside a running container.",
         flags: [
             .init("-p", "--process", value: "FILE", help: "Path to a process.json (runtime-spec Process)."),
@@ -18,9 +19,9 @@ struct ExecCommand: RuntimeCommand {
             .init("-d", "--detach", help: "Return once the process runs."),
             .init("-t", "--tty", help: "Allocate a terminal."),
             .init("--cwd", value: "DIR", help: "Working directory in the container."),
-            .init("-e", "--env", value: "NAME=VALUE", help: "Add to the environment (repeatable)."),
+            .init("-e", "--env", value: "NAME=VALUE", repeatable: true, help: "Add to the environment."),
             .init("-u", "--user", value: "UID[:GID]", help: "The user to run as."),
-            .init("--cap", value: "CAP", help: "Add a capability (CAP_xxx) to the bounding, effective and permitted sets (repeatable)."),
+            .init("--cap", value: "CAP", repeatable: true, help: "Add a capability (CAP_xxx) to the bounding, effective and permitted sets."),
             .init("--no-new-privs", help: "Set no_new_privs for the process."),
             .init("--preserve-fds", value: "N", help: "Pass this many extra fds (3...)."),
         ],
@@ -40,7 +41,7 @@ struct ExecCommand: RuntimeCommand {
     let id: String
     let command: [String]
 
-    init(_ arguments: ParsedArguments) throws {
+    init(_ arguments: ParsedFlags) throws {
         process = arguments.value("--process")
         consoleSocket = arguments.value("--console-socket")
         pidFile = arguments.value("--pid-file")
@@ -54,10 +55,10 @@ struct ExecCommand: RuntimeCommand {
         preserveFDs = try arguments.number("--preserve-fds") ?? 0
         id = arguments.positionals[0]
         command = arguments.passthrough.first == "--" ? Array(arguments.passthrough.dropFirst()) : arguments.passthrough
-        if process == nil && command.isEmpty { throw UsageError("exec: a command or --process is required") }
-        if preserveFDs < 0 { throw UsageError("--preserve-fds \(preserveFDs): must not be negative") }
+        if process == nil && command.isEmpty { throw FlagError("exec: a command or --process is required") }
+        if preserveFDs < 0 { throw FlagError("--preserve-fds \(preserveFDs): must not be negative") }
         for name in caps where OCISpec.Process.Capabilities.number(of: name) == nil {
-            throw UsageError("--cap \(name): unknown capability")
+            throw FlagError("--cap \(name): unknown capability")
         }
     }
 
@@ -90,7 +91,7 @@ struct ExecCommand: RuntimeCommand {
         if !env.isEmpty { spec.env = (spec.env ?? []) + env }
         if let user {
             let parts = user.split(separator: ":")
-            guard let uid = parts.first.flatMap({ UInt32($0) }) else { throw UsageError("--user \(user): expected uid[:gid]") }
+            guard let uid = parts.first.flatMap({ UInt32($0) }) else { throw FlagError("--user \(user): expected uid[:gid]") }
             spec.user.uid = uid
             spec.user.gid = parts.count > 1 ? UInt32(parts[1]) ?? 0 : 0
         }

@@ -1,15 +1,21 @@
-import ArgumentParser
 import TTRPC
 import TetherAPI
+import TetherFlags
 import TetherSystem
 
-struct Events: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Print tetherd's events as they happen, one a line: time, type, container id and attributes.")
-    @OptionGroup var daemon: DaemonOptions
-    @Option(help: "Stop after this many seconds (default: run until interrupted).") var until: UInt32?
+struct Events: TetherctlCommand {
+    static let syntax = CommandSyntax.tetherctl(
+        "events", "Print tetherd's events as they happen, one a line: time, type, container id and attributes.",
+        flags: [Flag("--until", value: "SECONDS", help: "Stop after this many seconds (default: run until interrupted).")])
+    let daemon: Tetherd
+    let until: UInt32?
 
-    func run() throws {
+    init(_ arguments: ParsedFlags) throws(FlagError) {
+        daemon = Tetherd(arguments)
+        until = try arguments.number("--until")
+    }
+
+    func run() throws -> Int32 {
         let client = try daemon.client()
         defer { client.close() }
         let deadline = until.map { ContinuousClock.now + .seconds(Int64($0)) }
@@ -19,7 +25,7 @@ struct Events: ParsableCommand {
             var wait: UInt32 = 0
             if let deadline {
                 let left = deadline - ContinuousClock.now
-                if left <= .zero { return }
+                if left <= .zero { return 0 }
                 wait = UInt32(max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
             }
             let request = Tether_Daemon_V1_EventsRequest.with {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import FoundationEssentials
+import TetherFlags
 import TetherRuntime
 import TetherSystem
 
@@ -13,49 +14,37 @@ struct GlobalOptions {
     var logFormat = "text"
     var debug = false
 
-    /// Flags runc users pass that take a value and are accepted but ignored.
-    static let ignoredWithValue: Set<String> = ["--criu"]
-    /// Flags accepted and ignored; `--rootless` may carry true/false/auto.
-    static let ignoredFlags: Set<String> = ["--systemd-cgroup", "--rootless"]
+    /// runc's global flags, Go style (`-root` as well as `--root`); the first non-flag is the command, and all
+    /// after it is the command's. `--systemd-cgroup`, `--criu` and `--rootless` are accepted and ignored.
+    static let syntax = CommandSyntax(
+        program: "tether-runtime", abstract: "tether-runtime: a runc-compatible OCI runtime.", style: .go,
+        flags: [
+            Flag("--root", value: "DIR", help: "Where container state lives (default /run/tether-runtime)."),
+            Flag("--log", value: "FILE", help: "Also write errors (and with --debug, debug lines) here."),
+            Flag("--log-format", value: "text|json", help: "The --log format (default text)."),
+            Flag("--debug", help: "Debug output."),
+            Flag("--systemd-cgroup", help: "Accepted and ignored."),
+            Flag("--criu", value: "PATH", help: "Accepted and ignored."),
+            Flag("--rootless", optionalValues: ["true", "false", "auto"], help: "Accepted and ignored (true, false or auto)."),
+            Flag("-v", "--version", help: "Print the version."),
+        ],
+        optional: ["COMMAND"], passthrough: "ARGUMENTS")
 
-    /// Splits the global flags off the front of `arguments`; returns the rest (command and its arguments).
-    static func parse(_ arguments: [String]) throws -> (GlobalOptions, [String]) {
+    /// Splits the global flags off the front of `arguments`; returns the rest (command and its arguments, or
+    /// `--help`/`--version` for the dispatcher).
+    static func parse(_ arguments: [String]) throws(FlagError) -> (GlobalOptions, [String]) {
+        let parsed = try syntax.parse(arguments)
         var options = GlobalOptions()
-        var index = 0
-        func value(_ flag: String, _ inline: String?) throws -> String {
-            if let inline { return inline }
-            index += 1
-            guard index < arguments.count else { throw UsageError("flag needs an argument: \(flag)") }
-            return arguments[index]
+        options.root = parsed.value("--root") ?? options.root
+        options.logFile = parsed.value("--log")
+        options.logFormat = parsed.value("--log-format") ?? options.logFormat
+        guard options.logFormat == "text" || options.logFormat == "json" else {
+            throw FlagError("--log-format: unknown format \"\(options.logFormat)\" (text or json)")
         }
-        while index < arguments.count {
-            let argument = arguments[index]
-            guard argument.hasPrefix("-"), argument != "-", argument != "--" else { break }
-            if argument == "-h" || argument == "--help" || argument == "--version" || argument == "-v" { break }
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
-            let flag = parts[0].hasPrefix("--") ? parts[0] : "-" + parts[0]  // runc accepts -root as well
-            let inline = parts.count == 2 ? parts[1] : nil
-            switch flag {
-            case "--root": options.root = try value(flag, inline)
-            case "--log": options.logFile = try value(flag, inline)
-            case "--log-format":
-                options.logFormat = try value(flag, inline)
-                guard options.logFormat == "text" || options.logFormat == "json" else {
-                    throw UsageError("--log-format: unknown format \"\(options.logFormat)\" (text or json)")
-                }
-            case "--debug": options.debug = true
-            case _ where ignoredWithValue.contains(flag): _ = try value(flag, inline)
-            case "--rootless":
-                if inline == nil, index + 1 < arguments.count, ["true", "false", "auto"].contains(arguments[index + 1]) {
-                    index += 1
-                }
-            case _ where ignoredFlags.contains(flag): break
-            default:
-                throw UsageError("unknown global flag \(argument)")
-            }
-            index += 1
-        }
-        return (options, Array(arguments[index...]))
+        options.debug = parsed.isSet("--debug")
+        if parsed.helpRequested { return (options, ["--help"] + parsed.passthrough) }
+        if parsed.isSet("--version") { return (options, ["--version"]) }
+        return (options, parsed.positionals + parsed.passthrough)
     }
 }
 
