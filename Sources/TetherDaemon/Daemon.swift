@@ -145,7 +145,7 @@ public final class Daemon {
                 guard let loaded = try ContainerRecord.load(recordPath(id)) else { continue }
                 record = loaded
             } catch {
-                Daemon.log("container \(id) not loaded: \(error)")
+                Daemon.log.error("container record not loaded", metadata: ["id": "\(id)", "error": "\(error)"])
                 continue
             }
             records[id] = record

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 18: tetherd logs each failure and recovery once, in logfmt on its stderr, with the container's id; its level
 /// is `--log-level`.
@@ -24,7 +25,7 @@ struct DaemonLoggingTests {
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let shim = try #require(DaemonFaultTests.shimPid(daemon, id: id))
         kill(shim, SIGKILL)
-        let restarted = try DaemonFaultTests.eventually(within: 10) {
+        let restarted = try waitUntil(timeout: 10) {
             try daemon.inspect("logged")["RestartCount"] as? Int == 1
                 && DaemonFaultTests.state(try daemon.inspect("logged"))["Status"] as? String == "running"
         }
@@ -59,7 +60,7 @@ struct DaemonLoggingTests {
         let run = try daemon.ctl(["run", "-d", "--name", "quiet", "--restart", "on-failure", Self.rootfs, "/bin/sh", "-c", "exit 3"])
         #expect(run.status == 0, "\(run)")
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try DaemonFaultTests.eventually(within: 10) {
+        #expect(try waitUntil(timeout: 10) {
             !Self.lines(daemon.logText, message: "restarting by the restart policy", id: id).isEmpty
         }, "\(daemon.logText)")
         #expect(!daemon.logText.contains("level=debug"), "\(daemon.logText)")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TetherTestSupport
 
 /// Issue 18: tether-runtime's `--log` in runc's two formats. containerd-shim-runc-v2 passes
 /// `--log <bundle>/log.json --log-format json` and reports the last line whose level is error; `text` is logfmt,

@@ -77,8 +77,7 @@ struct TTRPCLoopClientTests {
             var wait = Containerd_Task_V2_WaitRequest()
             wait.id = "c1"
             for name in ["kept", "cancelled", "timed"] {
-                let call = loopClient.call(TaskService.name, "Wait", wait, timeout: name == "timed" ? .milliseconds(30) : nil) {
-                    (result: Result<Containerd_Task_V2_WaitResponse, Error>) in
+                let call = loopClient.call(TaskService.wait, wait, timeout: name == "timed" ? .milliseconds(30) : nil) { result in
                     recorder.record("\(name) \(outcome(result))")
                 }
                 if name != "kept", let call { loopClient.cancel(call) }
@@ -87,7 +86,7 @@ struct TTRPCLoopClientTests {
         #expect(clientThread.sync { loopClient.pendingCalls } == 1)
         usleep(100_000)  // past the cancelled call's deadline
         clientThread.post {
-            loopClient.call(TaskService.name, "Kill", TTRPCServerTests.kill(9)) { (result: Result<Google_Protobuf_Empty, Error>) in
+            loopClient.call(TaskService.kill, TTRPCServerTests.kill(9)) { result in
                 recorder.record("kill \(outcome(result))")
             }
         }

@@ -73,11 +73,16 @@ struct CommandTableTests {
         #expect(Tetherctl.help.contains("Commands:\n  run  ") && Tetherctl.help.contains(" Run a command in a new container"))
     }
 
-    @Test("tetherd: its four flags, = or next, and nothing else")
+    @Test("tetherd: its five flags, = or next, and nothing else")
     func tetherd() throws {
-        let configuration = try DaemonCommandLine.configuration(["--root=/r", "--state", "/s", "--shim", "/bin/shim"])
+        let parsed = try DaemonCommandLine.configuration(["--root=/r", "--state", "/s", "--shim", "/bin/shim", "--log-level", "debug"])
+        let configuration = parsed?.0
         #expect(configuration?.root == "/r" && configuration?.state == "/s" && configuration?.shimBinary == "/bin/shim")
+        #expect(parsed?.1 == .debug)
         #expect(try DaemonCommandLine.configuration(["-h"]) == nil)
+        #expect(throws: FlagError("--log-level loud: unknown level (debug, info, warn or error)")) {
+            try DaemonCommandLine.configuration(["--log-level", "loud"])
+        }
         #expect(throws: FlagError("unknown flag --bogus")) { try DaemonCommandLine.configuration(["--bogus"]) }
         #expect(throws: FlagError("unexpected argument \"x\" (usage: tetherd [flags])")) { try DaemonCommandLine.configuration(["x"]) }
     }

@@ -29,7 +29,7 @@ struct BundleWriterTests {
         #expect(spec.hostname == "0123456789ab" && spec.root == Root(path: "rootfs", readonly: false))
         let linux = try #require(spec.linux)
         let types = linux.namespaces?.map(\.type) ?? []
-        #expect(Set(types).isSuperset(of: ["pid", "ipc", "uts", "mount", "network"]))
+        #expect(Set(types).isSuperset(of: [.pid, .ipc, .uts, .mount, .network]))
         #expect(linux.cgroupsPath == "/tether/0123456789abcdef0123456789abcdef")
         #expect(linux.maskedPaths == Linux.runcMaskedPaths && linux.readonlyPaths == Linux.runcReadonlyPaths)
         #expect(linux.resources == nil && linux.seccomp?.syscalls?.isEmpty == false)
@@ -56,9 +56,9 @@ struct BundleWriterTests {
 
     @Test func aJoinedPidNamespaceAndTheHostsOnes() throws {
         let joined = try BundleWriter.spec(for: Self.record { $0.pid = "container:db" }, pidNamespacePath: "/proc/7/ns/pid")
-        #expect(joined.linux?.namespaces?.first == .init(type: "pid", path: "/proc/7/ns/pid"))
+        #expect(joined.linux?.namespaces?.first == .init(type: .pid, path: "/proc/7/ns/pid"))
         let host = try BundleWriter.spec(for: Self.record { $0.pid = "host" })
-        #expect(host.linux?.namespaces?.contains { $0.type == "pid" } == false)
+        #expect(host.linux?.namespaces?.contains { $0.type == .pid } == false)
     }
 
     @Test(arguments: [Self.record(), Self.record { $0.privileged = true; $0.tty = true; $0.consoleSize = .init(height: 5, width: 7) }])

@@ -17,7 +17,7 @@ struct RecordFormatTests {
         #expect(record.args == ["sh", "-c", "echo \"hi\" > /tmp/x"] && record.env == ["A=1", "B=two words"])
         #expect(record.cwd == "/work" && record.hostname == "web-host" && record.readOnly && record.network == "host")
         #expect(record.restart == RestartPolicy(kind: .onFailure, maximum: 3))
-        #expect(record.status == "running" && record.pid == 4242 && record.restartCount == 2)
+        #expect(record.status == .running && record.pid == 4242 && record.restartCount == 2)
         #expect(record.createdAt == 1_764_690_000_123_456_789 && record.finishedAt == 0)
         #expect(record.manuallyStopped == false && record.error == "shim exited unexpectedly" && record.logDroppedBytes == 4096)
         var settings = ContainerSettings()
@@ -41,13 +41,13 @@ struct RecordFormatTests {
         #expect(record.settings == ContainerSettings())
         #expect(record.settings.logOptions == nil && record.settings.consoleSize == nil)
         #expect(record.manuallyStopped == nil && record.error == nil && record.logDroppedBytes == nil)
-        #expect(record.status == "exited" && record.exitCode == 137 && record.remove && record.restart == .no)
+        #expect(record.status == .exited && record.exitCode == 137 && record.remove && record.restart == .no)
     }
 
     @Test func aRecordFromBeforeSettingsLoadsWithTheDefaults() throws {
         let record = try ContainerRecord.decode(try Self.sample("before-settings.json"), file: "record.json")
         #expect(record.settings == ContainerSettings())
-        #expect(record.restart == RestartPolicy(kind: .always, maximum: nil) && record.status == "created")
+        #expect(record.restart == RestartPolicy(kind: .always, maximum: nil) && record.status == .created)
     }
 
     /// Each committed format, read and written again, reads back the same.
