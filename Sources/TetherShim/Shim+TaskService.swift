@@ -279,7 +279,9 @@ extension Shim {
         } catch {
             throw Shim.status(error)
         }
-        if container.rootfsMounted { RootfsMounts.unmount(container.bundle + "/rootfs") }
+        if container.rootfsMounted, let releaser = RootfsRelease.unmount(container.bundle + "/rootfs") {
+            rootfsReleasers.insert(releaser)
+        }
         process.stdio.closeAll()
         containers.removeValue(forKey: container.id)
         oom.stop(id: container.id)
