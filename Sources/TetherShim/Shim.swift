@@ -130,7 +130,7 @@ public final class Shim {
         process.stdio.drain()
         if process.isInit {
             oom.poll()  // cgroup v2: an OOM kill is published before the exit it caused
-            // Durable first: a manager that connects later learns the true status from the bundle.
+            // Recorded first: a manager that connects later learns the true status from the bundle.
             let record = ExitRecord(pid: process.pid, status: status, exitedAtSeconds: now.seconds, exitedAtNanos: now.nanos)
             try? record.write(bundle: container.bundle)
             process.status = .stopped
