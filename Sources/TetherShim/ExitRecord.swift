@@ -4,8 +4,11 @@ import Glibc
 import FoundationEssentials
 import TetherSystem
 
-/// The init's exit, written durably (temp file, fsync, rename) to `<bundle>/exit-status` before the exit is
-/// published anywhere, so a manager that connects later still learns the true status.
+/// The init's exit, written to `<bundle>/exit-status` (temp file, rename) before the exit is published anywhere,
+/// so a manager that connects later still learns the true status. Not fsync'd, as the runtime's state record:
+/// bundles live under /run (containerd's and tetherd's state directories), which does not outlast a reboot, and
+/// the record has to outlast the shim, not the machine; the page cache does that. Where /run is on a disk, an
+/// fsync here would hold every TaskExit (and so every StopContainer) behind a journal commit.
 public struct ExitRecord: Codable, Sendable, Equatable {
     public var pid: Int32
     public var status: UInt32
@@ -16,7 +19,7 @@ public struct ExitRecord: Codable, Sendable, Equatable {
 
     public func write(bundle: String) throws {
         let data = try JSONEncoder().encode(self)
-        try FileIO.writeAtomically(ExitRecord.path(bundle: bundle), Array(data), mode: 0o600, sync: true)
+        try FileIO.writeAtomically(ExitRecord.path(bundle: bundle), Array(data), mode: 0o600, sync: false)
     }
 
     public static func read(bundle: String) -> ExitRecord? {

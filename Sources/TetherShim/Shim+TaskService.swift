@@ -269,7 +269,9 @@ extension Shim {
         } catch {
             throw Shim.status(error)
         }
-        if container.rootfsMounted { RootfsMounts.unmount(container.bundle + "/rootfs") }
+        if container.rootfsMounted, let releaser = RootfsRelease.unmount(container.bundle + "/rootfs") {
+            rootfsReleasers.insert(releaser)
+        }
         process.stdio.closeAll()
         containers.removeValue(forKey: container.id)
         shimLog.info("task deleted", metadata: ["id": "\(container.id)", "status": "\(process.exitStatus)"])

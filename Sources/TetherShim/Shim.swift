@@ -26,6 +26,9 @@ public final class Shim {
     var containers: [String: ContainerTask] = [:]
     /// Exits reaped for pids no process claims yet (bounded): matched when a pid is recorded late.
     var unclaimedExits: [Int32: Int32] = [:]
+    /// Children finishing a deleted container's rootfs unmount (RootfsRelease): reaped and forgotten, never kept
+    /// as an unclaimed exit (their pid could be a container process's later).
+    var rootfsReleasers: Set<Int32> = []
     var shuttingDown = false
     /// Exec process specs between Exec and Start, as the JSON they came as (decoded in one-off children).
     var pendingExecSpecs: [ExecKey: [UInt8]] = [:]
@@ -93,6 +96,7 @@ public final class Shim {
         while true {
             let pid = wait4(-1, &status, WNOHANG, nil)
             if pid <= 0 { break }
+            if rootfsReleasers.remove(pid) != nil { continue }
             let code = ProcessSupport.exitStatus(fromWaitStatus: status)
             if !handleExit(pid: pid, status: code) {
                 if unclaimedExits.count > 256 { unclaimedExits.removeAll() }
@@ -125,7 +129,7 @@ public final class Shim {
         process.stdio.drain()
         if process.isInit {
             oom.poll()  // cgroup v2: an OOM kill is published before the exit it caused
-            // Durable first: a manager that connects later learns the true status from the bundle.
+            // Recorded first: a manager that connects later learns the true status from the bundle.
             let record = ExitRecord(pid: process.pid, status: status, exitedAtSeconds: now.seconds, exitedAtNanos: now.nanos)
             try? record.write(bundle: container.bundle)
             process.status = .stopped
@@ -175,11 +179,13 @@ public final class Shim {
         shimLog.info("shim shutting down", metadata: ["id": "\(flags.id)"])
         shuttingDown = true
         server.stopAccepting()
-        // Queued events get up to 2 s to reach the manager.
+        // Queued events get up to 2 s to reach the manager, and a rootfs still being released as long to finish
+        // (reaped here, not left to PID 1).
         let deadline = Clock.monotonicMilliseconds() + 2000
         loop.schedule(after: 20, repeating: true) { [weak self] in
             guard let self else { exit(0) }
-            if self.events.isIdle || Clock.monotonicMilliseconds() >= deadline { self.finish() }
+            if !self.rootfsReleasers.isEmpty { self.reap() }
+            if (self.events.isIdle && self.rootfsReleasers.isEmpty) || Clock.monotonicMilliseconds() >= deadline { self.finish() }
         }
     }
 
