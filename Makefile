@@ -15,7 +15,7 @@ EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
 
 DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon podman hyperfine \
        protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3 gcc libc6-dev \
-       qemu-system-x86 linux-image-amd64
+       qemu-system-x86 linux-image-amd64 uidmap
 
 .PHONY: all deps build release rootfs test test-cgroup2 unit-test integration-test run bench install clean proto fuzz layout exec-helper
 

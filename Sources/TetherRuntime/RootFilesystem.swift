@@ -161,7 +161,7 @@ struct RootFilesystem {
                 try check(mount("cgroup", dir, type, options.flags, data), "mount cgroup \(name)")
             } else {
                 let key = hierarchy.isV2 ? "unified" : hierarchy.key
-                guard let source = cgroupPaths[key] else { continue }
+                guard let source = cgroupPaths[key] ?? ownCgroupDirectory(hierarchy) else { continue }
                 try check(mount(source, dir, "bind", MountFlag.bind, nil), "bind cgroup \(name)")
                 if options.flags & MountFlag.readOnly != 0 {
                     try remountBind(dir, flags: options.flags, display: "\(entry.destination)/\(name)")
@@ -180,9 +180,19 @@ struct RootFilesystem {
             try check(mount("cgroup", target, "cgroup2", options.flags, nil), "mount cgroup2 on \(entry.destination)")
             return
         }
-        guard let source = cgroupPaths["unified"] else { return }
+        guard let source = cgroupPaths["unified"] ?? cgroupHierarchies.first.flatMap(ownCgroupDirectory) else { return }
         try check(mount(source, target, "bind", MountFlag.bind, nil), "bind cgroup2 on \(entry.destination)")
         if options.flags & MountFlag.readOnly != 0 { try remountBind(target, flags: options.flags, display: entry.destination) }
+    }
+
+    /// The init's own cgroup directory in `hierarchy`: what a rootless container whose cgroup could not be created
+    /// (left out, see Rootless) sees at /sys/fs/cgroup, as runc binds the process's current cgroup.
+    private func ownCgroupDirectory(_ hierarchy: ControlGroupSet.Hierarchy) -> String? {
+        guard let own = ControlGroupSet.ownCgroups()[hierarchy.key] else { return nil }
+        var relative = own
+        if hierarchy.mountRoot != "/", relative.hasPrefix(hierarchy.mountRoot) { relative = String(relative.dropFirst(hierarchy.mountRoot.count)) }
+        let path = hierarchy.mountPoint + (relative == "/" ? "" : relative)
+        return FileIO.isDirectory(path) ? path : nil
     }
 
     func createMountPoint(_ path: String, directory: Bool) throws {

@@ -58,8 +58,14 @@ public final class Runtime {
     /// The state.json this instance last wrote or read, reused while the file is unchanged (`run` and the shim
     /// create, start and delete through one instance: two JSON decodes fewer per container).
     var lastRecord: ContainerRecord.Cached?
+    /// runc's rootless mode (default: the caller is not root): id maps through newuidmap/newgidmap when they are
+    /// more than the caller's own id, and cgroups the caller may not create are left out (see Rootless).
+    public var rootless = Rootless.isRootless
 
-    public init(root: String = "/run/tether-runtime") {
+    /// The default root: /run/tether-runtime for root, $XDG_RUNTIME_DIR/tether-runtime for anyone else.
+    public static var defaultRoot: String { Rootless.defaultDirectory("/run/tether-runtime") }
+
+    public init(root: String = Runtime.defaultRoot) {
         self.root = root
     }
 }

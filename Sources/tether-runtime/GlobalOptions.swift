@@ -8,15 +8,17 @@ import TetherSystem
 /// runc's global flags, which come before the command name (`tether-runtime --root R create ...`). They are
 /// split off before the command's own flags are parsed, so every command can read them.
 struct GlobalOptions {
-    var root = "/run/tether-runtime"
+    var root = Runtime.defaultRoot
+    /// `--rootless true|false|auto`; nil (auto): rootless when not root.
+    var rootless: Bool?
     var logFile: String?
     var logFormat = "text"
     var debug = false
 
     /// Flags runc users pass that take a value and are accepted but ignored.
     static let ignoredWithValue: Set<String> = ["--criu"]
-    /// Flags accepted and ignored; `--rootless` may carry true/false/auto.
-    static let ignoredFlags: Set<String> = ["--systemd-cgroup", "--rootless"]
+    /// Flags accepted and ignored.
+    static let ignoredFlags: Set<String> = ["--systemd-cgroup"]
 
     /// Splits the global flags off the front of `arguments`; returns the rest (command and its arguments).
     static func parse(_ arguments: [String]) throws -> (GlobalOptions, [String]) {
@@ -46,9 +48,13 @@ struct GlobalOptions {
             case "--debug": options.debug = true
             case _ where ignoredWithValue.contains(flag): _ = try value(flag, inline)
             case "--rootless":
+                var choice = inline ?? "true"
                 if inline == nil, index + 1 < arguments.count, ["true", "false", "auto"].contains(arguments[index + 1]) {
                     index += 1
+                    choice = arguments[index]
                 }
+                guard ["true", "false", "auto"].contains(choice) else { throw UsageError("--rootless: \"\(choice)\" is not true, false or auto") }
+                options.rootless = choice == "auto" ? nil : choice == "true"
             case _ where ignoredFlags.contains(flag): break
             default:
                 throw UsageError("unknown global flag \(argument)")

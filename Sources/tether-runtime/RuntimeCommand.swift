@@ -32,8 +32,9 @@ enum RuntimeCommandLine {
 
             Usage: tether-runtime [global flags] COMMAND [flags] [arguments]
 
-            Global flags (before the command): --root DIR (default /run/tether-runtime), --log FILE,
-            --log-format text|json, --debug; --systemd-cgroup, --criu and --rootless are accepted and ignored.
+            Global flags (before the command): --root DIR (default /run/tether-runtime; $XDG_RUNTIME_DIR/tether-runtime
+            when not root), --log FILE, --log-format text|json, --debug, --rootless true|false|auto (default auto: when
+            not root); --systemd-cgroup and --criu are accepted and ignored.
             -h, --help and -v, --version.
 
             Commands:
@@ -77,6 +78,7 @@ enum RuntimeCommandLine {
 /// The runtime library on `--root`, its warnings going to stderr and `--log`.
 var runtime: Runtime {
     let runtime = Runtime(root: globalOptions.root)
+    if let rootless = globalOptions.rootless { runtime.rootless = rootless }
     runtime.warn = Log.warning
     return runtime
 }
