@@ -80,6 +80,7 @@ extension Runtime {
                 cgroupHierarchies: hierarchies,
                 security: security)
             configuration.hookState = hookState
+            configuration.dumpableUntilMapped = newUser && rootless
             configuration.startHooksResultFifo = startHooksResultFifo
 
             // The init goes into its cgroups without a cgroup.procs write where it can (see
