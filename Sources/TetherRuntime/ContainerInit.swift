@@ -19,6 +19,8 @@ struct InitConfiguration {
     var newUserNamespace: Bool
     /// Rootless with a new user namespace: the init becomes non-dumpable only once its id maps are written.
     var dumpableUntilMapped = false
+    /// CreateOptions.rootfsMounts, mounted on the rootfs before anything else.
+    var rootfsMounts: [Mount] = []
     /// CLONE_NEWCGROUP is unshared by the child only after the parent moved it into its cgroups, so the
     /// namespace's root is the container's own cgroup.
     var unshareCgroup: Bool
@@ -124,7 +126,8 @@ enum ContainerInit {
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
             hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths,
             cgroupHierarchies: configuration.cgroupHierarchies,
-            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == "mount" })
+            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == "mount" },
+            rootfsMounts: configuration.rootfsMounts)
         try rootfs.prepare()
         try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)

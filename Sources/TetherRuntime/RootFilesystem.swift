@@ -17,6 +17,8 @@ struct RootFilesystem {
     /// false when linux.namespaces has no mount entry: the container shares the caller's mount namespace and is
     /// entered with chroot, as runc does (its mounts are made in that namespace).
     var hasMountNamespace = true
+    /// Mounted on the rootfs first (CreateOptions.rootfsMounts).
+    var rootfsMounts: [Mount] = []
 
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
@@ -30,6 +32,14 @@ struct RootFilesystem {
             // runc's rootfsParentMountPrivate: with / shared (rootfsPropagation shared or rshared), pivot_root
             // refuses a rootfs whose parent mount is shared, and the rootfs's bind mount would propagate out.
             try makeParentMountPrivateIfShared()
+        }
+        for (index, entry) in rootfsMounts.enumerated() {
+            try step("rootfs mounts[\(index)] \(entry.type ?? "")") {
+                let options = MountOptions(entry.options ?? [])
+                let data = options.dataString
+                try check(mount(entry.source ?? "none", rootfs, entry.type ?? "none", options.flags, data.isEmpty ? nil : data),
+                          "mount \(entry.type ?? "") on \(rootfs)")
+            }
         }
         try step("bind rootfs") {
             try check(mount(rootfs, rootfs, "bind", MountFlag.bind | MountFlag.recursive, nil), "bind mount \(rootfs)")

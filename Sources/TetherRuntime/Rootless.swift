@@ -14,13 +14,7 @@ public enum Rootless {
 
     /// `base` (e.g. /run/tether-runtime) for root; `$XDG_RUNTIME_DIR/<last component of base>` for anyone else
     /// when the variable is set (runc's default root, $XDG_RUNTIME_DIR/runc).
-    public static func defaultDirectory(_ base: String) -> String {
-        guard isRootless, let xdg = getenv("XDG_RUNTIME_DIR").map({ String(cString: $0) }), xdg.hasPrefix("/") else {
-            return base
-        }
-        let name = base.split(separator: "/").last.map(String.init) ?? "tether"
-        return (xdg.hasSuffix("/") ? String(xdg.dropLast()) : xdg) + "/" + name
-    }
+    public static func defaultDirectory(_ base: String) -> String { UserDirectories.runtime(base) }
 
     /// Whether `maps` is exactly the one mapping a user may write without help: container id 0 (any) to its own
     /// `id`, size 1. Anything else needs newuidmap/newgidmap (runc's requiresRootOrMappingTool).

@@ -81,6 +81,7 @@ extension Runtime {
                 security: security)
             configuration.hookState = hookState
             configuration.dumpableUntilMapped = newUser && rootless
+            configuration.rootfsMounts = options.rootfsMounts
             configuration.startHooksResultFifo = startHooksResultFifo
 
             // The init goes into its cgroups without a cgroup.procs write where it can (see
@@ -92,6 +93,7 @@ extension Runtime {
             do {
                 if rootless {
                     try createRootlessCgroups(&cgroups, cgroupsPath: spec.linux?.cgroupsPath, resources: resources)
+                    configuration.cgroupPaths = cgroups.paths
                 } else {
                     try cgroups.create()
                     try cgroups.apply(resources)

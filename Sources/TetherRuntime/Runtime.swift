@@ -32,6 +32,9 @@ public struct CreateOptions: Sendable {
     public var preserveFDs: Int
     /// The bundle's config.json when the caller already loaded it with `Runtime.loadSpec(bundle:)`; nil: read it.
     public var spec: Spec?
+    /// Mounts stacked on the rootfs directory by the init itself, in the container's own mount and user namespaces
+    /// (a rootless shim's overlay: the kernel allows an unprivileged overlay there, not in the caller's).
+    public var rootfsMounts: [Mount] = []
 
     public init(
         bundle: String, io: ProcessIO = .inherited, pidFile: String? = nil, noPivot: Bool = false, preserveFDs: Int = 0,

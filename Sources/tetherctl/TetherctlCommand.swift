@@ -17,7 +17,8 @@ struct TetherctlCommand: ParsableCommand {
 
 /// tetherd at its socket: one connection per call.
 struct Tetherd {
-    static let defaultSocket = "/run/tether/tetherd.sock"
+    /// root's tetherd, or a user's own ($XDG_RUNTIME_DIR/tether/tetherd.sock) for anyone else.
+    static let defaultSocket = UserDirectories.runtime("/run/tether") + "/tetherd.sock"
     let socket: String
 
     /// `TETHER_HOST` (a path, or `unix://` and a path, as DOCKER_HOST) or the default; `--socket` overrides it.

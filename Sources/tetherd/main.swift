@@ -13,8 +13,10 @@ let usage = """
     The Tether container daemon.
 
     Options:
-      --root DIR      Durable state: container records, logs, overlay layers (default /var/lib/tether).
-      --state DIR     Runtime state: bundles, sockets, its shims' sockets and runtime state (default /run/tether).
+      --root DIR      Durable state: container records, logs, overlay layers (default /var/lib/tether; for a
+                      user, ~/.local/share/tether).
+      --state DIR     Runtime state: bundles, sockets, its shims' sockets and runtime state (default /run/tether;
+                      for a user, $XDG_RUNTIME_DIR/tether). A user's containers get a user namespace.
       --socket PATH   The API socket (default <state>/tetherd.sock).
       --shim PATH     The shim binary (default tether-shim next to tetherd).
 
@@ -56,7 +58,8 @@ while let argument = arguments.next() {
 
 _ = signal(SIGPIPE, SIG_IGN)
 do {
-    let daemon = try Daemon(.init(root: values["root"] ?? "/var/lib/tether", state: values["state"] ?? "/run/tether",
+    let daemon = try Daemon(.init(root: values["root"] ?? UserDirectories.data("/var/lib/tether"),
+                                  state: values["state"] ?? UserDirectories.runtime("/run/tether"),
                                   socket: values["socket"], shimBinary: values["shim"] ?? sibling("tether-shim")))
     try daemon.run()
 } catch {
