@@ -276,11 +276,15 @@ struct RootFilesystem {
         let parent = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
         try FileIO.makeDirectories(parent)
         _ = unlink(target)
-        if newUserNamespace {
-            // mknod is not allowed in a user namespace: bind the host's node instead.
+        // mknod is not allowed in a user namespace (a new one, or the one a rootless podman runs us in): bind the
+        // host's node instead, as runc does there and whenever mknod says EPERM.
+        func bindHostNode() throws {
             let fd = try FileIO.open(target, O_CREAT | O_WRONLY, mode: 0o644)
             FileIO.close(fd)
             try check(mount(device.path, target, "bind", MountFlag.bind, nil), "bind device \(device.path)")
+        }
+        if newUserNamespace || RootFilesystem.runningInUserNamespace {
+            try bindHostNode()
             return
         }
         var kind: mode_t
@@ -291,10 +295,19 @@ struct RootFilesystem {
         }
         let permissions = mode_t(device.fileMode ?? 0o666) & 0o7777
         let number = tether_makedev(UInt32(device.major ?? 0), UInt32(device.minor ?? 0))
-        try check(mknod(target, kind | permissions, number), "mknod \(device.path)")
+        if mknod(target, kind | permissions, number) != 0 {
+            if errno == EPERM {
+                try bindHostNode()
+                return
+            }
+            throw SyscallError.current("mknod \(device.path)")
+        }
         try check(chmod(target, permissions), "chmod \(device.path)")
         try check(chown(target, device.uid ?? 0, device.gid ?? 0), "chown \(device.path)")
     }
+
+    /// Read once per init (a file read): whether the runtime itself runs in a user namespace.
+    static let runningInUserNamespace = UserDirectories.inUserNamespace
 
     func createDevSymlinks() throws {
         var links: [(String, String)] = [

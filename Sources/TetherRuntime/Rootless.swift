@@ -12,6 +12,11 @@ public enum Rootless {
     /// Whether the caller is not root (runc's RootlessEUID).
     public static var isRootless: Bool { geteuid() != 0 }
 
+    /// Whether the caller runs in a user namespace other than the host's (its uid_map is not the whole range):
+    /// root there (a rootless podman's runtime) still may not create cgroups, and runc treats its cgroups as
+    /// rootless then.
+    public static var inUserNamespace: Bool { UserDirectories.inUserNamespace }
+
     /// `base` (e.g. /run/tether-runtime) for root; `$XDG_RUNTIME_DIR/<last component of base>` for anyone else
     /// when the variable is set (runc's default root, $XDG_RUNTIME_DIR/runc).
     public static func defaultDirectory(_ base: String) -> String { UserDirectories.runtime(base) }

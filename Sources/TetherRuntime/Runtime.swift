@@ -61,9 +61,9 @@ public final class Runtime {
     /// The state.json this instance last wrote or read, reused while the file is unchanged (`run` and the shim
     /// create, start and delete through one instance: two JSON decodes fewer per container).
     var lastRecord: ContainerRecord.Cached?
-    /// runc's rootless mode (default: the caller is not root): id maps through newuidmap/newgidmap when they are
+    /// runc's rootless mode (default: the caller is not root, or is root of a user namespace): id maps through newuidmap/newgidmap when they are
     /// more than the caller's own id, and cgroups the caller may not create are left out (see Rootless).
-    public var rootless = Rootless.isRootless
+    public var rootless = Rootless.isRootless || Rootless.inUserNamespace
 
     /// The default root: /run/tether-runtime for root, $XDG_RUNTIME_DIR/tether-runtime for anyone else.
     public static var defaultRoot: String { Rootless.defaultDirectory("/run/tether-runtime") }

@@ -10,9 +10,19 @@ public enum UserDirectories {
 
     /// `base` (e.g. /run/tether) for root; `$XDG_RUNTIME_DIR/<base's last component>` for anyone else when the
     /// variable is set (runc's default root, $XDG_RUNTIME_DIR/runc).
+    /// Root of a user namespace (a rootless podman's runtime) counts as a user unless $USER is root (runc's
+    /// shouldHonorXDGRuntimeDir).
     public static func runtime(_ base: String) -> String {
-        guard isRootless, let xdg = absoluteVariable("XDG_RUNTIME_DIR") else { return base }
+        guard let xdg = absoluteVariable("XDG_RUNTIME_DIR") else { return base }
+        guard isRootless || (inUserNamespace && (getenv("USER").map { String(cString: $0) } ?? "") != "root") else { return base }
         return xdg + "/" + lastComponent(base)
+    }
+
+    /// Whether the caller runs in a user namespace other than the host's (its uid_map is not the whole range).
+    public static var inUserNamespace: Bool {
+        guard let text = try? FileIO.readText("/proc/self/uid_map") else { return false }
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        return !(fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295")
     }
 
     /// `base` (e.g. /var/lib/tether) for root; `$XDG_DATA_HOME/<name>`, else `$HOME/.local/share/<name>`, for anyone
