@@ -161,6 +161,9 @@ final class RootlessUser {
             for pid in left { kill(pid, SIGKILL) }
             usleep(50_000)
         }
+        // What the user's tools left in the shared temp directories (podman: /dev/shm/libpod_rootless_lock_UID).
+        _ = try? runCommand("/usr/bin/find", ["/dev/shm", "/tmp", "/var/tmp", "-mindepth", "1", "-maxdepth", "1", "-uid", String(uid),
+                                              "-exec", "rm", "-rf", "{}", "+"])
         for _ in 0..<50 {
             if let result = try? runCommand("/usr/sbin/userdel", ["-f", name]), result.status == 0 || result.status == 6 { break }
             usleep(100_000)
