@@ -14,7 +14,7 @@ out=${BENCH_OUT:-$repo/bench-results}
 report=${BENCH_REPORT:-$repo/Documentation/Benchmarks.md}
 mkdir -p "$out"
 export BIN ROOTFS OUT="$out" BENCH_HERE="$here/bench"
-all_sections=(runtime ttrpc shim logs execs containerd cri daemon soak cgroup2)
+all_sections=(runtime ttrpc shim logs execs containerd cri daemon soak cgroup2 rootless)
 sections=(${BENCH_SECTIONS:-${all_sections[*]}})
 # previous_section NAME: NAME's part of the current report, from its marker to the next section's marker.
 previous_section() { [ -f "$report" ] && awk -v name="$1" '/^<!-- bench section /{on = ($4 == name)} on' "$report" || true; }

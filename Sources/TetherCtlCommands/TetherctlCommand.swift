@@ -94,7 +94,8 @@ public enum Tetherctl {
 
 /// tetherd at its socket: one connection per call.
 struct Tetherd {
-    static let defaultSocket = "/run/tether/tetherd.sock"
+    /// root's tetherd, or a user's own ($XDG_RUNTIME_DIR/tether/tetherd.sock) for anyone else.
+    static let defaultSocket = UserDirectories.runtime("/run/tether") + "/tetherd.sock"
     static let socketFlag = Flag("--socket", value: "PATH", help: "tetherd's socket (default: $TETHER_HOST, else \(defaultSocket)).")
     let socket: String
 

@@ -29,15 +29,32 @@ enum BundleWriter {
         if BundleWriter.hostIsCgroupV2Only { namespaces.append(.init(type: .cgroup)) }
         var linux = Linux(namespaces: namespaces)
         linux.cgroupsPath = "/tether/\(record.id)"
+        if UserDirectories.isRootless {
+            // A user's tetherd: the container gets a user namespace in which the user is root (its network
+            // namespace is then the container's own, so sysfs mounts), and cgroups only where the user may make
+            // them (no cgroupsPath: runc's rootless rule leaves out what it cannot create unless limits are asked).
+            linux.namespaces = namespaces + [.init(type: "user")]
+            linux.uidMappings = [IDMapping(containerID: 0, hostID: geteuid(), size: 1)]
+            linux.gidMappings = [IDMapping(containerID: 0, hostID: getegid(), size: 1)]
+            linux.cgroupsPath = nil
+        }
         if !settings.privileged {
             linux.maskedPaths = Linux.runcMaskedPaths
             linux.readonlyPaths = Linux.runcReadonlyPaths
         }
         linux.resources = resources(settings)
         linux.seccomp = SecurityProfile.seccomp(settings, capabilities: process.capabilities?.bounding ?? [])
+        // A user namespace maps only the user: no uid=/gid= mount options (devpts's gid=5), as runc's rootless spec.
+        let mounts = UserDirectories.isRootless
+            ? Mount.runcDefaults.map { mount in
+                var mount = mount
+                mount.options = mount.options?.filter { !$0.hasPrefix("uid=") && !$0.hasPrefix("gid=") }
+                return mount
+            }
+            : Mount.runcDefaults
         return Spec(ociVersion: OCIVersion.current, process: process, root: Root(path: "rootfs", readonly: record.readOnly),
                     hostname: record.hostname.isEmpty ? String(record.id.prefix(12)) : record.hostname,
-                    mounts: Mount.runcDefaults, linux: linux)
+                    mounts: mounts, linux: linux)
     }
 
     /// The process of the container's init or of an exec in it: the container's capabilities for both. A terminal

@@ -11,8 +11,8 @@ public enum DaemonCommandLine {
     static let syntax = CommandSyntax(
         program: "tetherd", abstract: "The Tether container daemon.", style: .posix,
         flags: [
-            Flag("--root", value: "DIR", help: "Durable state: container records, logs, overlay layers (default /var/lib/tether)."),
-            Flag("--state", value: "DIR", help: "Runtime state: bundles, sockets, its shims' sockets and runtime state (default /run/tether)."),
+            Flag("--root", value: "DIR", help: "Durable state: container records, logs, overlay layers (default /var/lib/tether; for a user, ~/.local/share/tether)."),
+            Flag("--state", value: "DIR", help: "Runtime state: bundles, sockets, its shims' sockets and runtime state (default /run/tether; for a user, $XDG_RUNTIME_DIR/tether, and its containers get a user namespace)."),
             Flag("--socket", value: "PATH", help: "The API socket (default <state>/tetherd.sock)."),
             Flag("--shim", value: "PATH", help: "The shim binary (default tether-shim next to tetherd)."),
             Flag("--log-level", value: "LEVEL", help: "What tetherd logs on stderr: debug, info, warn or error (default info)."),
@@ -27,7 +27,8 @@ public enum DaemonCommandLine {
         guard let level = TetherLog.level(named: levelName) else {
             throw FlagError("--log-level \(levelName): unknown level (debug, info, warn or error)")
         }
-        return (.init(root: parsed.value("--root") ?? "/var/lib/tether", state: parsed.value("--state") ?? "/run/tether",
+        return (.init(root: parsed.value("--root") ?? UserDirectories.data("/var/lib/tether"),
+                      state: parsed.value("--state") ?? UserDirectories.runtime("/run/tether"),
                       socket: parsed.value("--socket"), shimBinary: parsed.value("--shim") ?? OwnExecutable.sibling("tether-shim")),
                 level)
     }

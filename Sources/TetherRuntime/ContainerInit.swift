@@ -17,6 +17,10 @@ struct InitConfiguration {
     /// Namespaces joined by path (setns in the child after the parent configured it), in runc's order.
     var joins: [Linux.Namespace]
     var newUserNamespace: Bool
+    /// Rootless with a new user namespace: the init becomes non-dumpable only once its id maps are written.
+    var dumpableUntilMapped = false
+    /// CreateOptions.rootfsMounts, mounted on the rootfs before anything else.
+    var rootfsMounts: [Mount] = []
     /// CLONE_NEWCGROUP is unshared by the child only after the parent moved it into its cgroups, so the
     /// namespace's root is the container's own cgroup.
     var unshareCgroup: Bool
@@ -75,7 +79,12 @@ enum ContainerInit {
     /// Returns the init's pid in the runtime's pid namespace when the parent sent it (0 otherwise).
     private static func setUp(_ configuration: InitConfiguration, sync: SyncSocket) throws(InitFailure) -> Int32 {
         SignalFD.resetForChild()
-        try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
+        // Without root, the id maps of a new user namespace are written by the user (or its setuid newuidmap), who may
+        // open /proc/PID/uid_map only while the process is dumpable: as runc, it stays so until the maps are written,
+        // in its own empty namespace, before any setup; the caller is that same user.
+        if !configuration.dumpableUntilMapped {
+            try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
+        }
         if !configuration.selfJoinedCgroups.isEmpty {
             try step("join cgroups") {
                 try ControlGroupSet(paths: configuration.cgroupPaths).joinSelf(hierarchies: configuration.selfJoinedCgroups)
@@ -90,6 +99,9 @@ enum ContainerInit {
         }
 
         let hostPid = try sync.awaitConfigured()
+        if configuration.dumpableUntilMapped {
+            try step("set non-dumpable") { try check(tether_set_dumpable(0), "prctl PR_SET_DUMPABLE") }
+        }
 
         if configuration.newUserNamespace {
             try step("become root in user namespace") {
@@ -114,7 +126,8 @@ enum ContainerInit {
             spec: configuration.spec, rootfs: configuration.rootfs, newUserNamespace: configuration.newUserNamespace,
             hasCgroupNamespace: configuration.hasCgroupNamespace, cgroupPaths: configuration.cgroupPaths,
             cgroupHierarchies: configuration.cgroupHierarchies,
-            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == .mount })
+            hasMountNamespace: (configuration.spec.linux?.namespaces ?? []).contains { $0.type == .mount },
+            rootfsMounts: configuration.rootfsMounts)
         try rootfs.prepare()
         try runCreateHooks(configuration, sync: sync)
         try rootfs.enter(noPivot: configuration.noPivot)

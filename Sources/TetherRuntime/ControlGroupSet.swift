@@ -132,12 +132,27 @@ struct ControlGroupSet: ControlGroupManaging, Codable, Equatable {
     }
 
     func create() throws {
+        _ = try create(leavingOutDenied: false)
+    }
+
+    /// Creates the directories; with `leavingOutDenied` (rootless), a hierarchy whose directory the caller may not
+    /// create or write (EACCES, EPERM, EROFS) is skipped instead of failing. Returns the skipped keys.
+    func create(leavingOutDenied: Bool) throws -> [String] {
+        var denied: [String] = []
         for key in paths.keys.sorted() {
             guard let path = paths[key] else { continue }
-            if key == "unified" && isUnified { try enableControllers(down: path) }
-            try FileIO.makeDirectories(path)
-            if key.split(separator: ",").contains("cpuset") { try inheritCpuset(path) }
+            do {
+                if key == "unified" && isUnified { try enableControllers(down: path) }
+                try FileIO.makeDirectories(path)
+                if leavingOutDenied && access(path + "/cgroup.procs", W_OK) != 0 {
+                    throw SyscallError("access \(path)/cgroup.procs", errno: errno)
+                }
+                if key.split(separator: ",").contains("cpuset") { try inheritCpuset(path) }
+            } catch let error as SyscallError where leavingOutDenied && [EACCES, EPERM, EROFS].contains(error.errno) {
+                denied.append(key)
+            }
         }
+        return denied
     }
 
     /// Whether the host is cgroup v2 only (no v1 controller hierarchy). A hybrid host (v1 controllers plus a

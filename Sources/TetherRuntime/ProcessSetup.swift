@@ -156,7 +156,15 @@ struct ProcessSetup {
         let user = process.user
         try step("user") {
             let groups = (user.additionalGids ?? []).map { gid_t($0) }
-            try check(groups.withUnsafeBufferPointer { setgroups($0.count, $0.baseAddress) }, "setgroups")
+            // A user namespace whose gid map was written without root has setgroups "deny" (runc: groups are then
+            // left as they are, and asking for additional ones fails).
+            if ProcessSetup.setgroupsDenied {
+                if !groups.isEmpty {
+                    throw InitFailure("user", errno: EPERM, "cannot set any additional groups in a rootless container (process.user.additionalGids)")
+                }
+            } else {
+                try check(groups.withUnsafeBufferPointer { setgroups($0.count, $0.baseAddress) }, "setgroups")
+            }
             try check(tether_setresgid(user.gid), "setresgid \(user.gid)")
             try check(tether_setresuid(user.uid), "setresuid \(user.uid)")
         }
@@ -182,6 +190,12 @@ struct ProcessSetup {
         guard let helper = security.execHelper else { throw InitFailure("exec", "exec helper not prepared") }
         let code = helper.exec(finalized.executable, args: process.args ?? [], env: finalized.environment)
         throw InitFailure("exec", errno: code, "exec \(ExecHelper.marker) for \(finalized.executable): \(ProcessSetup.goErrorText(code))")
+    }
+
+    /// Whether this process's user namespace forbids setgroups (/proc/self/setgroups says "deny").
+    static var setgroupsDenied: Bool {
+        guard let text = try? FileIO.readText("/proc/self/setgroups") else { return false }
+        return text.hasPrefix("deny")
     }
 
     /// runc's verifyCwd (CVE-2024-21626): getcwd fails with ENOENT when the working directory is not reachable

@@ -17,6 +17,8 @@ struct RootFilesystem {
     /// false when linux.namespaces has no mount entry: the container shares the caller's mount namespace and is
     /// entered with chroot, as runc does (its mounts are made in that namespace).
     var hasMountNamespace = true
+    /// Mounted on the rootfs first (CreateOptions.rootfsMounts).
+    var rootfsMounts: [Mount] = []
 
     func prepare() throws(InitFailure) {
         try step("rootfs propagation") {
@@ -30,6 +32,14 @@ struct RootFilesystem {
             // runc's rootfsParentMountPrivate: with / shared (rootfsPropagation shared or rshared), pivot_root
             // refuses a rootfs whose parent mount is shared, and the rootfs's bind mount would propagate out.
             try makeParentMountPrivateIfShared()
+        }
+        for (index, entry) in rootfsMounts.enumerated() {
+            try step("rootfs mounts[\(index)] \(entry.type ?? "")") {
+                let options = MountOptions(entry.options ?? [])
+                let data = options.dataString
+                try check(mount(entry.source ?? "none", rootfs, entry.type ?? "none", options.flags, data.isEmpty ? nil : data),
+                          "mount \(entry.type ?? "") on \(rootfs)")
+            }
         }
         try step("bind rootfs") {
             try check(mount(rootfs, rootfs, "bind", MountFlag.bind | MountFlag.recursive, nil), "bind mount \(rootfs)")
@@ -161,7 +171,7 @@ struct RootFilesystem {
                 try check(mount("cgroup", dir, type, options.flags, data), "mount cgroup \(name)")
             } else {
                 let key = hierarchy.isV2 ? "unified" : hierarchy.key
-                guard let source = cgroupPaths[key] else { continue }
+                guard let source = cgroupPaths[key] ?? ownCgroupDirectory(hierarchy) else { continue }
                 try check(mount(source, dir, "bind", MountFlag.bind, nil), "bind cgroup \(name)")
                 if options.flags & MountFlag.readOnly != 0 {
                     try remountBind(dir, flags: options.flags, display: "\(entry.destination)/\(name)")
@@ -180,9 +190,19 @@ struct RootFilesystem {
             try check(mount("cgroup", target, "cgroup2", options.flags, nil), "mount cgroup2 on \(entry.destination)")
             return
         }
-        guard let source = cgroupPaths["unified"] else { return }
+        guard let source = cgroupPaths["unified"] ?? cgroupHierarchies.first.flatMap(ownCgroupDirectory) else { return }
         try check(mount(source, target, "bind", MountFlag.bind, nil), "bind cgroup2 on \(entry.destination)")
         if options.flags & MountFlag.readOnly != 0 { try remountBind(target, flags: options.flags, display: entry.destination) }
+    }
+
+    /// The init's own cgroup directory in `hierarchy`: what a rootless container whose cgroup could not be created
+    /// (left out, see Rootless) sees at /sys/fs/cgroup, as runc binds the process's current cgroup.
+    private func ownCgroupDirectory(_ hierarchy: ControlGroupSet.Hierarchy) -> String? {
+        guard let own = ControlGroupSet.ownCgroups()[hierarchy.key] else { return nil }
+        var relative = own
+        if hierarchy.mountRoot != "/", relative.hasPrefix(hierarchy.mountRoot) { relative = String(relative.dropFirst(hierarchy.mountRoot.count)) }
+        let path = hierarchy.mountPoint + (relative == "/" ? "" : relative)
+        return FileIO.isDirectory(path) ? path : nil
     }
 
     func createMountPoint(_ path: String, directory: Bool) throws {
@@ -256,11 +276,15 @@ struct RootFilesystem {
         let parent = String(target[..<(target.lastIndex(of: "/") ?? target.endIndex)])
         try FileIO.makeDirectories(parent)
         _ = unlink(target)
-        if newUserNamespace {
-            // mknod is not allowed in a user namespace: bind the host's node instead.
+        // mknod is not allowed in a user namespace (a new one, or the one a rootless podman runs us in): bind the
+        // host's node instead, as runc does there and whenever mknod says EPERM.
+        func bindHostNode() throws {
             let fd = try FileIO.open(target, O_CREAT | O_WRONLY, mode: 0o644)
             FileIO.close(fd)
             try check(mount(device.path, target, "bind", MountFlag.bind, nil), "bind device \(device.path)")
+        }
+        if newUserNamespace || RootFilesystem.runningInUserNamespace {
+            try bindHostNode()
             return
         }
         var kind: mode_t
@@ -271,10 +295,19 @@ struct RootFilesystem {
         }
         let permissions = mode_t(device.fileMode ?? 0o666) & 0o7777
         let number = tether_makedev(UInt32(device.major ?? 0), UInt32(device.minor ?? 0))
-        try check(mknod(target, kind | permissions, number), "mknod \(device.path)")
+        if mknod(target, kind | permissions, number) != 0 {
+            if errno == EPERM {
+                try bindHostNode()
+                return
+            }
+            throw SyscallError.current("mknod \(device.path)")
+        }
         try check(chmod(target, permissions), "chmod \(device.path)")
         try check(chown(target, device.uid ?? 0, device.gid ?? 0), "chown \(device.path)")
     }
+
+    /// Read once per init (a file read): whether the runtime itself runs in a user namespace.
+    static let runningInUserNamespace = UserDirectories.inUserNamespace
 
     func createDevSymlinks() throws {
         var links: [(String, String)] = [

@@ -52,7 +52,7 @@ extension Runtime {
         }
         // Read once here; the init's mount namespace starts as a copy of ours, so it gets the same list.
         let hierarchies = ControlGroupSet.hierarchies()
-        let cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id, hierarchies: hierarchies)
+        var cgroups = ControlGroupSet.plan(cgroupsPath: spec.linux?.cgroupsPath, id: id, hierarchies: hierarchies)
         var childPid: Int32 = 0
         do {
             if mkfifo(paths.execFifo, 0o622) != 0 {
@@ -80,6 +80,8 @@ extension Runtime {
                 cgroupHierarchies: hierarchies,
                 security: security)
             configuration.hookState = hookState
+            configuration.dumpableUntilMapped = newUser && rootless
+            configuration.rootfsMounts = options.rootfsMounts
             configuration.startHooksResultFifo = startHooksResultFifo
 
             // The init goes into its cgroups without a cgroup.procs write where it can (see
@@ -89,8 +91,13 @@ extension Runtime {
             // which must not fall between "deny all" and the allow list.
             let resources = DeviceRules.allowingCreatedDevices(spec.linux?.resources, spec.linux?.devices)
             do {
-                try cgroups.create()
-                try cgroups.apply(resources)
+                if rootless {
+                    try createRootlessCgroups(&cgroups, cgroupsPath: spec.linux?.cgroupsPath, resources: resources)
+                    configuration.cgroupPaths = cgroups.paths
+                } else {
+                    try cgroups.create()
+                    try cgroups.apply(resources)
+                }
             } catch let error as SyscallError {
                 throw RuntimeError.system(error, stage: "cgroups")
             }
@@ -114,7 +121,9 @@ extension Runtime {
             childPid = pid
             let sync = SyncSocket(fd: parentEnd)
 
-            if newUser { try Runtime.writeIDMaps(pid: pid, linux: spec.linux) }
+            if newUser {
+                try Rootless.writeIDMaps(pid: pid, uidMappings: spec.linux?.uidMappings ?? [], gidMappings: spec.linux?.gidMappings ?? [])
+            }
             do {
                 try cgroups.addRemaining(pid: pid, selfJoined: configuration.selfJoinedCgroups, placedByClone: placedByClone != 0)
             } catch let error as SyscallError {
@@ -184,16 +193,24 @@ extension Runtime {
         return namespaces.sorted { (order.firstIndex(of: $0.type) ?? 99) < (order.firstIndex(of: $1.type) ?? 99) }
     }
 
-    static func writeIDMaps(pid: Int32, linux: Linux?) throws {
-        func render(_ maps: [IDMapping]) -> String {
-            maps.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    /// runc's rootless cgroup rule: hierarchies the user may not create or write are left out when the config names
+    /// no cgroupsPath and asks for no limits; otherwise the permission error fails create. The device list is not
+    /// written (a user namespace cannot make device nodes, and loading a v2 device program needs CAP_SYS_ADMIN).
+    func createRootlessCgroups(_ cgroups: inout ControlGroupSet, cgroupsPath: String?, resources: Resources?) throws {
+        let mayLeaveOut = (cgroupsPath ?? "").isEmpty
+        let denied = try cgroups.create(leavingOutDenied: mayLeaveOut)
+        if !denied.isEmpty {
+            if Rootless.asksForLimits(resources) {
+                let directories = denied.compactMap { cgroups.paths[$0] }.joined(separator: ", ")
+                throw RuntimeError(.system,
+                                   "linux.resources: cannot set limits without root: no permission to create \(directories) (delegate a cgroup to the user, or remove the limits)",
+                                   stage: "cgroups")
+            }
+            for key in denied { cgroups.paths[key] = nil }
         }
-        do {
-            try FileIO.writeFile("/proc/\(pid)/uid_map", render(linux?.uidMappings ?? []), flags: O_WRONLY)
-            try FileIO.writeFile("/proc/\(pid)/gid_map", render(linux?.gidMappings ?? []), flags: O_WRONLY)
-        } catch let error as SyscallError {
-            throw RuntimeError.system(error, stage: "write id maps")
-        }
+        var limits = resources ?? Resources()
+        limits.devices = nil
+        try cgroups.update(limits)
     }
 
     /// Reads and validates `bundle`/config.json; errors name the file and the JSON path.

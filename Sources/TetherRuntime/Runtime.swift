@@ -32,6 +32,9 @@ public struct CreateOptions: Sendable {
     public var preserveFDs: Int
     /// The bundle's config.json when the caller already loaded it with `Runtime.loadSpec(bundle:)`; nil: read it.
     public var spec: Spec?
+    /// Mounts stacked on the rootfs directory by the init itself, in the container's own mount and user namespaces
+    /// (a rootless shim's overlay: the kernel allows an unprivileged overlay there, not in the caller's).
+    public var rootfsMounts: [Mount] = []
 
     public init(
         bundle: String, io: ProcessIO = .inherited, pidFile: String? = nil, noPivot: Bool = false, preserveFDs: Int = 0,
@@ -58,8 +61,14 @@ public final class Runtime {
     /// The state.json this instance last wrote or read, reused while the file is unchanged (`run` and the shim
     /// create, start and delete through one instance: two JSON decodes fewer per container).
     var lastRecord: ContainerRecord.Cached?
+    /// runc's rootless mode (default: the caller is not root, or is root of a user namespace): id maps through newuidmap/newgidmap when they are
+    /// more than the caller's own id, and cgroups the caller may not create are left out (see Rootless).
+    public var rootless = Rootless.isRootless || Rootless.inUserNamespace
 
-    public init(root: String = "/run/tether-runtime") {
+    /// The default root: /run/tether-runtime for root, $XDG_RUNTIME_DIR/tether-runtime for anyone else.
+    public static var defaultRoot: String { Rootless.defaultDirectory("/run/tether-runtime") }
+
+    public init(root: String = Runtime.defaultRoot) {
         self.root = root
     }
 }

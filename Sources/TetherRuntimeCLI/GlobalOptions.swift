@@ -9,23 +9,25 @@ import TetherSystem
 /// runc's global flags, which come before the command name (`tether-runtime --root R create ...`). They are
 /// split off before the command's own flags are parsed, so every command can read them.
 struct GlobalOptions {
-    var root = "/run/tether-runtime"
+    var root = Runtime.defaultRoot
+    /// `--rootless true|false|auto`; nil (auto): rootless when not root.
+    var rootless: Bool?
     var logFile: String?
     var logFormat = "text"
     var debug = false
 
     /// runc's global flags, Go style (`-root` as well as `--root`); the first non-flag is the command, and all
-    /// after it is the command's. `--systemd-cgroup`, `--criu` and `--rootless` are accepted and ignored.
+    /// after it is the command's. `--systemd-cgroup` and `--criu` are accepted and ignored.
     static let syntax = CommandSyntax(
         program: "tether-runtime", abstract: "tether-runtime: a runc-compatible OCI runtime.", style: .go,
         flags: [
-            Flag("--root", value: "DIR", help: "Where container state lives (default /run/tether-runtime)."),
+            Flag("--root", value: "DIR", help: "Where container state lives (default /run/tether-runtime; $XDG_RUNTIME_DIR/tether-runtime when not root)."),
             Flag("--log", value: "FILE", help: "Also write errors (and with --debug, debug lines) here."),
             Flag("--log-format", value: "text|json", help: "The --log format (default text)."),
             Flag("--debug", help: "Debug output."),
             Flag("--systemd-cgroup", help: "Accepted and ignored."),
             Flag("--criu", value: "PATH", help: "Accepted and ignored."),
-            Flag("--rootless", optionalValues: ["true", "false", "auto"], help: "Accepted and ignored (true, false or auto)."),
+            Flag("--rootless", optionalValues: ["true", "false", "auto"], help: "Run rootless: true, false or auto (default auto: when not root)."),
             Flag("-v", "--version", help: "Print the version."),
         ],
         optional: ["COMMAND"], passthrough: "ARGUMENTS")
@@ -42,6 +44,13 @@ struct GlobalOptions {
             throw FlagError("--log-format: unknown format \"\(options.logFormat)\" (text or json)")
         }
         options.debug = parsed.isSet("--debug")
+        if parsed.isSet("--rootless") {
+            let choice = parsed.value("--rootless") ?? "true"
+            guard ["true", "false", "auto"].contains(choice) else {
+                throw FlagError("--rootless: \"\(choice)\" is not true, false or auto")
+            }
+            options.rootless = choice == "auto" ? nil : choice == "true"
+        }
         if parsed.helpRequested { return (options, ["--help"] + parsed.passthrough) }
         if parsed.isSet("--version") { return (options, ["--version"]) }
         return (options, parsed.positionals + parsed.passthrough)

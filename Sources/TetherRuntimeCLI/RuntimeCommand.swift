@@ -102,6 +102,7 @@ public enum RuntimeCommandLine {
 /// The runtime library on `--root`, its warnings going to stderr and `--log`.
 var runtime: Runtime {
     let runtime = Runtime(root: globalOptions.root)
+    if let rootless = globalOptions.rootless { runtime.rootless = rootless }
     runtime.warn = Log.warning
     return runtime
 }

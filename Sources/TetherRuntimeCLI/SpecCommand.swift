@@ -10,18 +10,23 @@ import TetherSystem
 struct SpecCommand: RuntimeCommand {
     static let syntax = CommandSyntax.runtime(
         name: "spec", abstract: "Write a default config.json (like runc spec).",
-        flags: [.init("-b", "--bundle", value: "DIR", help: "Directory to write config.json into (default: the current directory).")])
+        flags: [.init("-b", "--bundle", value: "DIR", help: "Directory to write config.json into (default: the current directory)."),
+                .init("--rootless", help: "Write runc's rootless template (a user namespace mapping your own ids, no network namespace, /sys bound).")])
 
     let bundle: String
+    let rootless: Bool
 
-    init(_ arguments: ParsedFlags) { bundle = arguments.value("--bundle") ?? "." }
+    init(_ arguments: ParsedFlags) {
+        bundle = arguments.value("--bundle") ?? "."
+        rootless = arguments.isSet("--rootless")
+    }
 
     func run() throws {
         let path = (bundle.hasSuffix("/") ? String(bundle.dropLast()) : bundle) + "/config.json"
         if FileIO.exists(path) {
             throw RuntimeError(.alreadyExists, "\(path) exists: remove it first")
         }
-        let bytes = try DefaultSpec.make().encoded(pretty: true)
+        let bytes = try (rootless ? DefaultSpec.makeRootless() : DefaultSpec.make()).encoded(pretty: true)
         do {
             try FileIO.writeFile(path, String(decoding: bytes, as: UTF8.self) + "\n", flags: O_WRONLY | O_CREAT | O_EXCL)
         } catch let error as SyscallError {
@@ -122,5 +127,27 @@ enum DefaultSpec {
             mounts: Mount.runcDefaults,
             linux: linux
         )
+    }
+
+    /// runc's specconv.ToRootless: no network namespace, a new user namespace mapping the caller's uid and gid to
+    /// 0, /sys bound from the host (sysfs needs a network namespace of the container's), no uid=/gid= mount
+    /// options (those ids are not mapped), no cgroup resources.
+    static func makeRootless() -> Spec {
+        var spec = make()
+        var linux = spec.linux ?? Linux()
+        linux.namespaces = (linux.namespaces ?? []).filter { $0.type != "network" && $0.type != "user" } + [Linux.Namespace(type: "user")]
+        linux.uidMappings = [IDMapping(containerID: 0, hostID: geteuid(), size: 1)]
+        linux.gidMappings = [IDMapping(containerID: 0, hostID: getegid(), size: 1)]
+        linux.resources = nil
+        spec.linux = linux
+        spec.mounts = (spec.mounts ?? []).map { mount in
+            if mount.destination.split(separator: "/").joined(separator: "/") == "sys" {
+                return Mount(destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"])
+            }
+            var mount = mount
+            mount.options = mount.options?.filter { !$0.hasPrefix("uid=") && !$0.hasPrefix("gid=") }
+            return mount
+        }
+        return spec
     }
 }

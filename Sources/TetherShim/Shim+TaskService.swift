@@ -99,7 +99,10 @@ extension Shim {
         guard FileIO.exists(bundle + "/config.json") else {
             throw TTRPCStatus(.invalidArgument, "bundle: \(bundle)/config.json does not exist")
         }
-        let mounted = try RootfsMounts.mount(request.rootfs, at: bundle + "/rootfs")
+        // Rootless: the init mounts the rootfs (an overlay) in its own user and mount namespaces, where the kernel
+        // lets the user; it goes away with them.
+        let initMounts = runtime.rootless ? request.rootfs.map { Mount(destination: "/", type: $0.type, source: $0.source, options: $0.options) } : []
+        let mounted = runtime.rootless ? false : try RootfsMounts.mount(request.rootfs, at: bundle + "/rootfs")
         let stdio: ProcessStdio
         do {
             stdio = try ProcessStdio(loop: loop, stdin: request.stdin, stdout: request.stdout, stderr: request.stderr,
@@ -117,7 +120,9 @@ extension Shim {
             // stays resident here. The init is re-parented to the shim when that child exits.
             let runtime = self.runtime
             let created = try OneOffChild.run("create") {
-                let pid = try runtime.create(id: request.id, options: CreateOptions(bundle: bundle, io: io)).pid
+                var options = CreateOptions(bundle: bundle, io: io)
+                options.rootfsMounts = initMounts
+                let pid = try runtime.create(id: request.id, options: options).pid
                 let memory = (try? runtime.memoryCgroup(id: request.id)).map { MemoryCgroup(directory: $0.directory, isV2: $0.isV2) }
                 return OneOffChild.bytes(of: pid) + MemoryCgroup.encode(memory)
             }

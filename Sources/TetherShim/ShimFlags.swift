@@ -1,4 +1,5 @@
 import TetherFlags
+import TetherRuntime
 
 /// The shim's command line, as containerd passes it: Go `flag` style (single dash, `-name value` or
 /// `-name=value`, any order), then the action (`start`, `delete`, or none for the long-lived server).
@@ -6,9 +7,9 @@ import TetherFlags
 /// `-state DIR` is tether's own (containerd never passes it): the directory under which the shim keeps everything it
 /// creates, its socket in `DIR/s` and the runtime state (with the seccomp cache) in `DIR/runtime/<namespace>`.
 /// tetherd passes its `--state`, so that two tetherds never share a file; without it (containerd) it is
-/// `/run/tether`.
+/// `/run/tether`, or `$XDG_RUNTIME_DIR/tether` when not root (rootless: the runtime library then runs rootless too).
 public struct ShimFlags: Sendable, Equatable {
-    public static let defaultState = "/run/tether"
+    public static let defaultState = Rootless.defaultDirectory("/run/tether")
 
     public var namespace = "default"
     public var address = ""

@@ -276,6 +276,49 @@ expect_contains "it used the sealed memfd copy" "$(grep 'memfd_create(' /run/mem
 expect_contains "sealed" "$(grep 'F_ADD_SEALS' /run/memfd.log)" F_SEAL_WRITE
 umount /run/ovl/merged
 
+# ---------------------------------------------------------------------------------------------------------------
+section "rootless: tether-runtime as a user in a cgroup v2 subtree delegated to it"
+# As systemd delegates: the subtree's directory and its cgroup.procs, cgroup.subtree_control and cgroup.threads
+# belong to the user, whose processes start in a leaf of it (a migration needs write access to the common ancestor).
+rl=$cg/tether-vm-rootless
+mkdir -p $rl/shell /run/rl/xdg /run/rl/b
+chown 1500:1500 $rl $rl/cgroup.procs $rl/cgroup.subtree_control $rl/cgroup.threads $rl/shell $rl/shell/cgroup.procs
+chown -R 1500:1500 /run/rl
+chmod 700 /run/rl/xdg
+config=$(cat /etc/bundle-rootless-template.json)
+config=${config/\"@ARGS@\"/'["/bin/sh","-c","id -u; cat /sys/fs/cgroup/memory.max 2>/dev/null; sleep 1000"]'}
+config=${config/\"@RESOURCES@\"/'{"memory":{"limit":67108864},"pids":{"limit":40}}'}
+config=${config/@CGROUP@//tether-vm-rootless/c1}
+printf '%s\n' "$config" > /run/rl/b/config.json
+chown 1500:1500 /run/rl/b/config.json
+# as-rootless-user COMMAND...: COMMAND as the user, started in the delegated subtree's leaf (a script: expect_status
+# runs it under timeout, which cannot run a shell function).
+cat > /run/as-rootless-user <<'EOF'
+#!/bin/sh
+echo $$ > /sys/fs/cgroup/tether-vm-rootless/shell/cgroup.procs || exit 125
+exec su -s /bin/sh tetherrl -c "cd /run/rl && XDG_RUNTIME_DIR=/run/rl/xdg PATH=$PATH $*"
+EOF
+chmod 755 /run/as-rootless-user
+as_rootless_user=/run/as-rootless-user
+expect_status "run -d as the user with a memory and a pids limit" 0 $as_rootless_user tether-runtime run -d -b /run/rl/b rl1
+expect "the state is under the user's XDG_RUNTIME_DIR" "$(ls /run/rl/xdg/tether-runtime)" rl1
+expect "memory.max of the delegated cgroup" "$(read_file $rl/c1/memory.max)" 67108864
+expect "pids.max of the delegated cgroup" "$(read_file $rl/c1/pids.max)" 40
+expect_status "state as the user" 0 $as_rootless_user tether-runtime state rl1
+pid=$(json_field pid "$out")
+expect "the init is in the delegated cgroup" "$(read_file /proc/$pid/cgroup)" "0::/tether-vm-rootless/c1"
+expect "the init runs as the user on the host" "$(awk '/^Uid:/ {print $2}' /proc/$pid/status)" 1500
+expect_status "kill as the user" 0 $as_rootless_user tether-runtime kill rl1 KILL
+expect_status "delete as the user" 0 $as_rootless_user tether-runtime delete -f rl1
+expect "delete removed the delegated container cgroup" "$([ -d $rl/c1 ] && echo present)" ""
+# Without a delegated cgroup a limit fails create, naming why (runc's rule), and leaves nothing.
+config=${config//tether-vm-rootless\/c1/tether-vm-not-delegated}
+printf '%s\n' "$config" > /run/rl/b/config.json
+expect_status "a limit outside the delegated subtree fails" 1 $as_rootless_user tether-runtime run -b /run/rl/b rl2
+expect "nothing left of it" "$(ls /run/rl/xdg/tether-runtime)" ""
+rmdir $rl/shell $rl 2>/dev/null
+rm -rf /run/rl /run/as-rootless-user
+
 leftover=$(find $cg -mindepth 1 -type d | grep -v '^/sys/fs/cgroup/tether$')
 expect "no cgroup left behind" "$leftover" ""
 summary

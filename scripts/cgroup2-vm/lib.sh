@@ -35,8 +35,9 @@ vm_build() {
   done
   vm_copy_libraries "$root" "$root"/opt/tether/bin/*
   cp -a "$rootfs" "$root/rootfs"
-  printf 'root:x:0:0:root:/root:/bin/sh\n' > "$root/etc/passwd"
-  printf 'root:x:0:\n' > "$root/etc/group"
+  # tetherrl: the unprivileged user of the rootless checks (a delegated cgroup subtree).
+  printf 'root:x:0:0:root:/root:/bin/sh\ntetherrl:x:1500:1500::/run/rl:/bin/sh\n' > "$root/etc/passwd"
+  printf 'root:x:0:\ntetherrl:x:1500:\n' > "$root/etc/group"
   # The bundle template every check starts from: `runc spec` on the VM's rootfs, read-only, a cgroup namespace
   # (as Docker on v2). vm-lib.sh's bundle() fills the @…@ placeholders.
   local spec; spec=$(mktemp -d)
@@ -45,6 +46,12 @@ vm_build() {
          | .linux.namespaces += [{type: "cgroup"}] | .linux.cgroupsPath = "@CGROUP@"
          | .linux.resources = "@RESOURCES@" | .linux.devices = "@DEVICES@" | .mounts += ["@MOUNT@"]' \
      "$spec/config.json" > "$root/etc/bundle-template.json"
+  # The rootless checks' template: `runc spec --rootless` for that user (uid and gid 1500 mapped to 0).
+  (cd "$spec" && rm -f config.json && runc spec --rootless)
+  jq -c '.root = {path: "/rootfs", readonly: true} | .process.terminal = false | .process.args = "@ARGS@"
+         | .linux.uidMappings = [{containerID: 0, hostID: 1500, size: 1}] | .linux.gidMappings = [{containerID: 0, hostID: 1500, size: 1}]
+         | .linux.cgroupsPath = "@CGROUP@" | .linux.resources = "@RESOURCES@"' \
+     "$spec/config.json" > "$root/etc/bundle-rootless-template.json"
   rm -rf "$spec"
   gcc -static -Os -Wall -Werror -o "$root/usr/bin/tmpfile-probe" "$vm_here/tmpfile-probe.c"
   cp "$vm_here/init.sh" "$root/init"
