@@ -33,7 +33,7 @@ enum BundleWriter {
             // A user's tetherd: the container gets a user namespace in which the user is root (its network
             // namespace is then the container's own, so sysfs mounts), and cgroups only where the user may make
             // them (no cgroupsPath: runc's rootless rule leaves out what it cannot create unless limits are asked).
-            linux.namespaces = namespaces + [.init(type: "user")]
+            linux.namespaces = namespaces + [.init(type: .user)]
             linux.uidMappings = [IDMapping(containerID: 0, hostID: geteuid(), size: 1)]
             linux.gidMappings = [IDMapping(containerID: 0, hostID: getegid(), size: 1)]
             linux.cgroupsPath = nil

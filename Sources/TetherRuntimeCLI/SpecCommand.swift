@@ -135,7 +135,7 @@ enum DefaultSpec {
     static func makeRootless() -> Spec {
         var spec = make()
         var linux = spec.linux ?? Linux()
-        linux.namespaces = (linux.namespaces ?? []).filter { $0.type != "network" && $0.type != "user" } + [Linux.Namespace(type: "user")]
+        linux.namespaces = (linux.namespaces ?? []).filter { $0.type != .network && $0.type != .user } + [Linux.Namespace(type: .user)]
         linux.uidMappings = [IDMapping(containerID: 0, hostID: geteuid(), size: 1)]
         linux.gidMappings = [IDMapping(containerID: 0, hostID: getegid(), size: 1)]
         linux.resources = nil

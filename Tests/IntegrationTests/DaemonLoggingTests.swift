@@ -60,7 +60,7 @@ struct DaemonLoggingTests {
         let run = try daemon.ctl(["run", "-d", "--name", "quiet", "--restart", "on-failure", Self.rootfs, "/bin/sh", "-c", "exit 3"])
         #expect(run.status == 0, "\(run)")
         let id = run.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(try waitUntil(timeout: 10) {
+        #expect(waitUntil(timeout: 10) {
             !Self.lines(daemon.logText, message: "restarting by the restart policy", id: id).isEmpty
         }, "\(daemon.logText)")
         #expect(!daemon.logText.contains("level=debug"), "\(daemon.logText)")

@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 import Testing
 
 /// Issue 17: tetherd as an unprivileged user, with its defaults: state under $XDG_RUNTIME_DIR/tether, records and
@@ -32,7 +33,7 @@ struct RootlessDaemonTests {
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
         defer { if daemonPid > 0 { kill(daemonPid, SIGTERM) } }
         let log = { (try? String(contentsOfFile: user.home + "/tetherd.log", encoding: .utf8)) ?? "" }
-        #expect(RuntimeInteropTests.waitUntil(20) { FileManager.default.fileExists(atPath: socket) }, "no socket; tetherd: \(log())")
+        #expect(waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: socket) }, "no socket; tetherd: \(log())")
 
         let ran = try user.run([tetherctl, "run", "--rm", image, "/bin/sh", "-c", "id -u; echo x > /written && cat /written; exit 4"])
         #expect(ran.status == 4, "\(ran)\ntetherd: \(log())")
@@ -41,7 +42,7 @@ struct RootlessDaemonTests {
 
         let detached = try user.run([tetherctl, "run", "-d", "--name", "rlweb", image, "/bin/sh", "-c", "echo ready; exec sleep 300"])
         #expect(detached.status == 0, "\(detached)\ntetherd: \(log())")
-        #expect(RuntimeInteropTests.waitUntil(10) { ((try? user.run([tetherctl, "logs", "rlweb"]))?.stdout ?? "") == "ready\n" },
+        #expect(waitUntil(timeout: 10) { ((try? user.run([tetherctl, "logs", "rlweb"]))?.stdout ?? "") == "ready\n" },
                 "logs: \(String(describing: try? user.run([tetherctl, "logs", "rlweb"])))")
         let exec = try user.run([tetherctl, "exec", "rlweb", "/bin/sh", "-c", "id -u"])
         #expect(exec.status == 0 && exec.stdout == "0\n", "\(exec)")

@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 import Testing
 
 /// Issue 17: rootless podman (Debian's 4.3, as a user with /etc/subuid and /etc/subgid ranges) with tether-runtime

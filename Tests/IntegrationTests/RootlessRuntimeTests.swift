@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 import Testing
 
 /// Issue 17: tether-runtime as an unprivileged user, side by side with runc on the same bundle (each test makes its
@@ -124,7 +125,7 @@ struct RootlessRuntimeTests {
 
             let killed = try user.run([runtime, "kill", id, "KILL"])
             #expect(killed.status == 0, "\(label): \(killed)")
-            #expect(RuntimeInteropTests.waitUntil(10) { (try? state()["status"] as? String) == "stopped" }, "\(label)")
+            #expect(waitUntil(timeout: 10) { (try? state()["status"] as? String) == "stopped" }, "\(label)")
             let deleted = try user.run([runtime, "delete", id])
             #expect(deleted.status == 0, "\(label): \(deleted)")
             #expect(try user.run([runtime, "state", id]).status != 0, "\(label)")

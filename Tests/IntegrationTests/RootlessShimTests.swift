@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 import Testing
 
 /// Issue 17: tether-shim started by an unprivileged user (its socket and the runtime's state under the user's
@@ -29,7 +30,7 @@ struct RootlessShimTests {
         events.standardInput = FileHandle.nullDevice
         try events.run()
         defer { if events.isRunning { kill(events.processIdentifier, SIGKILL); events.waitUntilExit() } }
-        #expect(RuntimeInteropTests.waitUntil(10) { FileManager.default.fileExists(atPath: eventsSocket) })
+        #expect(waitUntil(timeout: 10) { FileManager.default.fileExists(atPath: eventsSocket) })
 
         let spawned = try user.runDetached([harness, "spawn", "--bundle", bundle, "--id", id, "--namespace", "tetherrl",
                                             "--events", eventsSocket, "--address", work + "/manager.sock"])
@@ -55,7 +56,7 @@ struct RootlessShimTests {
         #expect(started.status == 0, "\(started)")
         let waited = ShimHarnessFixture.json(try rpc("wait", ["--timeout", "30"]).stdout)
         #expect((waited["exit_status"] as? Int) == 7, "\(waited)")
-        #expect(RuntimeInteropTests.waitUntil(5) { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("hello\n0\n") },
+        #expect(waitUntil(timeout: 5) { ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").contains("hello\n0\n") },
                 "output: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
         let deleted = try rpc("delete")
         #expect(deleted.status == 0, "\(deleted)")
@@ -64,6 +65,6 @@ struct RootlessShimTests {
         #expect(FileManager.default.fileExists(atPath: runtimeRoot))
         #expect(!FileManager.default.fileExists(atPath: runtimeRoot + "/" + id))
         _ = try rpc("shutdown", ["--now"])
-        #expect(RuntimeInteropTests.waitUntil(10) { !ProcStat.isAlive(Int32(shimPid)) }, "the shim did not exit")
+        #expect(waitUntil(timeout: 10) { !ProcStat.isAlive(Int32(shimPid)) }, "the shim did not exit")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TetherTestSupport
 import TetherSystem
 
 /// An unprivileged user made for one test and removed with everything it ran: a `tetherrl…` account with its own
@@ -127,7 +128,7 @@ final class RootlessUser {
     @discardableResult
     func runDetached(_ arguments: [String], environment extra: [String] = [], in workingDirectory: String? = nil) throws -> CommandResult {
         let log = directory.path + "/detached-\(UInt32.random(in: 0..<UInt32.max)).log"
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         chown(log, uid, gid)
         defer { try? FileManager.default.removeItem(atPath: log) }
         let quoted = (["/usr/bin/setpriv"] + commandLine(arguments, environment: extra)).map { "'\($0)'" }.joined(separator: " ")
