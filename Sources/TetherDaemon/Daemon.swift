@@ -182,7 +182,7 @@ public final class Daemon {
     func adoptUnrecordedTask(_ id: String) {
         guard var record = records[id] else { return }
         if record.shimAddress.isEmpty, let address = try? FileIO.readText(record.bundle + "/address") {
-            record.shimAddress = address.trimmingCharacters(in: .whitespacesAndNewlines)
+            record.shimAddress = address.trimmedWhitespace
         }
         guard !record.shimAddress.isEmpty, Daemon.answers(record.shimAddress) else { return }
         callShim(record, TaskService.state, Containerd_Task_V2_StateRequest.with { $0.id = id }) {
@@ -222,7 +222,7 @@ public final class Daemon {
         var record = ContainerRecord(id: id, name: "", rootfs: "", args: [], env: [], cwd: "", hostname: "",
                                      readOnly: false, network: "", remove: true, restart: .no)
         record.bundle = bundleDirectory(id)
-        record.shimAddress = ((try? FileIO.readText(record.bundle + "/address")) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        record.shimAddress = ((try? FileIO.readText(record.bundle + "/address")) ?? "").trimmedWhitespace
         if !record.shimAddress.isEmpty && !Daemon.answers(record.shimAddress) { record.shimAddress = "" }
         Daemon.log.info("finishing a removal that a previous tetherd left half done", metadata: ["id": "\(id)"])
         finishRemoval(record, killFirst: true)
