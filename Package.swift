@@ -68,6 +68,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The image store's model: references, OCI/docker documents, store layout, records, resolving, GC. No C.
+        .target(name: "TetherImage", dependencies: ["TetherSystem"], exclude: ["README.md"], swiftSettings: swiftSettings),
+
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
