@@ -16,7 +16,7 @@ EXECUTABLES = tether-runtime tether-shim tether-harness tetherd tetherctl
 
 DEPS = libseccomp-dev libcap-dev pkg-config busybox-static runc containerd conmon podman hyperfine \
        protobuf-compiler jq time tmux file procps iproute2 strace valgrind python3 gcc libc6-dev \
-       qemu-system-x86 linux-image-amd64 python3-grpcio python3-protobuf protobuf-compiler-grpc docker-registry skopeo uidmap
+       qemu-system-x86 linux-image-amd64 python3-grpcio python3-protobuf protobuf-compiler-grpc docker-registry skopeo uidmap libssl-dev
 
 .PHONY: all deps build release rootfs test test-cgroup2 unit-test integration-test check-docs run bench install clean proto fuzz layout exec-helper
 

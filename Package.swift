@@ -71,6 +71,11 @@ let package = Package(
         // The image store's model: references, OCI/docker documents, store layout, records, resolving, GC. No C.
         .target(name: "TetherImage", dependencies: ["TetherSystem"], exclude: ["README.md"], swiftSettings: swiftSettings),
 
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // The image work that needs C libraries (hashing, registry HTTP, archives): only tether-image links it.
+        .target(name: "TetherImageTransfer", dependencies: ["TetherImage", "TetherSystem", "CCrypto"], exclude: ["README.md"],
+                swiftSettings: swiftSettings),
+
         // The per-container supervisor as a library: reaper, stdio, task service.
         .target(
             name: "TetherShim",
