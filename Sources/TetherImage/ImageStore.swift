@@ -73,6 +73,17 @@ public struct ImageStore: Sendable {
         try writeJSON(record, to: layout.imageRecord(record.manifest), stage: "write image record")
     }
 
+    /// Completes an image: its record (after every blob and snapshot it names is in place), then its names, so an
+    /// image is listed only when it can run. Returns the names now pointing at it.
+    public func publish(_ record: ImageRecord, names: [ImageReference]) throws {
+        try writeRecord(record)
+        try updateRepositories { repositories in
+            for name in names where name.tag != nil {
+                repositories.tags[ImageReference(domain: name.domain, path: name.path, tag: name.tag, digest: nil).description] = record.manifest
+            }
+        }
+    }
+
     // MARK: Names
 
     public func repositories() throws -> Repositories {
