@@ -10,6 +10,19 @@ let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
 
+/// The release link of the executables that run often or stay resident (why: Documentation/Performance.md), in one
+/// place: fully static and position-dependent (no ld.so, nothing to relocate at start); `dropUnused`: functions
+/// nothing calls are dropped; `order`: the long-lived ones' hot functions first, in the order `make layout` profiled
+/// (gold's section ordering; lld would link ICU's data into the binaries that reach Foundation). The flags that
+/// must reach the dependency packages too (--static-swift-stdlib, -function-sections) stay in the Makefile's
+/// RELEASE_FLAGS.
+func staticReleaseLink(dropUnused: Bool = false, order: String? = nil) -> [LinkerSetting] {
+    var flags = ["-Xlinker", "-no-pie", "-static-executable"]
+    if dropUnused { flags += ["-Xlinker", "--gc-sections"] }
+    if let order { flags += ["-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/\(order)"] }
+    return [.unsafeFlags(flags, .when(configuration: .release))]
+}
+
 let package = Package(
     name: "Tether",
     products: [
@@ -84,11 +97,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        // Release link policy (why: Documentation/Performance.md). The four executables below that run often or stay
-        // resident link fully static and position-dependent (-no-pie -static-executable): no ld.so, nothing to map
-        // and relocate at start. The flags that must reach the dependency packages too (--static-swift-stdlib,
-        // -function-sections) cannot be set here and stay in the Makefile's RELEASE_FLAGS: `make release`.
-        // --gc-sections: drops the functions nothing calls.
         // tether-runtime's runc-compatible commands, as a library (unit-testable).
         .target(name: "TetherRuntimeCLI", dependencies: ["TetherRuntime", "TetherSystem", "OCISpec", "CTetherLinux", "TetherFlags"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
@@ -96,13 +104,11 @@ let package = Package(
             name: "tether-runtime",
             dependencies: ["TetherRuntimeCLI"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable", "-Xlinker", "--gc-sections"], .when(configuration: .release))]
+            linkerSettings: staticReleaseLink(dropUnused: true)
         ),
         // --section-ordering-file: the functions an idle shim runs laid out together (`make layout`, scripts/layout/).
         .executableTarget(name: "tether-shim", dependencies: ["TetherShim", "TetherSystem", "TetherLogging", .product(name: "SwiftProtobuf", package: "swift-protobuf")], exclude: ["hot-functions.order"], swiftSettings: swiftSettings,
-                          linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
-                                                         "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tether-shim/hot-functions.order"],
-                                                        .when(configuration: .release))]),
+                          linkerSettings: staticReleaseLink(order: "Sources/tether-shim/hot-functions.order")),
         // tether-harness's commands, as a library (unit-testable command tables).
         .target(name: "TetherHarnessCommands", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], exclude: ["README.md"],
                 swiftSettings: swiftSettings),
@@ -115,9 +121,7 @@ let package = Package(
             dependencies: ["TetherDaemon", "TetherSystem", "TetherLogging"],
             exclude: ["hot-functions.order"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable",
-                                           "-Xlinker", "--section-ordering-file=\(Context.packageDirectory)/Sources/tetherd/hot-functions.order"],
-                                          .when(configuration: .release))]
+            linkerSettings: staticReleaseLink(order: "Sources/tetherd/hot-functions.order")
         ),
         // tetherctl's commands, as a library (unit-testable).
         .target(name: "TetherCtlCommands", dependencies: ["CTetherLinux", "TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], exclude: ["README.md"],
@@ -127,7 +131,7 @@ let package = Package(
             name: "tetherctl",
             dependencies: ["TetherCtlCommands"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-Xlinker", "-no-pie", "-static-executable"], .when(configuration: .release))]
+            linkerSettings: staticReleaseLink()
         ),
         // ttrpc round-trip latency and throughput (`make bench`), and the random-frame driver (`make fuzz`).
         .executableTarget(name: "ttrpc-bench", dependencies: ["TTRPC", "TetherAPI", "TetherSystem", "TetherFlags"], swiftSettings: swiftSettings),

@@ -36,6 +36,11 @@ public final class Daemon {
     var exitWaiters: [String: [(Int32) -> Void]] = [:]
     /// Task.Wait calls in flight to each running container's shim, on the shim's shared connection.
     var shimWaits: [String: ShimWait] = [:]
+    /// Containers whose record is gone and whose task, shim and directories are being removed (`finishRemoval`).
+    var removalsUnderWay: Set<String> = []
+    /// SIGTERM arrived: the loop stops once `removalsUnderWay` is empty (or the grace ends).
+    var isStopping = false
+    static let stopGraceMilliseconds: UInt64 = 5_000
 
     /// A Task.Wait in flight: given up with `cancel` (the connection stays, the other calls on it go on).
     struct ShimWait {
@@ -101,12 +106,16 @@ public final class Daemon {
 
     /// SIGTERM or SIGINT: the spare shim (no container) exits with tetherd; the shims of containers stay, as they do
     /// when tetherd is killed, and a restarted tetherd reconnects to them.
+    /// Removals already answered finish first (their task deleted, the rootfs unmounted, the shim gone), within
+    /// `stopGraceMilliseconds`; what is still left then, a restarted tetherd finishes (`sweepRemoved`).
     func terminate() {
         let signals = terminationSignals.drain()
         Daemon.log.info("tetherd stopping", metadata: ["signal": "\(signals.contains(SIGINT) ? "SIGINT" : "SIGTERM")"])
         retireSpareShim()
         server.stopAccepting()
-        loop.stop()
+        guard !removalsUnderWay.isEmpty else { return loop.stop() }
+        isStopping = true
+        loop.schedule(after: Daemon.stopGraceMilliseconds) { [weak self] in self?.loop.stop() }
     }
 
     func recordPath(_ id: String) -> String { configuration.root + "/containers/\(id)/record.json" }
@@ -455,7 +464,16 @@ public final class Daemon {
         case .running:
             completion(.success(record))
         case .exited where !record.shimAddress.isEmpty:
-            deleteTask(record, shutdown: false) { [weak self] in self?.launch(record, command: command, completion: completion) }
+            let id = record.id
+            deleteTask(record, shutdown: false) { [weak self] in
+                guard let self else { return }
+                // Removed while its last task was deleted (rm -f during a restart's backoff): nothing is launched,
+                // or its new rootfs mount and shim would outlive the removal.
+                guard self.records[id] != nil else {
+                    return completion(.failure(TTRPCStatus(.notFound, "container \(record.name) was removed while it restarted")))
+                }
+                self.launch(record, command: command, completion: completion)
+            }
         default:
             launch(record, command: command, completion: completion)
         }
@@ -564,6 +582,7 @@ public final class Daemon {
     /// directory.
     func finishRemoval(_ record: ContainerRecord, killFirst: Bool = false) {
         let id = record.id
+        removalsUnderWay.insert(id)
         let deleteTask = { [weak self] (then: @escaping () -> Void) in
             guard let self else { return then() }
             if killFirst { self.tearDownTask(record, then: then) } else { self.deleteTask(record, shutdown: false, then: then) }
@@ -574,7 +593,10 @@ public final class Daemon {
                 Daemon.crashPoint("rm:after-shim-shutdown")
                 _ = umount2(record.bundle + "/rootfs", Int32(MNT_DETACH))
                 try? FileIO.removeTree(record.bundle)
-                if let self { try? FileIO.removeTree(self.containerDirectory(id)) }
+                guard let self else { return }
+                try? FileIO.removeTree(self.containerDirectory(id))
+                self.removalsUnderWay.remove(id)
+                if self.isStopping && self.removalsUnderWay.isEmpty { self.loop.stop() }
             }
         }
     }

@@ -82,15 +82,30 @@ struct DaemonTests {
             }
         }
 
+        /// The mount points under the fixture's directory (containers' rootfs overlays), from /proc/self/mountinfo.
+        var mounts: [String] {
+            let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+            return table.split(separator: "\n").compactMap { line in
+                let fields = line.split(separator: " ")
+                guard fields.count > 4, fields[4].hasPrefix(directory.path + "/") else { return nil }
+                return String(fields[4])
+            }
+        }
+
         deinit {
             if process != nil, let ids = try? ctl(["ps", "-a", "-q"]).stdout.split(separator: "\n") {
                 for id in ids { _ = try? ctl(["rm", "-f", String(id)]) }
-                // rm answers before the shims have deleted their tasks and exited: let tetherd finish that. The
-                // spare shim tetherd keeps for the next run stays; it goes with tetherd below.
-                for _ in 0..<200 where shims.count > 1 { usleep(10_000) }
+                // rm answers before tetherd has deleted the tasks (unmounting their rootfs) and the shims exited:
+                // let tetherd finish that. The spare shim it keeps for the next run goes with tetherd below.
+                _ = waitUntil(timeout: 10) { self.mounts.isEmpty && self.shims.count <= 1 }
             }
             kill9()
             for pid in shims { kill(pid, SIGKILL) }
+            // A rootfs still mounted now is tetherd's leak (a test that stopped tetherd itself has let it finish
+            // its removals first): the test fails naming it, and the mount goes so that no later test trips on it.
+            let left = mounts
+            for mount in left.reversed() { umount2(mount, Int32(MNT_DETACH)) }
+            if !left.isEmpty { Issue.record("tetherd left these mounted: \(left)") }
         }
     }
 
